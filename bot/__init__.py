@@ -1,0 +1,1 @@
+"""Opsloop: a self-hosted Slack bot for product-operations workflows."""

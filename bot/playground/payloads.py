@@ -1,0 +1,203 @@
+"""Slack request bodies and signatures, shaped like the ones Slack sends."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    """Slack's v0 request signature of `body` sent at `timestamp`."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    secret: str, body: str, *, content_type: str, timestamp: float | None = None
+) -> dict[str, str]:
+    """Headers Slack would send with `body`, signed with `secret`."""
+    ts = str(int(time.time() if timestamp is None else timestamp))
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature(secret, ts, body),
+    }
+
+
+def slash_command(
+    command: str,
+    text: str,
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    response_url: str,
+    trigger_id: str = "T-trigger",
+    user_name: str = "someone",
+) -> str:
+    return urlencode(
+        {
+            "token": "unused",
+            "team_id": team_id,
+            "team_domain": "playground",
+            "channel_id": channel_id,
+            "channel_name": "playground",
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": "A0OPSLOOP",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+    )
+
+
+def _form_payload(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def block_actions(
+    actions: list[dict[str, Any]],
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str | None,
+    response_url: str | None,
+    message: dict[str, Any] | None = None,
+    view: dict[str, Any] | None = None,
+    trigger_id: str = "T-trigger",
+) -> str:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "playground"},
+        "user": {"id": user_id, "team_id": team_id, "username": "someone"},
+        "api_app_id": "A0OPSLOOP",
+        "trigger_id": trigger_id,
+        "actions": actions,
+        "container": {"type": "view"}
+        if view
+        else {
+            "type": "message",
+            "channel_id": channel_id,
+            "message_ts": (message or {}).get("ts"),
+            "is_ephemeral": message is None,
+        },
+    }
+    if channel_id:
+        payload["channel"] = {"id": channel_id, "name": "playground"}
+    if message is not None:
+        payload["message"] = message
+    if view is not None:
+        payload["view"] = view
+    if response_url:
+        payload["response_url"] = response_url
+    return _form_payload(payload)
+
+
+def view_submission(
+    *,
+    callback_id: str,
+    values: dict[str, dict[str, dict[str, Any]]],
+    team_id: str,
+    user_id: str,
+    private_metadata: str = "",
+    view_id: str = "V0000001",
+    view_hash: str = "h",
+) -> str:
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "playground"},
+        "user": {"id": user_id, "team_id": team_id, "username": "someone"},
+        "api_app_id": "A0OPSLOOP",
+        "trigger_id": "T-trigger",
+        "view": {
+            "id": view_id,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "hash": view_hash,
+            "team_id": team_id,
+            "state": {"values": values},
+        },
+        "response_urls": [],
+    }
+    return _form_payload(payload)
+
+
+def message_shortcut(
+    *,
+    callback_id: str,
+    message: dict[str, Any],
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    response_url: str,
+    trigger_id: str = "T-trigger",
+) -> str:
+    payload = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "team": {"id": team_id, "domain": "playground"},
+        "user": {"id": user_id, "team_id": team_id, "name": "someone"},
+        "channel": {"id": channel_id, "name": "playground"},
+        "message": message,
+        "message_ts": message.get("ts"),
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+    return _form_payload(payload)
+
+
+def event_callback(event: dict[str, Any], *, team_id: str, event_id: str) -> str:
+    return json.dumps(
+        {
+            "token": "unused",
+            "team_id": team_id,
+            "api_app_id": "A0OPSLOOP",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True}],
+        }
+    )
+
+
+# Values of modal inputs as Slack puts them in view.state.values.
+def text_value(value: str | None) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def select_value(value: str | None) -> dict[str, Any]:
+    option = (
+        None if value is None else {"value": value, "text": {"type": "plain_text", "text": value}}
+    )
+    return {"type": "static_select", "selected_option": option}
+
+
+def multi_select_value(values: list[str]) -> dict[str, Any]:
+    return {
+        "type": "multi_static_select",
+        "selected_options": [
+            {"value": v, "text": {"type": "plain_text", "text": v}} for v in values
+        ],
+    }
+
+
+def user_value(user_id: str | None) -> dict[str, Any]:
+    return {"type": "users_select", "selected_user": user_id}
+
+
+def checkboxes_value(values: list[str]) -> dict[str, Any]:
+    return {
+        "type": "checkboxes",
+        "selected_options": [{"value": v, "text": {"type": "mrkdwn", "text": v}} for v in values],
+    }

@@ -1,0 +1,288 @@
+"""A local stand-in for Slack's Web API and response URLs.
+
+An HTTP server on 127.0.0.1 (port 0 by default, so parallel runs never clash) that records
+every call, answers the way Slack does (`ok`, `ts`, `channel`, `view.id`…) and can be told
+to fail: 429 with Retry-After, 5xx, or `{"ok": false, "error": …}`. It can also enforce
+Slack's one-message-per-second-per-channel limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request the bot made: a Web API method or a post to a response_url."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class StandinUser:
+    id: str
+    name: str
+    tz: str = "UTC"
+    deleted: bool = False
+    is_admin: bool = False
+
+
+class SlackStandin:
+    """Records and answers Slack Web API calls. Use as a context manager or start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[ApiCall] = []
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        self.users: dict[str, StandinUser] = {}
+        self.channels_without_bot: set[str] = set()
+        self.channel_rate_per_second: float | None = None
+        self._last_post: dict[str, float] = {}
+        self._changed = threading.Condition(self._lock)
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """Web API base URL to give the WebClient (ends in /api/)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def response_url(self, key: str = "r") -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/respond/{key}"
+
+    def start(self) -> SlackStandin:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting -------------------------------------------------------------------------
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        error: str = "ratelimited",
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail (429, 5xx, or 200 with ok=false)."""
+        with self._lock:
+            self._failures[method].append(_Failure(status, error, retry_after, times))
+
+    def add_user(self, user_id: str, name: str, tz: str = "UTC", **kwargs: Any) -> None:
+        self.users[user_id] = StandinUser(user_id, name, tz, **kwargs)
+
+    # -- inspection ------------------------------------------------------------------------
+    def calls(self, method: str | None = None, *, ok_only: bool = True) -> list[ApiCall]:
+        """Recorded calls, oldest first; failed (scripted) ones only with ok_only=False."""
+        with self._lock:
+            return [
+                c
+                for c in self._calls
+                if (method is None or c.method == method) and (not ok_only or c.status == 200)
+            ]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[ApiCall]:
+        """Block until at least `count` successful calls of `method` were recorded."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [c for c in self._calls if c.method == method and c.status == 200]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"expected {count} {method} call(s), saw {len(found)}")
+                self._changed.wait(remaining)
+
+    # -- answering -------------------------------------------------------------------------
+    def _record(self, method: str, params: dict[str, Any], status: int) -> None:
+        with self._changed:
+            self._calls.append(ApiCall(method, params, time.time(), status))
+            self._changed.notify_all()
+
+    def _scripted_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            if not queue:
+                return None
+            failure = queue[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queue.popleft()
+            return failure
+
+    def _rate_limited(self, method: str, params: dict[str, Any]) -> bool:
+        if self.channel_rate_per_second is None or method != "chat.postMessage":
+            return False
+        channel = str(params.get("channel", ""))
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_post.get(channel)
+            if last is not None and now - last < 1.0 / self.channel_rate_per_second:
+                return True
+            self._last_post[channel] = now
+            return False
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """(status, headers, json body) for one call; records it."""
+        failure = self._scripted_failure(method)
+        if failure is None and self._rate_limited(method, params):
+            failure = _Failure(429, "ratelimited", 1, 1)
+        if failure is not None:
+            self._record(method, params, failure.status)
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            if failure.status == 200:
+                return 200, {}, {"ok": False, "error": failure.error}
+            return failure.status, headers, {"ok": False, "error": failure.error}
+        if method == "chat.postMessage" and params.get("channel") in self.channels_without_bot:
+            self._record(method, params, 299)
+            return 200, {}, {"ok": False, "error": "not_in_channel"}
+        body = self._success(method, params)
+        self._record(method, params, 200)
+        return 200, {}, body
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if method == "chat.postMessage":
+            if channel.startswith(("U", "W")):
+                channel = "D" + channel[1:]
+            ts = self._next_ts()
+            message = {"ts": ts, "text": params.get("text"), "blocks": params.get("blocks")}
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": params.get("ts"),
+                "text": params.get("text"),
+            }
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", "")).replace(".", "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://standin.slack.test/archives/{channel}/p{ts}",
+            }
+        if method in ("views.open", "views.push", "views.update", "views.publish"):
+            view = params.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            view_id = params.get("view_id") or f"V{next(self._views):08d}"
+            return {"ok": True, "view": {**(view or {}), "id": view_id, "hash": "h"}}
+        if method == "conversations.open":
+            users = str(params.get("users", "")).split(",")[0]
+            return {"ok": True, "channel": {"id": "D" + users[1:]}}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user.id,
+                    "name": user.name,
+                    "real_name": user.name,
+                    "tz": user.tz,
+                    "deleted": user.deleted,
+                    "is_admin": user.is_admin,
+                    "profile": {"display_name": user.name, "real_name": user.name},
+                },
+            }
+        if method == "auth.test":
+            return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
+        return {"ok": True}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                params = _parse(raw, self.headers.get("Content-Type", ""))
+                if self.path.startswith("/api/"):
+                    method = self.path[len("/api/") :].split("?")[0]
+                    status, headers, body = standin.answer(method, params)
+                elif self.path.startswith("/respond/"):
+                    standin._record("response_url", params, 200)
+                    status, headers, body = 200, {}, {"ok": True}
+                else:
+                    status, headers, body = 404, {}, {"ok": False, "error": "unknown_path"}
+                data = json.dumps(body).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # keep test and shell output clean
+
+        return Handler
+
+
+def _parse(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type or raw.lstrip().startswith("{"):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            return {"_raw": raw}
+        return data if isinstance(data, dict) else {"_raw": data}
+    params: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
+    for key in ("blocks", "view", "attachments"):
+        if isinstance(params.get(key), str):
+            with contextlib.suppress(json.JSONDecodeError):
+                params[key] = json.loads(params[key])
+    return params

@@ -1,0 +1,1 @@
+"""Rendering: plain data in, `(text, blocks)` out. No database, no Slack calls."""

@@ -1,0 +1,58 @@
+"""The help every command answers with. One entry per command the app registers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+
+@dataclass(frozen=True)
+class CommandHelp:
+    command: str
+    summary: str
+    usage: tuple[str, ...]
+
+
+OPS_HELP = CommandHelp(
+    "/ops",
+    "Run the operation: help, owners, status, digest and nudge previews.",
+    ("`/ops help` — this overview",),
+)
+
+# Each capability adds its entry here; `/ops help` lists them in this order.
+ALL_COMMANDS: list[CommandHelp] = [OPS_HELP]
+
+
+def render_command_help(entry: CommandHelp) -> tuple[str, list[Block]]:
+    """Usage of one command."""
+    lines = "\n".join(f"• {line}" for line in entry.usage)
+    text = f"*{entry.command}* — {entry.summary}\n{lines}"
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def render_overview(note: str | None = None) -> tuple[str, list[Block]]:
+    """`/ops help`: every command the bot has, with its usage."""
+    blocks: list[Block] = [HeaderBlock(text="Opsloop commands")]
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    parts = []
+    for entry in ALL_COMMANDS:
+        text, entry_blocks = render_command_help(entry)
+        parts.append(text)
+        blocks.extend(entry_blocks)
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text="Every command also answers `help`, e.g. `/feedback help`.")
+            ]
+        )
+    )
+    fallback = ("" if not note else note + "\n\n") + "Opsloop commands\n\n" + "\n\n".join(parts)
+    return fallback, blocks

@@ -1,0 +1,18 @@
+"""Bolt listeners: the inbound adapter for Slack (ack → parse → service → render → respond).
+
+Each module exposes `register(app)`; listener functions are plain module-level functions.
+Handlers never touch the database directly: they call `bot.services`.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import errors, middleware, ops
+
+
+def register(app: App) -> None:
+    """Attach every middleware and listener of Opsloop to `app`."""
+    middleware.register(app)
+    errors.register(app)
+    ops.register(app)

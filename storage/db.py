@@ -1,0 +1,91 @@
+"""Engines, session factories and the unit of work.
+
+SQLite gets WAL, a busy timeout and foreign keys on every connection, and every transaction
+starts with BEGIN IMMEDIATE: a read-then-write transaction that started deferred would fail
+at once with "database is locked" when another writer got there first, whereas IMMEDIATE
+waits (up to busy_timeout) for the write lock. PostgreSQL gets pre-ping so a connection the
+server dropped is replaced before use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import DatabaseUnavailableError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+SessionFactory = sessionmaker[Session]
+
+
+def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
+    """Create an engine for `url` with the per-backend settings described above."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("max_overflow", pool_size)
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    """A session factory whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(sessions: SessionFactory) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error.
+
+    A lost or unreachable database surfaces as `DatabaseUnavailableError`, so callers can
+    tell the user nothing was saved instead of showing a driver traceback.
+    """
+    try:
+        with sessions.begin() as session:
+            yield session
+    except OperationalError as exc:
+        if "locked" in str(exc.orig).lower():
+            raise
+        raise DatabaseUnavailableError(str(exc.orig)) from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailableError(str(exc.orig)) from exc
+        raise
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except (OperationalError, DBAPIError):
+        return False

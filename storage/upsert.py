@@ -1,0 +1,22 @@
+"""Insert-if-absent that works the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> bool:
+    """Insert a row unless a unique constraint already holds one; True when inserted.
+
+    ON CONFLICT DO NOTHING instead of catching IntegrityError: on PostgreSQL a failed
+    INSERT aborts the whole transaction, which would lose the caller's other work.
+    """
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(**values).on_conflict_do_nothing()
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 0) == 1)

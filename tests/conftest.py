@@ -1,0 +1,137 @@
+"""Shared fixtures: a real database (SQLite file, and PostgreSQL when it answers), the Slack
+stand-in, an injected clock and the real Bolt app driven with signed payloads.
+
+PostgreSQL: OPSLOOP_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+Each test gets its own schema, so parallel runs and other sessions never collide. When the
+server does not answer, only the PostgreSQL variants are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import build_app
+from bot.clock import FixedClock
+from bot.deps import Deps
+from bot.executor import TrackingExecutor
+from bot.playground.driver import SlackDriver
+from bot.playground.standin import SlackStandin
+from bot.settings import Settings, load_settings
+from bot.slack_client import make_web_client
+from storage import schema
+from storage.db import SessionFactory, make_engine, make_session_factory
+
+PG_URL = os.environ.get(
+    "OPSLOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+# A Wednesday, mid-morning UTC.
+START = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+_pg_available: bool | None = None
+
+
+def postgres_available() -> bool:
+    global _pg_available
+    if _pg_available is None:
+        try:
+            with psycopg.connect(_libpq(PG_URL), connect_timeout=2):
+                _pg_available = True
+        except psycopg.Error:
+            _pg_available = False
+    return _pg_available
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'opsloop.db'}"
+        return
+    if not postgres_available():
+        pytest.skip(f"PostgreSQL does not answer at {PG_URL}")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{name}"')
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(_libpq(PG_URL), autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to the newest schema."""
+    engine = make_engine(db_url)
+    schema.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> SessionFactory:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandin]:
+    with SlackStandin() as running:
+        yield running
+
+
+@pytest.fixture
+def settings(db_url: str, standin: SlackStandin) -> Settings:
+    return load_settings(
+        slack_signing_secret=SIGNING_SECRET,
+        slack_bot_token=BOT_TOKEN,
+        database_url=db_url,
+        slack_api_url=standin.base_url,
+        opsloop_timezone="UTC",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def deps(
+    settings: Settings,
+    engine: Engine,
+    sessions: SessionFactory,
+    clock: FixedClock,
+    standin: SlackStandin,
+) -> Deps:
+    client = make_web_client(token=BOT_TOKEN, base_url=standin.base_url)
+    return Deps(settings=settings, engine=engine, sessions=sessions, client=client, clock=clock)
+
+
+@pytest.fixture
+def executor() -> Iterator[TrackingExecutor]:
+    pool = TrackingExecutor(max_workers=8)
+    yield pool
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def slack(deps: Deps, standin: SlackStandin, executor: TrackingExecutor) -> SlackDriver:
+    """The real Bolt app, driven with signed Slack payloads, talking to the stand-in."""
+    app = build_app(deps, executor=executor)
+    return SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET)

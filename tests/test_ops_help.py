@@ -1,0 +1,57 @@
+"""`/ops help` through the real app, and the error handler."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import UserError
+from bot.playground.driver import SlackDriver
+from bot.render.help import ALL_COMMANDS
+from handlers import ops
+
+
+def test_ops_help_lists_every_command(slack: SlackDriver) -> None:
+    result = slack.command("/ops", "help")
+    assert result.status == 200
+    [reply] = result.of("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    for entry in ALL_COMMANDS:
+        assert entry.command in reply.params["text"]
+
+
+@pytest.mark.parametrize("text", ["", "frobnicate", "<!channel> please"])
+def test_ops_unknown_or_empty_text_shows_help(slack: SlackDriver, text: str) -> None:
+    result = slack.command("/ops", text)
+    [reply] = result.of("response_url")
+    assert "Opsloop commands" in reply.params["text"]
+    if text:
+        assert "I don't know" in reply.params["text"]
+        # what the user typed is echoed escaped, so it cannot ping anyone
+        assert "<!channel>" not in reply.params["text"]
+
+
+def test_user_error_becomes_ephemeral(slack: SlackDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(deps, rest, body):  # type: ignore[no-untyped-def]
+        raise UserError("That KPI does not exist.", example="/kpi show nps")
+
+    monkeypatch.setitem(ops.OPS_SUBCOMMANDS, "boom", refuse)
+    result = slack.command("/ops", "boom")
+    [reply] = result.of("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert "That KPI does not exist." in reply.params["text"]
+    assert "/kpi show nps" in reply.params["text"]
+
+
+def test_unexpected_error_shows_an_id_and_logs_it(
+    slack: SlackDriver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def crash(deps, rest, body):  # type: ignore[no-untyped-def]
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setitem(ops.OPS_SUBCOMMANDS, "crash", crash)
+    result = slack.command("/ops", "crash")
+    [reply] = result.of("response_url")
+    assert "error id" in reply.params["text"]
+    error_id = reply.params["text"].split("`")[1]
+    assert any(error_id in r.getMessage() for r in caplog.records)
+    assert "kaboom" not in reply.params["text"]
