@@ -85,7 +85,7 @@ def run() -> None:
     app = build_app(deps)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
     logging.getLogger(__name__).info("connecting to Slack over Socket Mode")
-    handler.start()
+    handler.start()  # type: ignore[no-untyped-call]
 
 
 @cli.command()
@@ -133,7 +133,7 @@ def migrate(revision: str) -> None:
     settings = settings_from_env()
     deps = make_deps(settings)
     before = schema.current_revision(deps.engine)
-    if revision in ("head", schema.head_revision(deps.engine)) or before is None:
+    if revision in ("head", "heads", schema.head_revision(deps.engine)) or before is None:
         schema.upgrade(deps.engine, revision)
     else:
         schema.downgrade(deps.engine, revision)

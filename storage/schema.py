@@ -22,14 +22,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest migration shipped with this version of Opsloop."""
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    """The newest migration(s) shipped with this version of Opsloop, comma-separated."""
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at (None for an empty database)."""
+    """The migration(s) the database is at (None for an empty database)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def is_up_to_date(engine: Engine) -> bool:
@@ -37,7 +39,7 @@ def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply migrations up to `revision`."""
     command.upgrade(alembic_config(engine), revision)
 

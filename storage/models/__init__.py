@@ -2,5 +2,6 @@
 
 from storage.models.base import Base
 from storage.models.core import AuditEntry, Person, ProcessedEvent
+from storage.models.org import Admin, Process
 
-__all__ = ["AuditEntry", "Base", "Person", "ProcessedEvent"]
+__all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent"]

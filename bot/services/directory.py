@@ -1,0 +1,70 @@
+"""Who owns what, and who is an admin: the questions every permission check asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage import org
+from storage.core import add_audit_entry
+from storage.db import SessionFactory, transaction
+
+# Keys of the built-in core processes; the playbook may add more.
+ESCALATION_PROCESS = "escalations"
+FEEDBACK_PROCESS = "feedback"
+ONBOARDING_PROCESS = "onboarding"
+
+
+@dataclass(frozen=True)
+class ProcessOwner:
+    key: str
+    name: str
+    owner_id: str | None
+
+
+def get_process_owner(sessions: SessionFactory, *, team_id: str, process_key: str) -> str | None:
+    """The Slack user id owning a process, or None when it has no owner (or does not exist)."""
+    with transaction(sessions) as session:
+        process = org.get_process(session, team_id=team_id, key=process_key)
+        return process.owner_id if process else None
+
+
+def is_admin(sessions: SessionFactory, *, team_id: str, user_id: str) -> bool:
+    """True when the user is an Opsloop admin."""
+    with transaction(sessions) as session:
+        return org.is_admin(session, team_id=team_id, user_id=user_id)
+
+
+def set_process_owner(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    process_key: str,
+    process_name: str,
+    owner_id: str,
+    actor_id: str,
+    now: datetime,
+) -> ProcessOwner:
+    """Make `owner_id` the one owner of a process (created if new); audited."""
+    with transaction(sessions) as session:
+        process = org.add_or_get_process(
+            session, team_id=team_id, key=process_key, name=process_name
+        )
+        previous = process.owner_id
+        process.owner_id = owner_id
+        add_audit_entry(
+            session,
+            team_id=team_id,
+            actor_id=actor_id,
+            action="process.owner_changed",
+            subject=process_key,
+            at=now,
+            detail={"from": previous, "to": owner_id},
+        )
+        return ProcessOwner(process.key, process.name, process.owner_id)
+
+
+def set_admins(sessions: SessionFactory, *, team_id: str, user_ids: list[str]) -> None:
+    """Replace the team's admin list."""
+    with transaction(sessions) as session:
+        org.set_admins(session, team_id=team_id, user_ids=user_ids)

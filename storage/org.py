@@ -1,0 +1,48 @@
+"""Query functions for processes and admins."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.models.org import Admin, Process
+from storage.upsert import insert_if_absent
+
+
+def get_process(session: Session, *, team_id: str, key: str) -> Process | None:
+    """One process by its key (e.g. `escalations`)."""
+    return session.scalar(select(Process).where(Process.team_id == team_id, Process.key == key))
+
+
+def list_processes(session: Session, *, team_id: str) -> list[Process]:
+    """Every process of a team, by name."""
+    return list(
+        session.scalars(select(Process).where(Process.team_id == team_id).order_by(Process.name))
+    )
+
+
+def add_or_get_process(session: Session, *, team_id: str, key: str, name: str) -> Process:
+    """The process with `key`, created (unowned) when missing."""
+    insert_if_absent(
+        session,
+        Process.__table__,  # type: ignore[arg-type]
+        {"team_id": team_id, "key": key, "name": name, "description": "", "review_every_days": 90},
+    )
+    process = get_process(session, team_id=team_id, key=key)
+    assert process is not None
+    return process
+
+
+def is_admin(session: Session, *, team_id: str, user_id: str) -> bool:
+    """True when `user_id` is an Opsloop admin of the team."""
+    found = session.scalar(
+        select(Admin.id).where(Admin.team_id == team_id, Admin.user_id == user_id)
+    )
+    return found is not None
+
+
+def set_admins(session: Session, *, team_id: str, user_ids: list[str]) -> None:
+    """Make exactly `user_ids` the team's admins."""
+    session.execute(delete(Admin).where(Admin.team_id == team_id, Admin.user_id.not_in(user_ids)))
+    for user_id in user_ids:
+        insert_if_absent(session, Admin.__table__, {"team_id": team_id, "user_id": user_id})  # type: ignore[arg-type]
