@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.models.org import Admin, Process
+from storage.models.org import Admin, Process, TeamSetting
 from storage.upsert import insert_if_absent
 
 
@@ -46,3 +46,24 @@ def set_admins(session: Session, *, team_id: str, user_ids: list[str]) -> None:
     session.execute(delete(Admin).where(Admin.team_id == team_id, Admin.user_id.not_in(user_ids)))
     for user_id in user_ids:
         insert_if_absent(session, Admin.__table__, {"team_id": team_id, "user_id": user_id})  # type: ignore[arg-type]
+
+
+def get_team_setting(session: Session, *, team_id: str, key: str) -> str | None:
+    """One per-team setting, or None when unset."""
+    return session.scalar(
+        select(TeamSetting.value).where(TeamSetting.team_id == team_id, TeamSetting.key == key)
+    )
+
+
+def set_team_setting(session: Session, *, team_id: str, key: str, value: str) -> None:
+    """Create or replace one per-team setting."""
+    insert_if_absent(
+        session,
+        TeamSetting.__table__,  # type: ignore[arg-type]
+        {"team_id": team_id, "key": key, "value": value},
+    )
+    session.execute(
+        update(TeamSetting)
+        .where(TeamSetting.team_id == team_id, TeamSetting.key == key)
+        .values(value=value)
+    )

@@ -68,3 +68,22 @@ def set_admins(sessions: SessionFactory, *, team_id: str, user_ids: list[str]) -
     """Replace the team's admin list."""
     with transaction(sessions) as session:
         org.set_admins(session, team_id=team_id, user_ids=user_ids)
+
+
+# Per-team setting keys. Channels come from the playbook (`channels:`) or from Slack.
+ESCALATIONS_CHANNEL = "channel.escalations"
+DIGEST_CHANNEL = "channel.digest"
+FEEDBACK_CHANNEL = "channel.feedback"
+TEAM_TIMEZONE = "timezone"
+
+
+def get_team_setting(sessions: SessionFactory, *, team_id: str, key: str) -> str | None:
+    """A per-team setting such as `channel.feedback`, or None when unset."""
+    with transaction(sessions) as session:
+        return org.get_team_setting(session, team_id=team_id, key=key)
+
+
+def set_team_setting(sessions: SessionFactory, *, team_id: str, key: str, value: str) -> None:
+    """Create or replace a per-team setting."""
+    with transaction(sessions) as session:
+        org.set_team_setting(session, team_id=team_id, key=key, value=value)

@@ -2,6 +2,6 @@
 
 from storage.models.base import Base
 from storage.models.core import AuditEntry, Person, ProcessedEvent
-from storage.models.org import Admin, Process
+from storage.models.org import Admin, Process, TeamSetting
 
-__all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent"]
+__all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
