@@ -18,6 +18,7 @@ from bot.render.text import escape, truncate
 from bot.services import checklists
 from bot.services.checklist_templates import list_templates
 from handlers.context import deps_of, team_of, user_of
+from handlers.errors import handle_error
 from handlers.replies import as_dicts, command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,17 @@ def handle_checklist_command(
     ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
 ) -> None:
     ack()
+    try:
+        _command(body, respond, context, client)
+    except Exception as exc:
+        # Answered here rather than re-raised: slack-bolt 1.30 races when a listener raises
+        # after ack() (Slack gets a 500, or a 404 after a 3 s wait). Same error handler.
+        handle_error(exc, body, context, respond, client)
+
+
+def _command(
+    body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
+) -> None:
     deps = deps_of(context)
     team_id, user_id = team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
@@ -197,6 +209,19 @@ def handle_checklist_tick(
     client: WebClient,
 ) -> None:
     ack()
+    try:
+        _tick(body, action, respond, context, client)
+    except Exception as exc:
+        handle_error(exc, body, context, respond, client)
+
+
+def _tick(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    context: BoltContext,
+    client: WebClient,
+) -> None:
     deps = deps_of(context)
     block_id = str(action.get("block_id", ""))
     ref = render.GroupRef.parse(block_id)
@@ -233,6 +258,15 @@ def handle_checklist_menu(
     client: WebClient,
 ) -> None:
     ack()
+    try:
+        _menu(body, action, context, client)
+    except Exception as exc:
+        handle_error(exc, body, context, respond, client)
+
+
+def _menu(
+    body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
     deps = deps_of(context)
     choice = render.MenuChoice.parse(str((action.get("selected_option") or {}).get("value", "")))
     if choice is None:
