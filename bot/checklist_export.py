@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.deps import Deps
 from bot.exporting import EXPORTERS, Export
-from bot.services.checklists import EXPORT_COLUMNS, export_rows
+from bot.services.checklist_export import EXPORT_COLUMNS, export_rows
 
 
 def export_checklists(deps: Deps, team_id: str | None, since: datetime | None) -> Export:

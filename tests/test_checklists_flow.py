@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.clock import FixedClock
@@ -339,3 +340,51 @@ def test_bad_command_input_is_answered_with_status_200(deps: Deps, slack: SlackD
     result = _start(slack, "nope")
     assert result.status == 200
     assert "no checklist template called `nope`" in result.reply_text
+
+
+def test_subject_is_escaped_in_the_fallback_text_and_mrkdwn(
+    deps: Deps, slack: SlackDriver, standin: SlackStandin
+) -> None:
+    add_templates(deps, ONBOARDING)
+    result = _start(slack, "onboarding <!channel> & <https://evil.example|Acme>")
+    [post] = result.of("chat.postMessage")
+    assert "<!channel>" not in post.params["text"]
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|Acme&gt;" in post.params["text"]
+    assert "<!channel>" not in result.reply_text
+
+
+def test_too_long_subject_is_refused(deps: Deps, slack: SlackDriver) -> None:
+    add_templates(deps, ONBOARDING)
+    result = _start(slack, "onboarding " + "x" * 201)
+    assert "subject is too long" in result.reply_text
+    assert not result.of("chat.postMessage") and _no_runs(deps)
+
+
+def test_storage_failure_after_posting_removes_the_message(
+    deps: Deps, slack: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_templates(deps, ONBOARDING)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(checklists.store, "add_run", broken)
+    result = _start(slack)
+    [post] = result.of("chat.postMessage")
+    [delete] = result.of("chat.delete")
+    assert delete.params["channel"] == CHANNEL
+    assert delete.params["ts"] not in ("", None) and post.params["channel"] == CHANNEL
+    assert "error id" in result.reply_text
+    assert _no_runs(deps)
+
+
+def test_tick_is_kept_when_the_message_cannot_be_updated(
+    deps: Deps, slack: SlackDriver, standin: SlackStandin
+) -> None:
+    add_templates(deps, ONBOARDING)
+    _start(slack)
+    run = only_run(deps)
+    standin.fail("chat.update", status=200, error="message_not_found")
+    result = click_item(slack, current_message(standin, run), 0)
+    assert "saved, but I could not update" in result.reply_text
+    assert only_run(deps).done_count == 1

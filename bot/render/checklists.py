@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -22,7 +23,7 @@ from slack_sdk.models.blocks import (
 
 from bot.render.text import SECTION_TEXT_LIMIT, escape, truncate
 from bot.services.checklist_templates import TemplateSummary
-from bot.services.checklists import CANCELLED, COMPLETED, ItemView, RunView
+from bot.services.checklist_views import CANCELLED, COMPLETED, ItemView, RunView
 
 TICK_ACTION = "checklist.tick"
 MENU_ACTION = "checklist.menu"
@@ -171,6 +172,12 @@ def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Bloc
     if run.status != CANCELLED:
         menu = OverflowMenuElement(
             action_id=MENU_ACTION,
+            confirm=ConfirmObject(
+                title="Cancel checklist?",
+                text="Nobody will be able to tick its items any more.",
+                confirm="Cancel it",
+                deny="Keep it",
+            ),
             options=[
                 Option(
                     value=MenuChoice(CANCEL, run.key).value(),
@@ -216,7 +223,8 @@ def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Bloc
             )
     version = f"template `{escape(run.template_name)}` v{run.template_version}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=version)]))
-    text = f"{run.heading}: {progress_text(run)}"
+    # The fallback text is mrkdwn (and shown in notifications): escaped like the rest.
+    text = f"{escape(run.heading)}: {progress_text(run)}"
     return text, blocks
 
 

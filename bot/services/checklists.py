@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,133 +17,35 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.services import directory
 from bot.services.checklist_templates import PROCESS_PREFIX, STARTER
+from bot.services.checklist_views import (
+    ACTIVE,
+    CANCELLED,
+    COMPLETED,
+    GROUP_SIZE,
+    ItemView,
+    OverdueItem,
+    RunView,
+    TickResult,
+    run_view,
+)
 from storage import checklists as store
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.models.checklists import ChecklistItem, ChecklistRun
 
-# Slack allows 10 options per checkbox element: items are shown in groups of this size.
-GROUP_SIZE = 10
-ACTIVE, COMPLETED, CANCELLED = "active", "completed", "cancelled"
+__all__ = [
+    "ACTIVE",
+    "CANCELLED",
+    "COMPLETED",
+    "GROUP_SIZE",
+    "ItemView",
+    "OverdueItem",
+    "RunView",
+    "TickResult",
+]
+
 SUBJECT_MAX = 200
-
-
-@dataclass(frozen=True)
-class ItemView:
-    id: int
-    position: int
-    title: str
-    owner_spec: str
-    owner_id: str | None
-    due_at: datetime
-    help_url: str | None
-    done_by: str | None
-    done_at: datetime | None
-
-    @property
-    def done(self) -> bool:
-        return self.done_at is not None
-
-    @property
-    def group(self) -> int:
-        return self.position // GROUP_SIZE
-
-    def is_overdue(self, now: datetime) -> bool:
-        return not self.done and self.due_at < now
-
-
-@dataclass(frozen=True)
-class RunView:
-    key: str
-    team_id: str
-    title: str
-    subject: str
-    template_name: str
-    template_version: int
-    channel_id: str
-    message_ts: str
-    started_by: str
-    started_at: datetime
-    status: str
-    completed_at: datetime | None
-    duration_seconds: int | None
-    cancelled_by: str | None
-    cancelled_at: datetime | None
-    revision: int
-    items: tuple[ItemView, ...]
-
-    @property
-    def heading(self) -> str:
-        return f"{self.title} — {self.subject}" if self.subject else self.title
-
-    @property
-    def done_count(self) -> int:
-        return sum(1 for item in self.items if item.done)
-
-    @property
-    def group_count(self) -> int:
-        return (len(self.items) + GROUP_SIZE - 1) // GROUP_SIZE
-
-    def overdue(self, now: datetime) -> list[ItemView]:
-        return [item for item in self.items if item.is_overdue(now)]
-
-
-@dataclass(frozen=True)
-class TickResult:
-    run: RunView
-    changed: tuple[int, ...]  # positions whose state changed
-    completed: bool  # this change completed the run
-    reopened: bool  # this change reopened a completed run
-
-
-@dataclass(frozen=True)
-class OverdueItem:
-    item_id: int
-    title: str
-    owner_id: str | None
-    due_at: datetime
-    run_key: str
-    run_title: str
-    subject: str
-    channel_id: str
-    message_ts: str
-
-
-def _item_view(item: ChecklistItem) -> ItemView:
-    return ItemView(
-        id=item.id,
-        position=item.position,
-        title=item.title,
-        owner_spec=item.owner_spec,
-        owner_id=item.owner_id,
-        due_at=item.due_at,
-        help_url=item.help_url,
-        done_by=item.done_by,
-        done_at=item.done_at,
-    )
-
-
-def _run_view(run: ChecklistRun) -> RunView:
-    return RunView(
-        key=run.key,
-        team_id=run.team_id,
-        title=run.title,
-        subject=run.subject,
-        template_name=run.template_name,
-        template_version=run.template_version,
-        channel_id=run.channel_id,
-        message_ts=run.message_ts,
-        started_by=run.started_by,
-        started_at=run.started_at,
-        status=run.status,
-        completed_at=run.completed_at,
-        duration_seconds=run.duration_seconds,
-        cancelled_by=run.cancelled_by,
-        cancelled_at=run.cancelled_at,
-        revision=run.revision,
-        items=tuple(_item_view(item) for item in sorted(run.items, key=lambda i: i.position)),
-    )
 
 
 def _resolve_owner(
@@ -306,7 +208,7 @@ def start_checklist(
                 at=now,
                 detail={"template": name, "version": version, "channel": channel_id},
             )
-            return _run_view(run)
+            return run_view(run)
     except Exception:
         retract(posted)
         raise
@@ -318,7 +220,7 @@ def get_run(sessions: SessionFactory, *, team_id: str, run_key: str) -> RunView:
         run = store.get_run(session, team_id=team_id, key=run_key)
         if run is None:
             raise NotFoundError("That checklist does not exist.")
-        return _run_view(run)
+        return run_view(run)
 
 
 def _locked_run(
@@ -418,7 +320,7 @@ def apply_checkbox_state(
             completed, reopened = _settle(run, now=now)
             run.revision += 1
         session.flush()
-        return TickResult(_run_view(run), tuple(changed), completed, reopened)
+        return TickResult(run_view(run), tuple(changed), completed, reopened)
 
 
 def mark_item_done(
@@ -441,7 +343,7 @@ def mark_item_done(
             completed, _ = _settle(run, now=now)
             run.revision += 1
         session.flush()
-        return TickResult(_run_view(run), (target.position,) if changed else (), completed, False)
+        return TickResult(run_view(run), (target.position,) if changed else (), completed, False)
 
 
 def cancel_run(
@@ -480,7 +382,7 @@ def cancel_run(
                 at=now,
             )
         session.flush()
-        return _run_view(run)
+        return run_view(run)
 
 
 def list_active_runs(
@@ -488,7 +390,7 @@ def list_active_runs(
 ) -> list[RunView]:
     """Active runs, oldest first; `mine_only` keeps runs I started or own an open item of."""
     with transaction(sessions) as session:
-        runs = [_run_view(run) for run in store.list_runs(session, team_id=team_id, status=ACTIVE)]
+        runs = [run_view(run) for run in store.list_runs(session, team_id=team_id, status=ACTIVE)]
     if mine_only:
         runs = [
             run
@@ -518,72 +420,3 @@ def list_overdue_items(
             )
             for item in store.list_overdue_items(session, team_id=team_id, now=now)
         ]
-
-
-EXPORT_COLUMNS = [
-    "team_id",
-    "run_key",
-    "template",
-    "template_version",
-    "title",
-    "subject",
-    "channel_id",
-    "message_ts",
-    "started_by",
-    "started_at",
-    "status",
-    "completed_at",
-    "run_duration_seconds",
-    "cancelled_by",
-    "cancelled_at",
-    "item_position",
-    "item_title",
-    "owner",
-    "owner_id",
-    "due_at",
-    "done_by",
-    "done_at",
-    "item_duration_seconds",
-]
-
-
-def export_rows(
-    sessions: SessionFactory, *, team_id: str | None, since: datetime | None
-) -> list[dict[str, Any]]:
-    """One row per item of every run (with its run's fields), for `opsloop export checklists`."""
-    rows: list[dict[str, Any]] = []
-    with transaction(sessions) as session:
-        for run in store.list_runs_for_export(session, team_id=team_id, since=since):
-            for item in sorted(run.items, key=lambda i: i.position):
-                rows.append(
-                    {
-                        "team_id": run.team_id,
-                        "run_key": run.key,
-                        "template": run.template_name,
-                        "template_version": run.template_version,
-                        "title": run.title,
-                        "subject": run.subject,
-                        "channel_id": run.channel_id,
-                        "message_ts": run.message_ts,
-                        "started_by": run.started_by,
-                        "started_at": run.started_at,
-                        "status": run.status,
-                        "completed_at": run.completed_at,
-                        "run_duration_seconds": run.duration_seconds,
-                        "cancelled_by": run.cancelled_by,
-                        "cancelled_at": run.cancelled_at,
-                        "item_position": item.position + 1,
-                        "item_title": item.title,
-                        "owner": item.owner_spec,
-                        "owner_id": item.owner_id,
-                        "due_at": item.due_at,
-                        "done_by": item.done_by,
-                        "done_at": item.done_at,
-                        "item_duration_seconds": (
-                            int((item.done_at - run.started_at).total_seconds())
-                            if item.done_at
-                            else None
-                        ),
-                    }
-                )
-    return rows
