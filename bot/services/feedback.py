@@ -190,7 +190,8 @@ def list_recent(sessions: SessionFactory, *, team_id: str, query: str) -> Recent
             (tag,) = parse_tag_list(query)
         except (UserError, ValueError):
             raise UserError(
-                f"`{echo(query, 60)}` is not a tag I can look for.", example="/feedback recent #billing"
+                f"`{echo(query, 60)}` is not a tag I can look for.",
+                example="/feedback recent #billing",
             ) from None
     elif query:
         customer = query
