@@ -27,9 +27,13 @@ SOURCES: dict[str, str] = {
     "other": "Other",
 }
 
-# `Customer:` at the very start: up to 80 characters without a colon or line break, then a
-# colon followed by whitespace (so `nps:6` and `https://…` are never taken for a customer).
-_CUSTOMER_PREFIX = re.compile(r"\A\s*(?P<customer>[^:\n#][^:\n]{0,79}):(?=\s|\Z)")
+# `Customer:` at the very start: a name of at most 4 words and 60 characters (no colon,
+# line break or ; ! ?), then a colon followed by whitespace, so `nps:6`, `https://…` or a
+# sentence that merely contains a colon are never taken for a customer.
+_CUSTOMER_PREFIX = re.compile(
+    r"\A[ \t]*(?P<customer>[^:;!?\s#][^:;!?\s]*(?:[ \t]+[^:;!?\s]+){0,3}):(?=\s|\Z)"
+)
+_MAX_PREFIX_LENGTH = 60
 _TOKEN = re.compile(r"\S+")
 _NPS_TOKEN = re.compile(r"(?i)\Anps[:=](?P<value>.*)\Z")
 # A tag starts with a letter (so `#42`, an issue number, stays plain text).
@@ -80,7 +84,7 @@ def parse_inline(raw: str) -> ParsedFeedback:
     customer: str | None = None
     body = raw
     match = _CUSTOMER_PREFIX.match(raw)
-    if match and match.group("customer").strip():
+    if match and len(match.group("customer")) <= _MAX_PREFIX_LENGTH:
         customer = match.group("customer").strip()
         body = raw[match.end() :]
 
