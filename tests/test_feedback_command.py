@@ -138,7 +138,8 @@ def test_markup_in_customer_is_stored_verbatim_and_shown_escaped(
         "' OR 1=1 -- ; SELECT * FROM feedback WHERE '1'='1",
         "Love the new dashboard 🚀🔥 ❤️ 👍🏽",
         "العميل يقول إن التصدير بطيء جدا",
-        "לקוח: הייצוא איטי מאוד",
+        "הלקוח אומר שהייצוא איטי מאוד",
+        "mixed RTL \u202eevil.exe\u202c and English",
         "customer said the webhook payload is missing fields",
         "payload",
     ],
@@ -150,6 +151,13 @@ def test_awkward_text_is_stored_and_echoed_exactly(
     [record] = stored(sessions)
     assert record.text == text
     assert text in result.reply_text
+
+
+def test_right_to_left_customer_prefix(slack: SlackDriver, sessions: SessionFactory) -> None:
+    result = slack.command("/feedback", "שלום בעמ: הייצוא איטי nps:5")
+    [record] = stored(sessions)
+    assert (record.customer, record.text, record.nps_score) == ("שלום בעמ", "הייצוא איטי", 5)
+    assert "שלום בעמ" in result.reply_text
 
 
 def test_two_identical_commands_are_two_records(
@@ -180,7 +188,7 @@ def test_nps_counts_groups_and_change(
     clock.advance(days=31)
     # last 30 days: 3 promoters, 1 passive, 1 detractor → (3-1)/5 = +40
     for score in (9, 10, 9, 7, 6):
-        slack.command("/feedback", f"recent nps:{score}")
+        slack.command("/feedback", f"newer nps:{score}")
     text = the_reply(slack.command("/feedback", "nps"))["text"]
     assert "NPS for the last 30 days: +40" in text
     assert "Promoters (9-10): 3" in text

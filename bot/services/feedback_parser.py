@@ -28,10 +28,10 @@ SOURCES: dict[str, str] = {
 }
 
 # `Customer:` at the very start: a name of at most 4 words and 60 characters (no colon,
-# line break or ; ! ?), then a colon followed by whitespace, so `nps:6`, `https://…` or a
+# line break, ; or ?), then a colon followed by whitespace, so `nps:6`, `https://…` or a
 # sentence that merely contains a colon are never taken for a customer.
 _CUSTOMER_PREFIX = re.compile(
-    r"\A[ \t]*(?P<customer>[^:;!?\s#][^:;!?\s]*(?:[ \t]+[^:;!?\s]+){0,3}):(?=\s|\Z)"
+    r"\A[ \t]*(?P<customer>[^:;?\s#][^:;?\s]*(?:[ \t]+[^:;?\s]+){0,3}):(?=\s|\Z)"
 )
 _MAX_PREFIX_LENGTH = 60
 _TOKEN = re.compile(r"\S+")
