@@ -41,9 +41,7 @@ def test_inline_feedback_is_stored_and_echoed_with_an_edit_button(
     text = result.reply_text
     for shown in (f"#{record.id}", "Acme", "#reporting", "NPS: 8", "CSV export times out"):
         assert shown in text
-    buttons = [
-        e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]
-    ]
+    buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [(b["action_id"], b["value"]) for b in buttons] == [("feedback_edit", str(record.id))]
     # not a detractor, nothing else was posted
     assert not result.of("chat.postMessage")
@@ -207,9 +205,10 @@ def test_nps_counts_groups_and_change(
 
 
 def test_nps_without_responses_says_so(slack: SlackDriver) -> None:
-    assert "No NPS responses in the last 30 days" in the_reply(slack.command("/feedback", "nps"))[
-        "text"
-    ]
+    assert (
+        "No NPS responses in the last 30 days"
+        in the_reply(slack.command("/feedback", "nps"))["text"]
+    )
 
 
 def test_nps_with_an_unknown_period_lists_the_choices(

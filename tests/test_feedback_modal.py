@@ -93,9 +93,7 @@ def test_known_tags_are_the_most_used_ones(slack: SlackDriver) -> None:
     assert [o["value"] for o in options] == ["billing", "api", "ux"]
 
 
-def test_known_tags_are_capped_at_one_hundred(
-    slack: SlackDriver, sessions: SessionFactory
-) -> None:
+def test_known_tags_are_capped_at_one_hundred(slack: SlackDriver, sessions: SessionFactory) -> None:
     for i in range(105):
         feedback_service.log_feedback(
             sessions,
