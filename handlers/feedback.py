@@ -20,7 +20,7 @@ from handlers.feedback_notify import announce_detractor
 from handlers.replies import command_args, reply_ephemeral
 
 FEEDBACK_COMMAND = "/feedback"
-_PERIOD_WORD = re.compile(r"\A\d+\s*d(ays?)?\Z", re.IGNORECASE)
+_PERIOD_WORD = re.compile(r"\A(?P<days>\d+)\s*d(ays?)?\Z", re.IGNORECASE)
 
 
 def register(app: App) -> None:
@@ -47,7 +47,8 @@ def handle_feedback_command(
     if word in ("help", "?") and not rest:
         reply_ephemeral(respond, *render.render_feedback_help())
     elif word == "nps" and (not rest or _PERIOD_WORD.match(rest)):
-        days = parse_period(rest.replace(" ", "").lower() or None)
+        period = _PERIOD_WORD.match(rest)
+        days = parse_period(f"{period.group('days')}d" if period else None)
         report = get_nps_report(deps.sessions, team_id=team_of(body), days=days, now=deps.clock())
         reply_ephemeral(respond, *render.render_nps_report(report))
     elif word == "recent":

@@ -199,7 +199,7 @@ def test_nps_counts_groups_and_change(
     assert "last 7 days: +40" in text
     assert "No responses in the 7 days before" in text
 
-    text = the_reply(slack.command("/feedback", "nps 90d"))["text"]
+    text = the_reply(slack.command("/feedback", "nps 90 days"))["text"]
     # 4 promoters, 1 passive, 2 detractors over 7 responses → +29
     assert "last 90 days: +29" in text and "Responses: 7" in text
 
@@ -240,6 +240,7 @@ def test_recent_filters_by_tag_and_customer(
 
     reply = the_reply(slack.command("/feedback", "recent #Billing"))
     texts = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
+    assert "tagged #billing" in reply["text"]
     assert len(texts) == 10
     assert "item 11" in texts[0] and "item 2" in texts[-1]
     assert all("globex" not in t for t in texts)
@@ -265,6 +266,7 @@ def test_recent_customer_search_treats_wildcards_literally(
 
 def test_recent_escapes_what_it_shows(slack: SlackDriver) -> None:
     slack.command("/feedback", "<!here>: ping <!channel> #x")
-    result = slack.command("/feedback", "recent")
+    result = slack.command("/feedback", "recent <!here>")
+    assert "ping" in result.reply_text
     assert "<!here>" not in result.reply_text and "<!channel>" not in result.reply_text
     assert "&lt;!channel&gt;" in result.reply_text

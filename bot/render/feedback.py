@@ -130,9 +130,13 @@ def render_recent(recent: RecentFeedback) -> tuple[str, list[Block]]:
                 "`/feedback Acme: recent …`.)"
             )
         return text, [SectionBlock(text=MarkdownTextObject(text=text))]
-    title = f"Latest feedback {what}".strip()
-    blocks: list[Block] = [HeaderBlock(text=truncate(title, 150))]
-    parts = [title]
+    # The header is plain text, so the (escaped, user-typed) filter goes in a context line.
+    blocks: list[Block] = [HeaderBlock(text="Latest feedback")]
+    parts = ["Latest feedback"]
+    if what:
+        filter_line = f"Newest first, {what}:"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=filter_line)]))
+        parts.append(filter_line)
     for item in recent.items:
         who = f" · *{escape(item.customer)}*" if item.customer else ""
         line = f"*#{item.id}*{who} · {_when(item.created_at)} · {_details(item, short=True)}"
