@@ -16,6 +16,7 @@ from bot.services.feedback_nps import get_nps_report, parse_period
 from bot.services.feedback_parser import EmptyFeedbackError, parse_inline
 from handlers import feedback_modal
 from handlers.context import deps_of, team_of, user_of
+from handlers.errors import guarded
 from handlers.feedback_notify import announce_detractor
 from handlers.replies import command_args, reply_ephemeral
 
@@ -24,7 +25,7 @@ _PERIOD_WORD = re.compile(r"\A(?P<days>\d+)\s*d(ays?)?\Z", re.IGNORECASE)
 
 
 def register(app: App) -> None:
-    app.command(FEEDBACK_COMMAND)(handle_feedback_command)
+    app.command(FEEDBACK_COMMAND)(guarded(handle_feedback_command))
     feedback_modal.register(app)
 
 

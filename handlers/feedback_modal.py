@@ -29,6 +29,7 @@ from bot.render.feedback_modal import (
 from bot.services import feedback as service
 from bot.services.feedback_parser import FeedbackFormError, parse_form
 from handlers.context import deps_of, team_of, user_of
+from handlers.errors import guarded
 from handlers.feedback_notify import announce_detractor, confirm_privately
 from storage.errors import DatabaseUnavailableError
 
@@ -38,9 +39,9 @@ LOG_AS_FEEDBACK = "log_as_feedback"
 
 
 def register(app: App) -> None:
-    app.action(render.EDIT_ACTION)(handle_edit_click)
-    app.message_shortcut(LOG_AS_FEEDBACK)(handle_log_as_feedback)
-    app.view(MODAL_CALLBACK)(handle_feedback_submission)
+    app.action(render.EDIT_ACTION)(guarded(handle_edit_click))
+    app.message_shortcut(LOG_AS_FEEDBACK)(guarded(handle_log_as_feedback))
+    app.view(MODAL_CALLBACK)(guarded(handle_feedback_submission))
 
 
 def open_new_modal(
