@@ -315,6 +315,7 @@ def test_only_the_reporter_owner_or_admin_may_edit(
     slack.command("/feedback", "mine")
     [record] = stored(sessions)
     result = edit_click(slack, record.id, user="U0STRANGER")
+    assert result.status == 200  # answered inside the listener, not by Bolt's error path
     assert not result.of("views.open")
     [reply] = result.of("response_url")
     assert "Only the person who logged" in reply.params["text"]
@@ -344,7 +345,9 @@ def test_editing_a_record_too_long_for_the_form_keeps_its_text(
 
 
 def test_edit_of_unknown_record_says_so(slack: SlackDriver) -> None:
-    [reply] = edit_click(slack, 999).of("response_url")
+    result = edit_click(slack, 999)
+    assert result.status == 200
+    [reply] = result.of("response_url")
     assert "does not exist" in reply.params["text"]
 
 
