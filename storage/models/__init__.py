@@ -2,6 +2,8 @@
 
 from storage.models.base import Base
 from storage.models.core import AuditEntry, Person, ProcessedEvent
+from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
 from storage.models.org import Admin, Process, TeamSetting
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
+__all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
