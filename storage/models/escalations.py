@@ -72,5 +72,5 @@ class SeveritySlaOverride(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(8))
-    ack_minutes: Mapped[int] = mapped_column(Integer)
-    resolve_minutes: Mapped[int] = mapped_column(Integer)
+    ack_seconds: Mapped[int] = mapped_column(Integer)
+    resolve_seconds: Mapped[int] = mapped_column(Integer)

@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("severity", sa.String(length=8), nullable=False),
-        sa.Column("ack_minutes", sa.Integer(), nullable=False),
-        sa.Column("resolve_minutes", sa.Integer(), nullable=False),
+        sa.Column("ack_seconds", sa.Integer(), nullable=False),
+        sa.Column("resolve_seconds", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_escalation_slas")),
         sa.UniqueConstraint(
             "team_id", "severity", name=op.f("uq_escalation_slas_team_id_severity")
