@@ -7,7 +7,9 @@ is still the newest, so the last `chat.update` Slack receives shows what is stor
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -39,6 +41,7 @@ from bot.services import escalations as service
 from bot.services.escalations import ChangeOutcome, EscalationDraft, EscalationView
 from bot.services.sla import SEVERITIES
 from handlers.context import deps_of, team_of, user_of
+from handlers.errors import handle_error
 from handlers.replies import as_dicts, command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -50,14 +53,38 @@ MAX_REFRESHES = 5
 
 
 def register(app: App) -> None:
-    app.command(ESCALATE_COMMAND)(handle_escalate_command)
-    app.view(modals.NEW_CALLBACK)(handle_new_escalation_submission)
-    app.view(modals.REASSIGN_CALLBACK)(handle_reassign_submission)
-    app.view(modals.RESOLVE_CALLBACK)(handle_resolve_submission)
-    app.action(ACKNOWLEDGE)(handle_acknowledge_click)
-    app.action(REASSIGN)(handle_reassign_click)
-    app.action(RESOLVE)(handle_resolve_click)
-    app.action(REOPEN)(handle_reopen_click)
+    app.command(ESCALATE_COMMAND)(reporting_errors(handle_escalate_command))
+    app.view(modals.NEW_CALLBACK)(reporting_errors(handle_new_escalation_submission))
+    app.view(modals.REASSIGN_CALLBACK)(reporting_errors(handle_reassign_submission))
+    app.view(modals.RESOLVE_CALLBACK)(reporting_errors(handle_resolve_submission))
+    app.action(ACKNOWLEDGE)(reporting_errors(handle_acknowledge_click))
+    app.action(REASSIGN)(reporting_errors(handle_reassign_click))
+    app.action(RESOLVE)(reporting_errors(handle_resolve_click))
+    app.action(REOPEN)(reporting_errors(handle_reopen_click))
+
+
+def reporting_errors(listener: Callable[..., None]) -> Callable[..., None]:
+    """Run `listener`, handing any error to the app's error handler ourselves.
+
+    slack-bolt 1.30's thread runner resets `ack.response` to None when a listener raises
+    within ~10 ms of calling ack(), so Bolt waits out its 3 s ack timeout and answers Slack
+    404 "unhandled request" (a modal then shows a connection error). Reporting here keeps
+    the acked response. Bolt reads the wrapped signature (`inspect.unwrap`) to inject args.
+    """
+
+    @functools.wraps(listener)
+    def run(**kwargs: Any) -> None:
+        try:
+            listener(**kwargs)
+        except Exception as exc:
+            ack = kwargs["ack"]
+            if ack.response is None:
+                ack()
+            handle_error(
+                exc, kwargs["body"], kwargs["context"], kwargs.get("respond"), kwargs["client"]
+            )
+
+    return run
 
 
 # -- /escalate ----------------------------------------------------------------------------------
