@@ -116,7 +116,7 @@ def handle_escalate_command(
         deps.sessions, team_id=team_id, process_key=directory.ESCALATION_PROCESS
     )
     view = modals.render_new_escalation_modal(
-        title=(body.get("text") or "").strip(),
+        typed=body.get("text") or "",
         owner_id=owner_id,
         channel_id=body.get("channel_id"),
     )

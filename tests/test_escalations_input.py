@@ -229,3 +229,41 @@ def test_user_text_is_escaped_everywhere(
     updates = [dump(c) for c in standin.calls("chat.update")]
     assert "&lt;!channel&gt; &lt;@U0BOSS&gt;" in updates[-1]
     assert "&amp; co" in updates[-1]
+
+
+def test_long_command_text_keeps_everything_in_the_modal(slack: SlackDriver) -> None:
+    typed = "Payload export " + "very " * 60 + "slow for Acme"
+    result = slack.command("/escalate", typed)
+    assert result.status == 200  # "payload" in a command's text still reaches the listener
+    [opened] = result.of("views.open")
+    blocks = {b["block_id"]: b for b in opened.params["view"]["blocks"]}
+    title = blocks[modals.TITLE]["element"]["initial_value"]
+    assert len(title) <= 150 and title.startswith("Payload export very") and title.endswith("…")
+    assert blocks[modals.DESCRIPTION]["element"]["initial_value"] == typed
+
+
+def test_longest_inputs_fit_slack_limits(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, standin: SlackStandin
+) -> None:
+    e = raise_escalation(
+        slack,
+        sessions,
+        clock,
+        title="<" * 150,
+        customer="&" * 200,
+        description=">" * 3000,
+        link="https://example.com/" + "a" * 900,
+    )
+    submit_resolve(slack, e.id, user=OWNER, root_cause="&" * 3000, corrective_action="<" * 3000)
+    posted = standin.calls("chat.postMessage") + standin.calls("chat.update")
+    assert len(posted) >= 4
+    for call in posted:
+        assert len(call.params["text"]) <= 3900
+        for block in call.params.get("blocks") or []:
+            if block["type"] == "section":
+                assert len(block.get("text", {}).get("text", "")) <= 3000
+                assert all(len(f["text"]) <= 2000 for f in block.get("fields", []))
+            if block["type"] == "context":
+                assert all(len(el["text"]) <= 3000 for el in block["elements"])
+    after = service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock())
+    assert after.root_cause == "&" * 3000  # stored in full, only the display is trimmed

@@ -52,9 +52,16 @@ def severity_options() -> list[Option]:
 
 
 def render_new_escalation_modal(
-    *, title: str, owner_id: str | None, channel_id: str | None
+    *, typed: str, owner_id: str | None, channel_id: str | None
 ) -> dict[str, Any]:
-    """The `/escalate` modal, with the title typed after the command and the default owner."""
+    """The `/escalate` modal, prefilled with what was typed after the command and the owner.
+
+    Text too long for a title becomes the description too, so nothing typed is lost.
+    """
+    title, description = typed.strip(), ""
+    if len(title) > TITLE_LIMIT:
+        description = title[:TEXT_LIMIT]
+        title = title[: TITLE_LIMIT - 1].rsplit(" ", 1)[0] + "…"
     owner_hint = (
         "Defaults to the escalation process owner."
         if owner_id
@@ -98,7 +105,10 @@ def render_new_escalation_modal(
                 label="Description",
                 optional=True,
                 element=PlainTextInputElement(
-                    action_id=VALUE, multiline=True, max_length=TEXT_LIMIT
+                    action_id=VALUE,
+                    multiline=True,
+                    max_length=TEXT_LIMIT,
+                    initial_value=description or None,
                 ),
             ),
             InputBlock(
