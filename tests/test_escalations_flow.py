@@ -277,3 +277,19 @@ def test_help(slack: SlackDriver) -> None:
     result = slack.command("/escalate", "help")
     assert "/escalate list" in result.reply_text
     assert not result.of("views.open")
+
+
+def test_changes_are_in_the_audit_log(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock
+) -> None:
+    from storage.core import list_audit_entries
+    from storage.db import transaction
+
+    e = raise_escalation(slack, sessions, clock)
+    press(slack, ACKNOWLEDGE, e, user=OWNER)
+    press(slack, ACKNOWLEDGE, e, user=OWNER)  # refused: not audited
+    with transaction(sessions) as session:
+        entries = list_audit_entries(session, team_id=TEAM)
+    assert [(a.action, a.actor_id, a.subject) for a in entries] == [
+        ("escalation.acknowledged", OWNER, f"escalation #{e.id}")
+    ]

@@ -234,12 +234,15 @@ def render_event(event: TimelineEvent) -> str:
 def render_owner_dm(e: EscalationView, *, assigned_by: str | None = None) -> str:
     """The DM telling an owner an escalation is theirs."""
     how = f"<@{assigned_by}> assigned you" if assigned_by else "You own"
-    where = f" <{e.permalink}|Open the escalation>." if e.permalink else ""
-    return (
+    lines = [
         f":rotating_light: {how} {severity_label(e.severity)} escalation #{e.id}: "
-        f"*{truncate(escape(e.title), 150)}* (customer: {escape(e.customer) or '—'}).\n"
-        f"{clock_line(e.ack_clock)}\n{clock_line(e.resolve_clock)}\n{where}".rstrip()
-    )
+        f"*{truncate(escape(e.title), 150)}* (customer: {escape(e.customer) or '—'}).",
+        clock_line(e.ack_clock),
+        clock_line(e.resolve_clock),
+    ]
+    if e.permalink:
+        lines.append(f"<{e.permalink}|Open the escalation>")
+    return "\n".join(lines)
 
 
 def render_confirmation(

@@ -19,6 +19,7 @@ from bot.services.directory import ESCALATION_PROCESS
 from bot.services.sla import SEVERITIES, SlaClock, evaluate_clock, get_severity_slas
 from storage import escalations as store
 from storage import org
+from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.escalations import ACKNOWLEDGED, OPEN, RESOLVED, UNRESOLVED
 from storage.models.escalations import Escalation, EscalationEvent
@@ -427,6 +428,15 @@ def _finish(
         escalation_id=row.id,
         actor_id=actor_id,
         kind=kind,
+        at=now,
+        detail=detail,
+    )
+    add_audit_entry(
+        session,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=f"escalation.{kind}",
+        subject=f"escalation #{row.id}",
         at=now,
         detail=detail,
     )
