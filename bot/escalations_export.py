@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.deps import Deps
 from bot.exporting import EXPORTERS, Export
-from bot.services.escalations import EscalationView, duration_seconds, export_escalations
+from bot.services.escalation_views import EscalationView, duration_seconds
+from bot.services.escalations import export_escalations
 
 COLUMNS = [
     "id",

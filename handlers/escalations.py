@@ -38,7 +38,7 @@ from bot.render.escalations import (
 from bot.render.help import ESCALATE_HELP, render_command_help
 from bot.services import directory
 from bot.services import escalations as service
-from bot.services.escalations import ChangeOutcome, EscalationDraft, EscalationView
+from bot.services.escalation_views import ChangeOutcome, EscalationDraft, EscalationView
 from bot.services.sla import SEVERITIES
 from handlers.context import deps_of, team_of, user_of
 from handlers.errors import handle_error

@@ -12,7 +12,7 @@ from bot.render import escalation_modals as modals
 from bot.render.escalations import EscalationRef, NewEscalationMeta
 from bot.services import directory
 from bot.services import escalations as service
-from bot.services.escalations import EscalationView
+from bot.services.escalation_views import EscalationView
 from storage.db import SessionFactory
 
 TEAM = "T0001"

@@ -10,7 +10,7 @@ from bot.playground.standin import SlackStandin
 from bot.render import escalation_modals as modals
 from bot.render.escalations import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, EscalationRef
 from bot.services import escalations as service
-from bot.services.escalations import EscalationView
+from bot.services.escalation_views import EscalationView
 from storage.db import SessionFactory
 from tests.escalation_helpers import (
     OWNER,

@@ -18,7 +18,8 @@ from slack_sdk.models.views import View
 
 from bot.render.escalations import EscalationRef, NewEscalationMeta, severity_label
 from bot.render.text import escape, truncate
-from bot.services.escalations import CUSTOMER_LIMIT, TITLE_LIMIT, EscalationView
+from bot.services.escalation_views import EscalationView
+from bot.services.escalations import CUSTOMER_LIMIT, TITLE_LIMIT
 from bot.services.sla import SEVERITIES, SEVERITY_MEANINGS
 
 NEW_CALLBACK = "escalation_new"

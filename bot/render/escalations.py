@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 
 from bot.errors import UserError
 from bot.render.text import escape, quote, truncate
-from bot.services.escalations import ChangeOutcome, EscalationView, TimelineEvent
+from bot.services.escalation_views import ChangeOutcome, EscalationView, TimelineEvent
 from bot.services.sla import SEVERITY_MEANINGS, ClockState, SlaClock
 
 # Action ids of the message buttons.

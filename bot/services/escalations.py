@@ -9,111 +9,36 @@ so the caller can still refresh the message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.services.directory import ESCALATION_PROCESS
-from bot.services.sla import SEVERITIES, SlaClock, evaluate_clock, get_severity_slas
+from bot.services.escalation_views import (
+    ChangeOutcome,
+    EscalationDraft,
+    EscalationView,
+    Refusal,
+    SlaBreach,
+    TimelineEvent,
+    breach_of,
+    clocks_of,
+    event_of,
+    view_of,
+)
+from bot.services.sla import SEVERITIES, get_severity_slas
 from storage import escalations as store
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.escalations import ACKNOWLEDGED, OPEN, RESOLVED, UNRESOLVED
-from storage.models.escalations import Escalation, EscalationEvent
+from storage.models.escalations import Escalation
 
 ListScope = Literal["open", "mine", "all"]
-Refusal = Literal["already_acknowledged", "already_resolved", "not_resolved", "same_owner"]
 
 TITLE_LIMIT = 150
 CUSTOMER_LIMIT = 200
 LINK_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class EscalationDraft:
-    """What the reporter filled in (already validated by the caller)."""
-
-    title: str
-    severity: str
-    owner_id: str
-    customer: str = ""
-    description: str = ""
-    link: str | None = None
-
-
-@dataclass(frozen=True)
-class EscalationView:
-    """An escalation as stored, with its two SLA clocks evaluated at `ack_clock.as_of`."""
-
-    id: int
-    team_id: str
-    title: str
-    customer: str
-    severity: str
-    description: str
-    link: str | None
-    owner_id: str
-    reporter_id: str
-    status: str
-    version: int
-    created_at: datetime
-    ack_due_at: datetime
-    resolve_due_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    resolved_at: datetime | None
-    resolved_by: str | None
-    root_cause: str | None
-    corrective_action: str | None
-    channel_id: str | None
-    message_ts: str | None
-    permalink: str | None
-    ack_clock: SlaClock
-    resolve_clock: SlaClock
-
-    @property
-    def is_resolved(self) -> bool:
-        return self.status == RESOLVED
-
-    @property
-    def breached(self) -> bool:
-        return self.ack_clock.breached or self.resolve_clock.breached
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One change: who did what, when (detail: e.g. previous and new owner)."""
-
-    escalation_id: int
-    actor_id: str
-    kind: str
-    at: datetime
-    detail: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ChangeOutcome:
-    """The escalation after an attempted change; `event` None when nothing changed."""
-
-    escalation: EscalationView
-    event: TimelineEvent | None
-    refusal: Refusal | None = None
-
-
-@dataclass(frozen=True)
-class SlaBreach:
-    """An SLA clock past its due time, for the digest and the nudges."""
-
-    escalation_id: int
-    title: str
-    owner_id: str
-    severity: str
-    kind: Literal["ack", "resolve"]
-    due_at: datetime
-    stopped_at: datetime | None
 
 
 def open_escalation(
@@ -154,7 +79,7 @@ def open_escalation(
             at=now,
             detail={"severity": draft.severity, "owner": draft.owner_id},
         )
-        return _view(row, now)
+        return view_of(row, now)
 
 
 def record_escalation_message(
@@ -183,7 +108,7 @@ def get_escalation(
 ) -> EscalationView:
     """One escalation of the team (NotFoundError for unknown ids and other teams' ids)."""
     with transaction(sessions) as session:
-        return _view(_load(session, team_id, escalation_id), now)
+        return view_of(_load(session, team_id, escalation_id), now)
 
 
 def ensure_can_act(
@@ -193,7 +118,7 @@ def ensure_can_act(
     with transaction(sessions) as session:
         row = _load(session, team_id, escalation_id)
         _check_permission(session, row, user_id)
-        return _view(row, now)
+        return view_of(row, now)
 
 
 def acknowledge_escalation(
@@ -220,7 +145,7 @@ def reassign_escalation(
         row = _load(session, team_id, escalation_id)
         _check_permission(session, row, actor_id)
         if row.status in UNRESOLVED and row.owner_id == new_owner_id:
-            return ChangeOutcome(_view(row, now), None, "same_owner")
+            return ChangeOutcome(view_of(row, now), None, "same_owner")
         previous = row.owner_id
         won = store.claim_transition(
             session,
@@ -307,7 +232,7 @@ def list_escalations(
             owner_id=user_id if scope == "mine" else None,
             limit=limit,
         )
-        return [_view(row, now) for row in rows]
+        return [view_of(row, now) for row in rows]
 
 
 def list_timeline(
@@ -317,7 +242,7 @@ def list_timeline(
     with transaction(sessions) as session:
         _load(session, team_id, escalation_id)
         events = store.list_events(session, team_id=team_id, escalation_id=escalation_id)
-        return [_event(e) for e in events]
+        return [event_of(e) for e in events]
 
 
 def list_sla_breaches(
@@ -330,9 +255,9 @@ def list_sla_breaches(
     with transaction(sessions) as session:
         rows = store.list_escalations_past_due(session, team_id=team_id, now=now)
         breaches = [
-            _breach(row, clock)
+            breach_of(row, clock)
             for row in rows
-            for clock in _clocks(row, now)
+            for clock in clocks_of(row, now)
             if clock.breached and (since is None or clock.due_at >= since)
         ]
     return sorted(breaches, key=lambda b: (b.due_at, b.escalation_id))
@@ -355,7 +280,7 @@ def export_escalations(
     """Every escalation (of one team or all), oldest first, for `opsloop export`."""
     with transaction(sessions) as session:
         rows = store.list_escalations(session, team_id=team_id, since=since)
-        return [_view(row, now) for row in reversed(rows)]
+        return [view_of(row, now) for row in reversed(rows)]
 
 
 # -- internals --------------------------------------------------------------------------------
@@ -421,7 +346,7 @@ def _finish(
     # The conditional UPDATE bypassed the ORM: reload what the database now holds.
     session.refresh(row)
     if not won:
-        return ChangeOutcome(_view(row, now), None, _refusal(row, kind))
+        return ChangeOutcome(view_of(row, now), None, _refusal(row, kind))
     event = store.add_event(
         session,
         team_id=row.team_id,
@@ -440,7 +365,7 @@ def _finish(
         at=now,
         detail=detail,
     )
-    return ChangeOutcome(_view(row, now), _event(event))
+    return ChangeOutcome(view_of(row, now), event_of(event))
 
 
 def _refusal(row: Escalation, kind: str) -> Refusal:
@@ -449,73 +374,3 @@ def _refusal(row: Escalation, kind: str) -> Refusal:
     if row.status == RESOLVED:
         return "already_resolved"
     return "already_acknowledged"
-
-
-def _clocks(row: Escalation, now: datetime) -> tuple[SlaClock, SlaClock]:
-    ack = evaluate_clock(
-        "ack",
-        started_at=row.created_at,
-        due_at=row.ack_due_at,
-        stopped_at=row.acknowledged_at,
-        now=now,
-    )
-    resolve = evaluate_clock(
-        "resolve",
-        started_at=row.created_at,
-        due_at=row.resolve_due_at,
-        stopped_at=row.resolved_at,
-        now=now,
-    )
-    return ack, resolve
-
-
-def _breach(row: Escalation, clock: SlaClock) -> SlaBreach:
-    return SlaBreach(
-        escalation_id=row.id,
-        title=row.title,
-        owner_id=row.owner_id,
-        severity=row.severity,
-        kind=clock.kind,
-        due_at=clock.due_at,
-        stopped_at=clock.stopped_at,
-    )
-
-
-def _view(row: Escalation, now: datetime) -> EscalationView:
-    ack, resolve = _clocks(row, now)
-    return EscalationView(
-        id=row.id,
-        team_id=row.team_id,
-        title=row.title,
-        customer=row.customer,
-        severity=row.severity,
-        description=row.description,
-        link=row.link,
-        owner_id=row.owner_id,
-        reporter_id=row.reporter_id,
-        status=row.status,
-        version=row.version,
-        created_at=row.created_at,
-        ack_due_at=row.ack_due_at,
-        resolve_due_at=row.resolve_due_at,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        root_cause=row.root_cause,
-        corrective_action=row.corrective_action,
-        channel_id=row.channel_id,
-        message_ts=row.message_ts,
-        permalink=row.permalink,
-        ack_clock=ack,
-        resolve_clock=resolve,
-    )
-
-
-def _event(event: EscalationEvent) -> TimelineEvent:
-    return TimelineEvent(event.escalation_id, event.actor_id, event.kind, event.at, event.detail)
-
-
-def duration_seconds(delta: timedelta | None) -> int | None:
-    """Whole seconds of a duration, for exports (None stays None)."""
-    return None if delta is None else int(delta.total_seconds())
