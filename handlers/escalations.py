@@ -7,9 +7,7 @@ is still the newest, so the last `chat.update` Slack receives shows what is stor
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -41,7 +39,7 @@ from bot.services import escalations as service
 from bot.services.escalation_views import ChangeOutcome, EscalationDraft, EscalationView
 from bot.services.sla import SEVERITIES
 from handlers.context import deps_of, team_of, user_of
-from handlers.errors import handle_error
+from handlers.errors import guarded
 from handlers.replies import as_dicts, command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -53,38 +51,14 @@ MAX_REFRESHES = 5
 
 
 def register(app: App) -> None:
-    app.command(ESCALATE_COMMAND)(reporting_errors(handle_escalate_command))
-    app.view(modals.NEW_CALLBACK)(reporting_errors(handle_new_escalation_submission))
-    app.view(modals.REASSIGN_CALLBACK)(reporting_errors(handle_reassign_submission))
-    app.view(modals.RESOLVE_CALLBACK)(reporting_errors(handle_resolve_submission))
-    app.action(ACKNOWLEDGE)(reporting_errors(handle_acknowledge_click))
-    app.action(REASSIGN)(reporting_errors(handle_reassign_click))
-    app.action(RESOLVE)(reporting_errors(handle_resolve_click))
-    app.action(REOPEN)(reporting_errors(handle_reopen_click))
-
-
-def reporting_errors(listener: Callable[..., None]) -> Callable[..., None]:
-    """Run `listener`, handing any error to the app's error handler ourselves.
-
-    slack-bolt 1.30's thread runner resets `ack.response` to None when a listener raises
-    within ~10 ms of calling ack(), so Bolt waits out its 3 s ack timeout and answers Slack
-    404 "unhandled request" (a modal then shows a connection error). Reporting here keeps
-    the acked response. Bolt reads the wrapped signature (`inspect.unwrap`) to inject args.
-    """
-
-    @functools.wraps(listener)
-    def run(**kwargs: Any) -> None:
-        try:
-            listener(**kwargs)
-        except Exception as exc:
-            ack = kwargs["ack"]
-            if ack.response is None:
-                ack()
-            handle_error(
-                exc, kwargs["body"], kwargs["context"], kwargs.get("respond"), kwargs["client"]
-            )
-
-    return run
+    app.command(ESCALATE_COMMAND)(guarded(handle_escalate_command))
+    app.view(modals.NEW_CALLBACK)(guarded(handle_new_escalation_submission))
+    app.view(modals.REASSIGN_CALLBACK)(guarded(handle_reassign_submission))
+    app.view(modals.RESOLVE_CALLBACK)(guarded(handle_resolve_submission))
+    app.action(ACKNOWLEDGE)(guarded(handle_acknowledge_click))
+    app.action(REASSIGN)(guarded(handle_reassign_click))
+    app.action(RESOLVE)(guarded(handle_resolve_click))
+    app.action(REOPEN)(guarded(handle_reopen_click))
 
 
 # -- /escalate ----------------------------------------------------------------------------------

@@ -17,6 +17,11 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     """
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).values(**values).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0) == 1)
+    statement = (
+        module.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing()
+        # RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT inserts.
+        .returning(*table.primary_key.columns)
+    )
+    return session.execute(statement).first() is not None

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +28,7 @@ class ApiCall:
     params: dict[str, Any]
     at: float
     status: int
+    response: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,9 +137,15 @@ class SlackStandin:
                 self._changed.wait(remaining)
 
     # -- answering -------------------------------------------------------------------------
-    def _record(self, method: str, params: dict[str, Any], status: int) -> None:
+    def _record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        status: int,
+        response: dict[str, Any] | None = None,
+    ) -> None:
         with self._changed:
-            self._calls.append(ApiCall(method, params, time.time(), status))
+            self._calls.append(ApiCall(method, params, time.time(), status, response or {}))
             self._changed.notify_all()
 
     def _scripted_failure(self, method: str) -> _Failure | None:
@@ -179,7 +186,7 @@ class SlackStandin:
             self._record(method, params, 299)
             return 200, {}, {"ok": False, "error": "not_in_channel"}
         body = self._success(method, params)
-        self._record(method, params, 200)
+        self._record(method, params, 200, body)
         return 200, {}, body
 
     def _next_ts(self) -> str:
