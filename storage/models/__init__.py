@@ -2,6 +2,17 @@
 
 from storage.models.base import Base
 from storage.models.core import AuditEntry, Person, ProcessedEvent
+from storage.models.kpis import Kpi, KpiMeasurement
 from storage.models.org import Admin, Process, TeamSetting
 
-__all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
+__all__ = [
+    "Admin",
+    "AuditEntry",
+    "Base",
+    "Kpi",
+    "KpiMeasurement",
+    "Person",
+    "Process",
+    "ProcessedEvent",
+    "TeamSetting",
+]

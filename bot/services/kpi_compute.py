@@ -1,0 +1,99 @@
+"""Computed KPIs: each kind is a function of the stored records over a period.
+
+`COMPUTED_KPIS[kind](session, team_id, start, end)` returns the KPI's value for the period
+[start, end) (aware UTC; callers take the bounds from `bot.services.weeks`), or None when
+there is no data. The feedback, escalation and checklist tables are built by other
+capabilities: until they are wired in, their kinds answer None ("no data"). Wiring one is
+replacing its entry, e.g. `COMPUTED_KPIS["nps_30d"] = feedback_kpis.nps_30d`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+ComputeKpi = Callable[[Session, str, datetime, datetime], float | None]
+
+# kind → the unit its value comes in (a playbook KPI of that kind must use this unit).
+COMPUTED_KIND_UNITS: dict[str, str] = {
+    "nps_30d": "points",
+    "feedback_volume": "items",
+    "median_time_to_ack": "minutes",
+    "median_time_to_resolve": "hours",
+    "sla_breaches": "escalations",
+    "checklists_completed": "checklists",
+    "median_time_to_onboard": "days",
+    "overdue_items": "items",
+}
+MANUAL_KIND = "manual"
+KPI_KINDS: tuple[str, ...] = (MANUAL_KIND, *COMPUTED_KIND_UNITS)
+
+
+def nps_30d(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
+    """NPS (-100..100) of the 30 days ending at `end`; wired to the feedback tables at merge."""
+    return None
+
+
+def feedback_volume(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
+    """Feedback items created in the period; wired to the feedback tables at merge."""
+    return None
+
+
+def median_time_to_ack(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> float | None:
+    """Median minutes from opening to acknowledging escalations opened in the period."""
+    return None
+
+
+def median_time_to_resolve(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> float | None:
+    """Median hours from opening to resolving escalations resolved in the period."""
+    return None
+
+
+def sla_breaches(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
+    """Escalations whose ack or resolve deadline fell in the period and was missed."""
+    return None
+
+
+def checklists_completed(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> float | None:
+    """Checklist runs completed in the period; wired to the checklist tables at merge."""
+    return None
+
+
+def median_time_to_onboard(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> float | None:
+    """Median days from start to completion of onboarding runs completed in the period."""
+    return None
+
+
+def overdue_items(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
+    """Checklist items and escalations overdue at `end`; wired at merge."""
+    return None
+
+
+COMPUTED_KPIS: dict[str, ComputeKpi] = {
+    "nps_30d": nps_30d,
+    "feedback_volume": feedback_volume,
+    "median_time_to_ack": median_time_to_ack,
+    "median_time_to_resolve": median_time_to_resolve,
+    "sla_breaches": sla_breaches,
+    "checklists_completed": checklists_completed,
+    "median_time_to_onboard": median_time_to_onboard,
+    "overdue_items": overdue_items,
+}
+
+
+def compute_kpi(
+    session: Session, *, kind: str, team_id: str, start: datetime, end: datetime
+) -> float | None:
+    """The value of a computed kind for [start, end), or None (no data / unknown kind)."""
+    function = COMPUTED_KPIS.get(kind)
+    return None if function is None else function(session, team_id, start, end)
