@@ -25,7 +25,6 @@ from bot.services.people import get_people
 from bot.services.playbook_schema import (
     Playbook,
     PlaybookInvalidError,
-    kpi_unit,
     parse_playbook,
 )
 from storage import kpis as kpi_store
@@ -132,7 +131,7 @@ def import_playbook(
             wanted: dict[str, Any] = {
                 "name": kpi_spec.name,
                 "description": kpi_spec.description,
-                "unit": kpi_unit(kpi_spec),
+                "unit": kpi_spec.unit,
                 "target": kpi_spec.target,
                 "direction": kpi_spec.direction,
                 "owner_ref": kpi_spec.owner,

@@ -13,7 +13,14 @@ import zoneinfo
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.services.kpi_compute import COMPUTED_KIND_UNITS, KPI_KINDS, MANUAL_KIND
 from bot.services.yaml_lines import LineMap, Path, YamlSyntaxError, load_with_lines
@@ -106,11 +113,12 @@ class KpiSpec(_Strict):
     key: Key
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    unit: str = Field(default="", max_length=32)
+    kind: str = MANUAL_KIND
+    # after `kind`, so the unit check can see it: a computed kind fixes the unit
+    unit: str = Field(default="", max_length=32, validate_default=True)
     target: float | None = None
     direction: Literal["higher", "lower"] = "higher"
     owner: str | None = None
-    kind: str = MANUAL_KIND
 
     @field_validator("owner")
     @classmethod
@@ -123,6 +131,19 @@ class KpiSpec(_Strict):
         if value not in KPI_KINDS:
             raise ValueError(f"unknown KPI kind {value!r}; choose one of: {', '.join(KPI_KINDS)}")
         return value
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_of_kind(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        expected = COMPUTED_KIND_UNITS.get(kind) if isinstance(kind, str) else None
+        if expected is None:
+            return value
+        if value and value != expected:
+            raise ValueError(
+                f"a {kind} KPI is computed in {expected}; remove unit or write {expected}"
+            )
+        return expected
 
 
 class ChecklistItemSpec(_Strict):
@@ -296,19 +317,7 @@ def _cross_check(data: dict[str, Any], line_map: LineMap) -> list[tuple[int, str
 
     for index, kpi in _entries(data, "kpis"):
         check_ref(("kpis", index, "owner"), kpi.get("owner"))
-        expected = COMPUTED_KIND_UNITS.get(str(kpi.get("kind")))
-        if expected and kpi.get("unit") not in (None, "", expected):
-            report(
-                ("kpis", index, "unit"),
-                f"a {kpi.get('kind')} KPI is computed in {expected}; "
-                f"remove unit or write {expected}",
-            )
     for c_index, checklist in _entries(data, "checklists"):
         for i_index, item in _entries(checklist, "items"):
             check_ref(("checklists", c_index, "items", i_index, "owner"), item.get("owner"))
     return problems
-
-
-def kpi_unit(kpi: KpiSpec) -> str:
-    """The unit a KPI is stored with: the computed kind's unit, else what the file says."""
-    return COMPUTED_KIND_UNITS.get(kpi.kind) or kpi.unit
