@@ -73,7 +73,7 @@ def operation_status(sessions: SessionFactory, *, team_id: str, now: datetime) -
             if owner and kpi.owner_ref == owner:
                 owned.setdefault(owner, []).append(f"KPI {kpi.name}")
             if kpi.kind == MANUAL_KIND:
-                latest = kpi_store.get_latest_measurement(session, kpi_id=kpi.id, before=now)
+                latest = kpi_store.get_latest_measurement(session, kpi_id=kpi.id)
                 has_data = latest is not None and latest.at >= now - NO_DATA_AFTER
             else:
                 value = compute_kpi(
