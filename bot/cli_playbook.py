@@ -9,8 +9,25 @@ import click
 from bot.deps import Deps
 
 
+# The team `opsloop shell` plays in (bot/playground/shell.py drives the app as this team).
+PLAYGROUND_TEAM = "T0PLAYGROUND"
+
+
 def register(group: click.Group) -> None:
+    from bot.playground.shell import STARTUP_HOOKS
+
     group.add_command(playbook)
+    if load_playbook_in_shell not in STARTUP_HOOKS:
+        STARTUP_HOOKS.append(load_playbook_in_shell)
+
+
+def load_playbook_in_shell(deps: Deps) -> None:
+    """`opsloop shell` startup hook: import OPSLOOP_PLAYBOOK for the playground team."""
+    from bot.services.playbook import apply_playbook_at_start
+
+    summary = apply_playbook_at_start(deps, team_id=PLAYGROUND_TEAM)
+    if summary is not None:
+        click.echo(f"playbook {deps.settings.opsloop_playbook}: {summary.describe()}")
 
 
 @click.group()

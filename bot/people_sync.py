@@ -21,7 +21,9 @@ def slack_person_fetcher(client: WebClient) -> FetchPerson:
         try:
             response = client.users_info(user=user_id)
         except SlackApiError as exc:
-            log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
+            error = exc.response.get("error")
+            level = logging.INFO if error == "user_not_found" else logging.WARNING
+            log.log(level, "users.info %s failed: %s", user_id, error)
             return None
         user = response.get("user") or {}
         profile = user.get("profile") or {}

@@ -88,4 +88,4 @@ def list_kpis_with_measurements(
     if team_id is not None:
         statement = statement.where(Kpi.team_id == team_id)
     statement = statement.order_by(Kpi.team_id, Kpi.id, KpiMeasurement.at, KpiMeasurement.id)
-    return [(kpi, measurement) for kpi, measurement in session.execute(statement).tuples()]
+    return [(row[0], row[1]) for row in session.execute(statement)]
