@@ -8,7 +8,6 @@ import click
 
 from bot.deps import Deps
 
-
 # The team `opsloop shell` plays in (bot/playground/shell.py drives the app as this team).
 PLAYGROUND_TEAM = "T0PLAYGROUND"
 
@@ -33,6 +32,18 @@ def load_playbook_in_shell(deps: Deps) -> None:
 @click.group()
 def playbook() -> None:
     """Check, import and export the playbook (processes, owners, KPIs, schedules)."""
+
+
+def _ready_deps() -> Deps:
+    from bot.cli import CliError, friendly_errors, settings_from_env
+    from bot.runtime import SchemaOutdatedError, make_deps, prepare_schema
+
+    deps = friendly_errors(lambda: make_deps(settings_from_env()))()
+    try:
+        prepare_schema(deps)
+    except SchemaOutdatedError as exc:
+        raise CliError(str(exc)) from None
+    return deps
 
 
 def _resolve_team(deps: Deps, team: str | None) -> str:
@@ -73,8 +84,7 @@ def check(file: Path) -> None:
 @click.option("--team", help="Slack team id (default: the bot token's workspace).")
 def import_(file: Path, team: str | None) -> None:
     """Validate FILE and write it into the database (idempotent)."""
-    from bot.cli import CliError, friendly_errors, settings_from_env
-    from bot.runtime import make_deps, prepare_schema
+    from bot.cli import CliError
     from bot.services.playbook import import_playbook, load_playbook_file
     from bot.services.playbook_schema import PlaybookInvalidError
 
@@ -82,8 +92,7 @@ def import_(file: Path, team: str | None) -> None:
         parsed = load_playbook_file(file)
     except PlaybookInvalidError as exc:
         raise CliError(str(exc)) from None
-    deps = friendly_errors(lambda: make_deps(settings_from_env()))()
-    prepare_schema(deps)
+    deps = _ready_deps()
     team_id = _resolve_team(deps, team)
     summary = import_playbook(deps.sessions, team_id, parsed, deps.clock(), actor_id="cli")
     click.echo(f"imported {file}: {summary.describe()}")
@@ -99,12 +108,9 @@ def import_(file: Path, team: str | None) -> None:
 )
 def export(team: str | None, output: Path | None) -> None:
     """Write the current processes, owners, KPIs and settings as playbook YAML."""
-    from bot.cli import friendly_errors, settings_from_env
-    from bot.runtime import make_deps, prepare_schema
     from bot.services.playbook import export_playbook
 
-    deps = friendly_errors(lambda: make_deps(settings_from_env()))()
-    prepare_schema(deps)
+    deps = _ready_deps()
     text = export_playbook(deps.sessions, team_id=_resolve_team(deps, team))
     if output is None:
         click.echo(text, nl=False)

@@ -75,9 +75,9 @@ def test_import_is_idempotent_and_export_writes_it_back(  # type: ignore[no-unty
     assert data["severity_slas"]["sev1"] == {"ack_minutes": 15, "resolve_minutes": 240}
     out = tmp_path / "exported.yaml"
     assert run("playbook", "export", "--team", TEAM, "-o", str(out)).exit_code == 0
-    assert parse_playbook(out.read_text(), str(out)).kpis == parse_playbook(
-        EXAMPLE.read_text()
-    ).kpis
+    assert (
+        parse_playbook(out.read_text(), str(out)).kpis == parse_playbook(EXAMPLE.read_text()).kpis
+    )
 
 
 def test_import_needs_a_team_without_a_token(run) -> None:  # type: ignore[no-untyped-def]

@@ -148,9 +148,7 @@ def test_target_changes_are_for_admins_and_audited(slack: SlackDriver, team: Dep
 
 
 @pytest.mark.parametrize("text", ["log", "log activation", "frobnicate", "target nps"])
-def test_incomplete_commands_explain_themselves(
-    slack: SlackDriver, team: Deps, text: str
-) -> None:
+def test_incomplete_commands_explain_themselves(slack: SlackDriver, team: Deps, text: str) -> None:
     reply = _reply(slack.command("/kpi", text, user=ADMIN))
     assert "Example:" in reply
 
@@ -163,8 +161,7 @@ def test_kpi_help_and_a_note_that_mentions_payload(slack: SlackDriver, team: Dep
 
 def test_kpi_names_are_escaped(slack: SlackDriver, deps: Deps) -> None:
     text = (
-        "kpis:\n  - key: evil\n    name: '<!channel> & co'\n    owner: UADMIN1\n"
-        "admins: [UADMIN1]\n"
+        "kpis:\n  - key: evil\n    name: '<!channel> & co'\n    owner: UADMIN1\nadmins: [UADMIN1]\n"
     )
     load_small_playbook(deps.sessions, deps.clock(), text=text)
     reply = _reply(slack.command("/kpi", "list"))

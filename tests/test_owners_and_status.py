@@ -66,9 +66,7 @@ def test_admin_changes_an_owner_by_mention_and_it_is_audited(
     assert rows["renewals"].owner_id == "UNEW1" and rows["onboarding"].owner_id == "UNEW1"
     assert rows["renewals"].owner_name == "Kai Nakamura"
     with transaction(team.sessions) as session:
-        entries = [
-            e for e in list_audit_entries(session, team_id=TEAM) if e.actor_id == ADMIN
-        ]
+        entries = [e for e in list_audit_entries(session, team_id=TEAM) if e.actor_id == ADMIN]
     assert [(e.subject, e.detail) for e in entries] == [
         ("onboarding", {"from": OWNER, "to": "UNEW1"}),
         ("renewals", {"from": None, "to": "UNEW1"}),
@@ -102,9 +100,7 @@ def test_bad_owner_commands(slack: SlackDriver, team: Deps, text: str, says: str
     assert "Example: `/ops owner onboarding @dana`" in reply
 
 
-def test_escaped_process_name_from_slack_is_understood(
-    slack: SlackDriver, deps: Deps
-) -> None:
+def test_escaped_process_name_from_slack_is_understood(slack: SlackDriver, deps: Deps) -> None:
     text = "admins: [UADMIN1]\nprocesses:\n  - key: qa\n    name: Q&A sessions\n"
     load_small_playbook(deps.sessions, deps.clock(), text=text)
     reply = slack.command("/ops", "owner Q&amp;A sessions <@UNEW1>", user=ADMIN).reply_text

@@ -103,3 +103,12 @@ def test_every_problem_is_reported_sorted_by_line() -> None:
 def test_invalid_playbook_is_a_settings_error_so_the_cli_prints_it() -> None:
     with pytest.raises(SettingsError):
         parse_playbook("kpis: 3\n", "x.yaml")
+
+
+def test_computed_kpi_takes_its_kinds_unit() -> None:
+    playbook = parse_playbook("kpis:\n  - key: ack\n    name: Ack\n    kind: median_time_to_ack\n")
+    assert playbook.kpis[0].unit == "minutes"
+    [problem] = _problems(
+        "kpis:\n  - key: ack\n    name: Ack\n    kind: median_time_to_ack\n    unit: hours\n"
+    )
+    assert problem.startswith("team.yaml:5: kpis[0].unit: a median_time_to_ack KPI is computed")
