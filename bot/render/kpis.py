@@ -56,9 +56,10 @@ def owner_text(kpi: KpiInfo) -> str:
 def kpi_line(report: KpiReport) -> str:
     """One line about a KPI: name, current value, target, status, owner."""
     kpi = report.kpi
+    value = report.current.value
+    shown = "" if value is None else f" — {format_value(value, kpi.unit)}"
     return (
-        f"*{escape(kpi.name)}* (`{escape(kpi.key)}`) — "
-        f"{format_value(report.current.value, kpi.unit)} · {format_target(kpi)} · "
+        f"*{escape(kpi.name)}* (`{escape(kpi.key)}`){shown} · {format_target(kpi)} · "
         f"{status_text(report.status)} · {owner_text(kpi)}"
     )
 

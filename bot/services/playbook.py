@@ -277,7 +277,10 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     user_ids = set(re.findall(r"\b([UW][A-Z0-9]{2,})\b", text))
     names = get_people(sessions, team_id=team_id, user_ids=user_ids)
-    return _with_name_comments(text, {uid: info.display_name for uid, info in names.items()})
+    header = "# Opsloop playbook, exported by `opsloop playbook export`; names are comments.\n"
+    return header + _with_name_comments(
+        text, {uid: info.display_name for uid, info in names.items()}
+    )
 
 
 def _number(value: float | None) -> float | int | None:
@@ -290,7 +293,7 @@ def _drop_empty(values: dict[str, Any]) -> dict[str, Any]:
 
 def _with_name_comments(text: str, names: dict[str, str]) -> str:
     def comment(match: re.Match[str]) -> str:
-        name = names.get(match.group(2))
+        name = " ".join(names.get(match.group(2), "").split())  # one line, whatever Slack says
         return match.group(0) + (f"  # {name}" if name else "")
 
     return re.sub(r"^(\s*(?:- |owner: |- owner: ))([UW][A-Z0-9]{2,})$", comment, text, flags=re.M)
