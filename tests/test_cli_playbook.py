@@ -132,3 +132,27 @@ def test_small_playbook_in_a_file_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "small.yaml"
     path.write_text(SMALL_PLAYBOOK)
     assert parse_playbook(path.read_text(), str(path)).admins == [ADMIN]
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "says"),
+    [
+        ("  - key: escalations\n", "  - key: onboarding\n", "duplicate process 'onboarding'"),
+        ("owner: process:feedback", "owner: process:nope", "unknown owner 'process:nope'"),
+        ("kind: median_time_to_ack", "kind: time_to_ack", "unknown KPI kind 'time_to_ack'"),
+        ("sev2: {ack_minutes: 60", "sev2: {ack_minutes: -60", "must be greater than 0"),
+    ],
+)
+def test_import_refuses_bad_playbooks_and_writes_nothing(  # type: ignore[no-untyped-def]
+    run, sessions: SessionFactory, tmp_path: Path, replace: str, by: str, says: str
+) -> None:
+    source = EXAMPLE.read_text()
+    assert replace in source
+    broken = tmp_path / "team.yaml"
+    broken.write_text(source.replace(replace, by, 1))
+    lines = broken.read_text().splitlines()
+    line = max(i for i, text in enumerate(lines, 1) if by.strip() in text)  # the edited line
+    result = run("playbook", "import", str(broken), "--team", TEAM)
+    assert result.exit_code == 2
+    assert f"{broken}:{line}: " in result.output and says in result.output
+    assert owners.list_owners(sessions, team_id=TEAM) == []
