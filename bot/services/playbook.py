@@ -104,8 +104,6 @@ def import_playbook(
         for spec in playbook.processes:
             existed = org.get_process(session, team_id=team_id, key=spec.key) is not None
             process = org.add_or_get_process(session, team_id=team_id, key=spec.key, name=spec.name)
-            before = (process.name, process.description, process.owner_id, process.sop_url,
-                      process.review_every_days, process.last_reviewed_at)  # fmt: skip
             if process.owner_id != spec.owner:
                 add_audit_entry(
                     session,
@@ -116,30 +114,35 @@ def import_playbook(
                     at=now,
                     detail={"from": process.owner_id, "to": spec.owner, "via": "playbook"},
                 )
-            process.name, process.description = spec.name, spec.description
-            process.owner_id, process.sop_url = spec.owner, spec.sop_url
-            process.review_every_days = spec.review_every_days
-            process.last_reviewed_at = _reviewed_at(spec.last_reviewed)
-            after = (process.name, process.description, process.owner_id, process.sop_url,
-                     process.review_every_days, process.last_reviewed_at)  # fmt: skip
-            counts["pu" if existed else "pc"] += int(before != after or not existed)
+            changed = _apply(
+                process,
+                {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "owner_id": spec.owner,
+                    "sop_url": spec.sop_url,
+                    "review_every_days": spec.review_every_days,
+                    "last_reviewed_at": _reviewed_at(spec.last_reviewed),
+                },
+            )
+            counts["pu" if existed else "pc"] += int(changed or not existed)
         for kpi_spec in playbook.kpis:
             existed = kpi_store.get_kpi(session, team_id=team_id, key=kpi_spec.key) is not None
             kpi = kpi_store.add_or_get_kpi(
                 session, team_id=team_id, key=kpi_spec.key, name=kpi_spec.name
             )
-            wanted: dict[str, Any] = {
-                "name": kpi_spec.name,
-                "description": kpi_spec.description,
-                "unit": kpi_spec.unit,
-                "target": kpi_spec.target,
-                "direction": kpi_spec.direction,
-                "owner_ref": kpi_spec.owner,
-                "kind": kpi_spec.kind,
-            }
-            changed = any(getattr(kpi, field) != value for field, value in wanted.items())
-            for field, value in wanted.items():
-                setattr(kpi, field, value)
+            changed = _apply(
+                kpi,
+                {
+                    "name": kpi_spec.name,
+                    "description": kpi_spec.description,
+                    "unit": kpi_spec.unit,
+                    "target": kpi_spec.target,
+                    "direction": kpi_spec.direction,
+                    "owner_ref": kpi_spec.owner,
+                    "kind": kpi_spec.kind,
+                },
+            )
             counts["ku" if existed else "kc"] += int(changed or not existed)
     return ImportSummary(
         team_id,
@@ -149,6 +152,14 @@ def import_playbook(
         kpis_updated=counts["ku"],
         admins=len(playbook.admins),
     )
+
+
+def _apply(row: object, wanted: dict[str, Any]) -> bool:
+    """Set `wanted` attributes on a row; True when any of them changed."""
+    changed = any(getattr(row, name) != value for name, value in wanted.items())
+    for name, value in wanted.items():
+        setattr(row, name, value)
+    return changed
 
 
 def _settings_of(playbook: Playbook) -> dict[str, str]:
