@@ -14,6 +14,10 @@ from bot.render.text import SECTION_TEXT_LIMIT, escape, truncate
 from bot.services.status import StatusReport
 
 MAX_NAMES = 20
+HEALTHY = (
+    ":white_check_mark: Every process has an active owner, every KPI has recent data "
+    "and every SOP is reviewed on time."
+)
 
 
 def _names(names: list[str]) -> str:
@@ -47,8 +51,7 @@ def render_status(report: StatusReport) -> tuple[str, list[Block]]:
         "All healthy." if report.healthy else f"{len(lines)} thing(s) need attention."
     )
     if report.healthy:
-        lines.append(":white_check_mark: Every process has an active owner, every KPI has "
-                     "recent data and every SOP is reviewed on time.")  # fmt: skip
+        lines.append(HEALTHY)
     blocks: list[Block] = [HeaderBlock(text="Operation status")]
     blocks += [
         SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT_LIMIT)))
