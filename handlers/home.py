@@ -12,10 +12,11 @@ from bot.render.home import render_home
 from bot.services.home import build_home
 from bot.services.kpis import team_timezone
 from handlers.context import deps_of, team_of
+from handlers.errors import guarded
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(handle_app_home_opened)
+    app.event("app_home_opened")(guarded(handle_app_home_opened))
 
 
 def handle_app_home_opened(

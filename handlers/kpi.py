@@ -19,6 +19,7 @@ from bot.render.kpis import (
 from bot.render.text import escape, truncate
 from bot.services import kpis
 from handlers.context import deps_of, team_of, user_of
+from handlers.errors import guarded
 from handlers.replies import command_args, reply_ephemeral
 
 KPI_COMMAND = "/kpi"
@@ -26,7 +27,7 @@ LOG_EXAMPLE = "/kpi log activation 27% after the pricing change"
 
 
 def register(app: App) -> None:
-    app.command(KPI_COMMAND)(handle_kpi_command)
+    app.command(KPI_COMMAND)(guarded(handle_kpi_command))
 
 
 def handle_kpi_command(
