@@ -17,6 +17,7 @@ from bot.cli import cli
 from bot.clock import FixedClock
 from bot.playground.shell import run_shell
 from bot.services import kpis, owners
+from bot.services.checklist_templates import list_templates
 from bot.services.playbook_schema import parse_playbook
 from storage.db import SessionFactory
 from tests.playbook_helpers import ADMIN, OWNER, SMALL_PLAYBOOK, TEAM, load_small_playbook
@@ -60,9 +61,16 @@ def test_import_is_idempotent_and_export_writes_it_back(  # type: ignore[no-unty
 ) -> None:
     first = run("playbook", "import", str(EXAMPLE), "--team", TEAM)
     assert first.exit_code == 0, first.output
-    assert "processes 5 new, 0 updated; KPIs 6 new, 0 updated; 2 admin(s)" in first.output
+    assert (
+        "processes 5 new, 0 updated; KPIs 6 new, 0 updated; checklist templates 1 new or "
+        "changed; 2 admin(s)" in first.output
+    )
     again = run("playbook", "import", str(EXAMPLE), "--team", TEAM)
-    assert "processes 0 new, 0 updated; KPIs 0 new, 0 updated" in again.output
+    assert "processes 0 new, 0 updated; KPIs 0 new, 0 updated; checklist templates 0" in (
+        again.output
+    )
+    [template] = list_templates(sessions, team_id=TEAM)
+    assert (template.name, template.version, template.item_count) == ("customer-onboarding", 1, 9)
     rows = {r.key: r.owner_id for r in owners.list_owners(sessions, team_id=TEAM)}
     assert rows["onboarding"] == "U05CSLEAD" and rows["renewals"] is None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,17 @@ def test_export_round_trips_with_names_as_comments(
     )
     summary = playbook.import_playbook(sessions, TEAM, exported, clock())
     assert (summary.processes_updated, summary.kpis_updated) == (0, 0)
+    assert summary.templates_changed == 0
+
+
+def test_playbook_templates_can_be_started_in_slack(slack, deps: Deps) -> None:  # type: ignore[no-untyped-def]
+    load_small_playbook(deps.sessions, deps.clock())
+    assert "customer-onboarding" in slack.command("/checklist", "templates").reply_text
+    result = slack.command("/checklist", "start customer-onboarding Acme", user=ADMIN)
+    [post] = result.of("chat.postMessage")
+    assert "Kickoff call" in json.dumps(post.params, ensure_ascii=False)
+    # the item owned through the process went to the process owner
+    assert OWNER in json.dumps(post.params)
+    # a playbook that no longer lists checklists leaves the templates alone
+    load_small_playbook(deps.sessions, deps.clock(), text="admins: [UADMIN1]\n")
+    assert "customer-onboarding" in slack.command("/checklist", "templates").reply_text

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from bot.services import directory
+from bot.services.checklist_templates import sync_templates
 from bot.services.people import get_people
 from bot.services.playbook_schema import (
     Playbook,
@@ -56,6 +57,7 @@ class ImportSummary:
     kpis_created: int = 0
     kpis_updated: int = 0
     admins: int = 0
+    templates_changed: int = 0
     skipped: bool = False
 
     def describe(self) -> str:
@@ -64,7 +66,8 @@ class ImportSummary:
         return (
             f"team {self.team_id}: processes {self.processes_created} new, "
             f"{self.processes_updated} updated; KPIs {self.kpis_created} new, "
-            f"{self.kpis_updated} updated; {self.admins} admin(s)"
+            f"{self.kpis_updated} updated; checklist templates {self.templates_changed} "
+            f"new or changed; {self.admins} admin(s)"
         )
 
 
@@ -144,8 +147,14 @@ def import_playbook(
                 },
             )
             counts["ku" if existed else "kc"] += int(changed or not existed)
+    templates_changed = 0
+    if "checklists" in playbook.model_fields_set:
+        # Only a playbook that lists checklists manages them: templates it drops are retired.
+        synced = sync_templates(sessions, team_id=team_id, specs=playbook.checklists, now=now)
+        templates_changed = len(synced.created) + len(synced.updated)
     return ImportSummary(
         team_id,
+        templates_changed=templates_changed,
         processes_created=counts["pc"],
         processes_updated=counts["pu"],
         kpis_created=counts["kc"],
@@ -170,9 +179,11 @@ def _settings_of(playbook: Playbook) -> dict[str, str]:
         NUDGE_TIME: playbook.nudge.time,
         NUDGE_WEEKDAYS: ",".join(playbook.nudge.weekdays),
         NUDGE_THRESHOLD_DAYS: str(playbook.nudge.overdue_threshold_days),
-        # Checklist templates and SLAs are kept as the playbook wrote them until their own
-        # services take them over; export writes them back unchanged.
-        CHECKLISTS: json.dumps([c.model_dump(mode="json") for c in playbook.checklists]),
+        # Kept as the playbook wrote them, so export writes them back unchanged (templates
+        # are also synced into the checklist capability's versioned tables).
+        CHECKLISTS: json.dumps(
+            [c.model_dump(mode="json", exclude_none=True) for c in playbook.checklists]
+        ),
         SEVERITY_SLAS: json.dumps(
             {sev: sla.model_dump(mode="json") for sev, sla in playbook.severity_slas.items()}
         ),

@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from bot.services.checklist_templates import ChecklistTemplateSpec
 from bot.services.kpi_compute import COMPUTED_KIND_UNITS, KPI_KINDS, MANUAL_KIND
 from bot.services.yaml_lines import LineMap, Path, YamlSyntaxError, load_with_lines
 from bot.settings import SettingsError
@@ -146,24 +147,6 @@ class KpiSpec(_Strict):
         return expected
 
 
-class ChecklistItemSpec(_Strict):
-    title: str = Field(min_length=1, max_length=200)
-    owner: str | None = None
-    due_days: int = Field(default=0, ge=0, le=3650)
-    help_url: str | None = None
-
-    @field_validator("owner")
-    @classmethod
-    def _owner(cls, value: str | None) -> str | None:
-        return _owner_ref(value)
-
-
-class ChecklistSpec(_Strict):
-    name: Key
-    description: str = ""
-    items: list[ChecklistItemSpec] = Field(min_length=1)
-
-
 class SlaSpec(_Strict):
     ack_minutes: int = Field(gt=0)
     resolve_minutes: int = Field(gt=0)
@@ -202,7 +185,8 @@ class Playbook(_Strict):
     admins: list[str] = Field(default_factory=list)
     processes: list[ProcessSpec] = Field(default_factory=list)
     kpis: list[KpiSpec] = Field(default_factory=list)
-    checklists: list[ChecklistSpec] = Field(default_factory=list)
+    # the checklist capability's own template schema, so both always accept the same YAML
+    checklists: list[ChecklistTemplateSpec] = Field(default_factory=list)
     severity_slas: dict[Literal["sev1", "sev2", "sev3", "sev4"], SlaSpec] = Field(
         default_factory=dict
     )
