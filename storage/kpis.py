@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from storage.models.checklists import ChecklistRun
 from storage.models.kpis import Kpi, KpiMeasurement
 from storage.upsert import insert_if_absent
 
@@ -89,3 +90,41 @@ def list_kpis_with_measurements(
         statement = statement.where(Kpi.team_id == team_id)
     statement = statement.order_by(Kpi.team_id, Kpi.id, KpiMeasurement.at, KpiMeasurement.id)
     return [(row[0], row[1]) for row in session.execute(statement)]
+
+
+# -- sources of computed KPIs in other capabilities' tables ------------------------------
+
+
+def count_completed_checklists(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> int:
+    """Checklist runs completed in [start, end)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ChecklistRun)
+            .where(
+                ChecklistRun.team_id == team_id,
+                ChecklistRun.status == "completed",
+                ChecklistRun.completed_at >= start,
+                ChecklistRun.completed_at < end,
+            )
+        )
+        or 0
+    )
+
+
+def list_completed_run_durations(
+    session: Session, *, team_id: str, start: datetime, end: datetime, template_like: str
+) -> list[float]:
+    """Seconds from start to completion of matching runs completed in [start, end)."""
+    rows = session.execute(
+        select(ChecklistRun.started_at, ChecklistRun.completed_at).where(
+            ChecklistRun.team_id == team_id,
+            ChecklistRun.status == "completed",
+            ChecklistRun.completed_at >= start,
+            ChecklistRun.completed_at < end,
+            ChecklistRun.template_name.contains(template_like),
+        )
+    )
+    return [(done - began).total_seconds() for began, done in rows if done is not None]

@@ -1,7 +1,7 @@
 """The App Home dashboard's data: my open items, my escalations, my processes, the KPIs.
 
-Checklist items and escalations belong to other capabilities: they fill `HOME_SECTIONS`
-with a provider each (`HOME_SECTIONS[CHECKLIST_ITEMS] = my_open_items`), and the home tab
+Checklist items and escalations belong to other capabilities: `HOME_SECTIONS` holds a
+provider for each (`HOME_SECTIONS[ESCALATIONS] = my_open_escalations`), and the home tab
 shows whatever the providers return. A section without a provider is simply empty.
 """
 
@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from bot.services import weeks
 from bot.services.kpis import KpiReport, list_kpi_reports
-from storage import org
+from storage import core, org
+from storage import home as home_store
 from storage.db import SessionFactory, transaction
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,36 @@ class HomeItem:
 
 # (sessions, team_id, user_id, now) → the user's open items of that kind, most urgent first
 HomeProvider = Callable[[SessionFactory, str, str, datetime], list[HomeItem]]
-HOME_SECTIONS: dict[str, HomeProvider] = {}
+
+
+def my_open_checklist_items(
+    sessions: SessionFactory, team_id: str, user_id: str, now: datetime
+) -> list[HomeItem]:
+    """Undone items of active checklist runs that `user_id` owns, soonest due first."""
+    with transaction(sessions) as session:
+        rows = home_store.list_open_checklist_items(session, team_id=team_id, owner_id=user_id)
+        person = core.get_person(session, team_id=team_id, user_id=user_id)
+        zone = weeks.zone(person.timezone if person and person.timezone else "UTC")
+        return [
+            HomeItem(
+                title=item.title,
+                detail=" · ".join(
+                    part
+                    for part in (
+                        run.title,
+                        run.subject,
+                        f"due {item.due_at.astimezone(zone):%a %d %b}",
+                    )
+                    if part
+                ),
+                url=item.help_url,
+                overdue=item.due_at < now,
+            )
+            for item, run in rows
+        ]
+
+
+HOME_SECTIONS: dict[str, HomeProvider] = {CHECKLIST_ITEMS: my_open_checklist_items}
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 `COMPUTED_KPIS[kind](session, team_id, start, end)` returns the KPI's value for the period
 [start, end) (aware UTC; callers take the bounds from `bot.services.weeks`), or None when
-there is no data. The feedback, escalation and checklist tables are built by other
-capabilities: until they are wired in, their kinds answer None ("no data"). Wiring one is
-replacing its entry, e.g. `COMPUTED_KPIS["nps_30d"] = feedback_kpis.nps_30d`.
+there is no data. The checklist kinds read the checklist tables (`checklist_kpis`); the
+feedback and escalation tables are built by other capabilities: until they are wired in,
+their kinds answer None ("no data"). Wiring one is replacing its entry, e.g.
+`COMPUTED_KPIS["nps_30d"] = feedback_kpis.nps_30d`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+
+from bot.services import checklist_kpis
 
 ComputeKpi = Callable[[Session, str, datetime, datetime], float | None]
 
@@ -60,20 +63,6 @@ def sla_breaches(session: Session, team_id: str, start: datetime, end: datetime)
     return None
 
 
-def checklists_completed(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> float | None:
-    """Checklist runs completed in the period; wired to the checklist tables at merge."""
-    return None
-
-
-def median_time_to_onboard(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> float | None:
-    """Median days from start to completion of onboarding runs completed in the period."""
-    return None
-
-
 def overdue_items(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
     """Checklist items and escalations overdue at `end`; wired at merge."""
     return None
@@ -85,8 +74,8 @@ COMPUTED_KPIS: dict[str, ComputeKpi] = {
     "median_time_to_ack": median_time_to_ack,
     "median_time_to_resolve": median_time_to_resolve,
     "sla_breaches": sla_breaches,
-    "checklists_completed": checklists_completed,
-    "median_time_to_onboard": median_time_to_onboard,
+    "checklists_completed": checklist_kpis.checklists_completed,
+    "median_time_to_onboard": checklist_kpis.median_time_to_onboard,
     "overdue_items": overdue_items,
 }
 
