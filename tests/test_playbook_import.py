@@ -40,6 +40,8 @@ def test_import_writes_everything_and_is_idempotent(
     assert get(directory.DIGEST_CHANNEL) == "C0DIGEST"
     assert get(directory.FEEDBACK_CHANNEL) is None
     assert get(playbook.NUDGE_TIME) == "10:00"
+    slas = playbook.get_severity_slas(sessions, team_id=TEAM)
+    assert (slas["sev1"].ack_minutes, slas["sev1"].resolve_minutes) == (15, 240)
     assert directory.is_admin(sessions, team_id=TEAM, user_id=ADMIN)
     rows = {row.key: row.owner_id for row in owners.list_owners(sessions, team_id=TEAM)}
     assert rows == {"onboarding": OWNER, "escalations": ADMIN, "renewals": None}

@@ -112,3 +112,8 @@ def test_computed_kpi_takes_its_kinds_unit() -> None:
         "kpis:\n  - key: ack\n    name: Ack\n    kind: median_time_to_ack\n    unit: hours\n"
     )
     assert problem.startswith("team.yaml:5: kpis[0].unit: a median_time_to_ack KPI is computed")
+
+
+def test_sla_ack_cannot_be_longer_than_resolve() -> None:
+    [problem] = _problems("severity_slas:\n  sev2:\n    ack_minutes: 90\n    resolve_minutes: 60\n")
+    assert problem.startswith("team.yaml:2: severity_slas.sev2: ack_minutes must not be longer")

@@ -26,6 +26,7 @@ from bot.services.people import get_people
 from bot.services.playbook_schema import (
     Playbook,
     PlaybookInvalidError,
+    SlaSpec,
     parse_playbook,
 )
 from storage import kpis as kpi_store
@@ -199,6 +200,12 @@ def _settings_of(playbook: Playbook) -> dict[str, str]:
         if channel:
             settings[key] = channel
     return settings
+
+
+def get_severity_slas(sessions: SessionFactory, *, team_id: str) -> dict[str, SlaSpec]:
+    """The severity SLAs of the last imported playbook (`sev1` → ack/resolve minutes)."""
+    stored = directory.get_team_setting(sessions, team_id=team_id, key=SEVERITY_SLAS)
+    return {sev: SlaSpec.model_validate(sla) for sev, sla in json.loads(stored or "{}").items()}
 
 
 def apply_playbook_at_start(deps: Deps, *, team_id: str | None = None) -> ImportSummary | None:

@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from bot.services.checklist_templates import ChecklistTemplateSpec
@@ -150,6 +151,12 @@ class KpiSpec(_Strict):
 class SlaSpec(_Strict):
     ack_minutes: int = Field(gt=0)
     resolve_minutes: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ack_before_resolve(self) -> SlaSpec:
+        if self.ack_minutes > self.resolve_minutes:
+            raise ValueError("ack_minutes must not be longer than resolve_minutes")
+        return self
 
 
 class DigestSchedule(_Strict):
