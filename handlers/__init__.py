@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import checklists, errors, home, kpi, middleware, ops, owners
+from handlers import checklists, errors, feedback, home, kpi, middleware, ops, owners
 
 
 def register(app: App) -> None:
@@ -17,6 +17,7 @@ def register(app: App) -> None:
     errors.register(app)
     ops.register(app)
     checklists.register(app)
+    feedback.register(app)
     owners.register(app)
     kpi.register(app)
     home.register(app)

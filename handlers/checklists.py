@@ -18,7 +18,7 @@ from bot.render.text import escape, truncate
 from bot.services import checklists
 from bot.services.checklist_templates import list_templates
 from handlers.context import deps_of, team_of, user_of
-from handlers.errors import handle_error
+from handlers.errors import guarded
 from handlers.replies import as_dicts, command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,10 @@ NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
 
 
 def register(app: App) -> None:
-    app.command(CHECKLIST_COMMAND)(handle_checklist_command)
-    app.action(render.TICK_ACTION)(handle_checklist_tick)
-    app.action(render.MENU_ACTION)(handle_checklist_menu)
+    # guarded: errors are answered inside the listener (see handlers.errors.guarded)
+    app.command(CHECKLIST_COMMAND)(guarded(handle_checklist_command))
+    app.action(render.TICK_ACTION)(guarded(handle_checklist_tick))
+    app.action(render.MENU_ACTION)(guarded(handle_checklist_menu))
 
 
 def _timezone(deps: Deps, team_id: str) -> str:
@@ -45,12 +46,7 @@ def handle_checklist_command(
     ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
 ) -> None:
     ack()
-    try:
-        _command(body, respond, context, client)
-    except Exception as exc:
-        # Answered here rather than re-raised: slack-bolt 1.30 races when a listener raises
-        # after ack() (Slack gets a 500, or a 404 after a 3 s wait). Same error handler.
-        handle_error(exc, body, context, respond, client)
+    _command(body, respond, context, client)
 
 
 def _command(
@@ -209,10 +205,7 @@ def handle_checklist_tick(
     client: WebClient,
 ) -> None:
     ack()
-    try:
-        _tick(body, action, respond, context, client)
-    except Exception as exc:
-        handle_error(exc, body, context, respond, client)
+    _tick(body, action, respond, context, client)
 
 
 def _tick(
@@ -258,10 +251,7 @@ def handle_checklist_menu(
     client: WebClient,
 ) -> None:
     ack()
-    try:
-        _menu(body, action, context, client)
-    except Exception as exc:
-        handle_error(exc, body, context, respond, client)
+    _menu(body, action, context, client)
 
 
 def _menu(
