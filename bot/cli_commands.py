@@ -9,8 +9,11 @@ from pathlib import Path
 import click
 
 import bot.checklist_export  # noqa: F401  (registers the `checklists` exporter)
-from bot import feedback_export  # noqa: F401  (registers the `feedback` exporter)
-from bot import cli_playbook, kpi_export  # noqa: F401  (kpi_export registers an exporter)
+from bot import (
+    cli_playbook,
+    feedback_export,  # noqa: F401  (registers the `feedback` exporter)
+    kpi_export,  # noqa: F401  (registers the `kpis` exporter)
+)
 from bot.exporting import EXPORTERS, write_csv, write_json
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage.models.checklists import ChecklistRun
+from storage.models.feedback import Feedback
 from storage.models.kpis import Kpi, KpiMeasurement
 from storage.upsert import insert_if_absent
 
@@ -128,3 +129,19 @@ def list_completed_run_durations(
         )
     )
     return [(done - began).total_seconds() for began, done in rows if done is not None]
+
+
+def count_feedback(session: Session, *, team_id: str, start: datetime, end: datetime) -> int:
+    """Feedback items created in [start, end)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Feedback)
+            .where(
+                Feedback.team_id == team_id,
+                Feedback.created_at >= start,
+                Feedback.created_at < end,
+            )
+        )
+        or 0
+    )

@@ -2,10 +2,10 @@
 
 `COMPUTED_KPIS[kind](session, team_id, start, end)` returns the KPI's value for the period
 [start, end) (aware UTC; callers take the bounds from `bot.services.weeks`), or None when
-there is no data. The checklist kinds read the checklist tables (`checklist_kpis`); the
-feedback and escalation tables are built by other capabilities: until they are wired in,
-their kinds answer None ("no data"). Wiring one is replacing its entry, e.g.
-`COMPUTED_KPIS["nps_30d"] = feedback_kpis.nps_30d`.
+there is no data. The checklist and feedback kinds read those capabilities' tables
+(`checklist_kpis`, `feedback_kpis`); the escalation kinds answer None ("no data") until the
+escalation tables are wired in by replacing their entries, e.g.
+`COMPUTED_KPIS["median_time_to_ack"] = escalation_kpis.median_time_to_ack`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services import checklist_kpis
+from bot.services import checklist_kpis, feedback_kpis
 
 ComputeKpi = Callable[[Session, str, datetime, datetime], float | None]
 
@@ -32,16 +32,6 @@ COMPUTED_KIND_UNITS: dict[str, str] = {
 }
 MANUAL_KIND = "manual"
 KPI_KINDS: tuple[str, ...] = (MANUAL_KIND, *COMPUTED_KIND_UNITS)
-
-
-def nps_30d(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
-    """NPS (-100..100) of the 30 days ending at `end`; wired to the feedback tables at merge."""
-    return None
-
-
-def feedback_volume(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
-    """Feedback items created in the period; wired to the feedback tables at merge."""
-    return None
 
 
 def median_time_to_ack(
@@ -69,8 +59,8 @@ def overdue_items(session: Session, team_id: str, start: datetime, end: datetime
 
 
 COMPUTED_KPIS: dict[str, ComputeKpi] = {
-    "nps_30d": nps_30d,
-    "feedback_volume": feedback_volume,
+    "nps_30d": feedback_kpis.nps_30d,
+    "feedback_volume": feedback_kpis.feedback_volume,
     "median_time_to_ack": median_time_to_ack,
     "median_time_to_resolve": median_time_to_resolve,
     "sla_breaches": sla_breaches,
