@@ -98,6 +98,7 @@ def test_show_covers_eight_weeks_in_the_team_timezone(
     assert "2026-W47  24%" in text  # the last value of the week counts
     assert "at risk" in text  # 24 vs 25: within 10%
     assert "target ≥ 25%" in text
+    assert "Trend: ↑ from 18% (2026-W46)" in text
 
 
 def test_list_shows_every_kpi_with_status(slack: SlackDriver, team: Deps) -> None:

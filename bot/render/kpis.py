@@ -74,6 +74,19 @@ def render_kpi_logged(logged: LoggedValue) -> tuple[str, list[Block]]:
     return text, [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
+def trend_text(report: KpiReport) -> str:
+    """`↑ from 22% (2026-W46)`: the current value against the one before it, if any."""
+    values = [w for w in report.weeks if w.value is not None and w.week < report.current.week]
+    if report.current.value is None or not values:
+        return ""
+    before = values[-1]
+    assert before.value is not None
+    arrow = "↑" if report.current.value > before.value else "↓"
+    if report.current.value == before.value:
+        arrow = "→"
+    return f"{arrow} from {format_value(before.value, report.kpi.unit)} ({before.week})"
+
+
 def render_kpi_report(report: KpiReport) -> tuple[str, list[Block]]:
     kpi = report.kpi
     rows = []
@@ -83,6 +96,9 @@ def render_kpi_report(report: KpiReport) -> tuple[str, list[Block]]:
     kind = "logged by hand" if kpi.is_manual else f"computed ({kpi.kind})"
     footer = f"{kind}; value shown: {report.current.week}. {STATUS_NOTE}"
     summary = kpi_line(report)
+    trend = trend_text(report)
+    if trend:
+        summary += f"\nTrend: {trend}"
     if kpi.description:
         summary += "\n" + truncate(escape(kpi.description), 500)
     text = f"{summary}\nLast {len(report.weeks)} weeks:\n{table}"
