@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 
+from bot import cli_schedule
 from bot.exporting import EXPORTERS, write_csv, write_json
 
 
 def register(group: click.Group) -> None:
     """Add every capability's commands to the `opsloop` group."""
     group.add_command(export)
+    cli_schedule.register(group)
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers import digest as digest_handlers
 from handlers import errors, middleware, ops
+from handlers import nudges as nudge_handlers
 
 
 def register(app: App) -> None:
@@ -16,3 +18,5 @@ def register(app: App) -> None:
     middleware.register(app)
     errors.register(app)
     ops.register(app)
+    digest_handlers.register(app)
+    nudge_handlers.register(app)

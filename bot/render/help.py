@@ -56,3 +56,22 @@ def render_overview(note: str | None = None) -> tuple[str, list[Block]]:
     )
     fallback = ("" if not note else note + "\n\n") + "Opsloop commands\n\n" + "\n\n".join(parts)
     return fallback, blocks
+
+
+ALL_COMMANDS.append(
+    CommandHelp(
+        "/ops digest",
+        "The weekly review digest (posted to the digest channel every week).",
+        (
+            "`/ops digest preview` — last week's digest, only for you",
+            "`/ops digest preview 2026-W47` — the digest of another week",
+        ),
+    )
+)
+ALL_COMMANDS.append(
+    CommandHelp(
+        "/ops nudge",
+        "Overdue nudges (a DM each weekday morning, in your own timezone).",
+        ("`/ops nudge preview` — your own overdue items, with Done / Snooze buttons",),
+    )
+)

@@ -3,5 +3,7 @@
 from storage.models.base import Base
 from storage.models.core import AuditEntry, Person, ProcessedEvent
 from storage.models.org import Admin, Process, TeamSetting
+from storage.models.sends import NudgeSnooze, SchedulerLease, Send
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
+__all__ += ["NudgeSnooze", "SchedulerLease", "Send"]
