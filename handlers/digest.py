@@ -11,6 +11,7 @@ from bot.capabilities import load_capabilities
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.render.digest import MAX_BLOCKS, render_digest
+from bot.render.text import escape
 from bot.services import digest as digests
 from bot.services import periods
 from handlers.context import team_of
@@ -37,7 +38,8 @@ def ops_digest(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[B
             week = periods.parse_week(words[1])
         except ValueError:
             raise UserError(
-                f"`{words[1][:20]}` is not an ISO week.", example="/ops digest preview 2026-W47"
+                f"`{escape(words[1][:20])}` is not an ISO week.",
+                example="/ops digest preview 2026-W47",
             ) from None
     else:
         tz = digests.team_timezone(deps.sessions, team_id=team_id, default_timezone=default_tz)
