@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
+
 from bot.deps import Deps
 from bot.render.digest import render_digest
 from bot.services import digest as digests
@@ -29,7 +31,9 @@ def digest_key(team_id: str, week: str) -> SendKey:
     return SendKey(team_id, digests.DIGEST_KIND, week, DIGEST_TARGET)
 
 
-def render_team_digest(deps: Deps, *, team_id: str, week: str, now: datetime) -> tuple[str, list]:  # type: ignore[type-arg]
+def render_team_digest(
+    deps: Deps, *, team_id: str, week: str, now: datetime
+) -> tuple[str, list[Block]]:
     """Build and render one team's digest of `week`."""
     digest = digests.build_digest(
         deps.sessions,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -92,7 +93,8 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
         replace_existing=True,
     )
-    scheduler.opsloop_leader = leader
+    # A clean shutdown hands the lead over at once instead of after the lease runs out.
+    scheduler.add_listener(lambda _event: leader.release(), EVENT_SCHEDULER_SHUTDOWN)
     return scheduler
 
 
@@ -105,9 +107,6 @@ def start_background(deps: Deps) -> Any:
 
 
 def stop(scheduler: Any) -> None:
-    """Stop the scheduler and hand the lead to another process at once."""
+    """Stop the scheduler; its lease is released so another process can lead at once."""
     if scheduler.running:
         scheduler.shutdown(wait=True)
-    leader = getattr(scheduler, "opsloop_leader", None)
-    if leader is not None:
-        leader.release()

@@ -475,3 +475,20 @@ def test_cli_digest_posts_once_and_rejects_a_bad_week(
     assert len(digest_posts(standin)) == 1
     bad = runner.invoke(cli, ["digest", "--week", "2026-47"])
     assert bad.exit_code == 2 and "not an ISO week like 2026-W47" in bad.output
+
+
+def test_a_section_missing_facts_falls_back_to_the_generic_layout(
+    deps: Deps, records: Records
+) -> None:
+    digest_service.register_digest_section(
+        "feedback",
+        lambda s, t, a, b, n: digest_service.DigestSection(
+            "feedback", "Feedback", {"count": 3, "note": "<!here>"}
+        ),
+    )
+    setup_team(deps)
+    digest = digest_service.build_digest(
+        deps.sessions, team_id=TEAM, week="2026-W47", now=MONDAY_9, default_timezone="UTC"
+    )
+    text, _ = render_digest(digest)
+    assert "• count: 3" in text and "• note: &lt;!here&gt;" in text

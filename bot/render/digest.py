@@ -9,13 +9,14 @@ user-derived value goes through the `slack` filter, which escapes `&`, `<` and `
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -27,6 +28,8 @@ from slack_sdk.models.blocks import (
 
 from bot.render.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
 from bot.services.digest import Digest, DigestSection
+
+log = logging.getLogger(__name__)
 
 BUILT_IN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "digest"
 MAX_BLOCKS = 50
@@ -113,9 +116,16 @@ def _section_body(env: Environment, section: DigestSection, context: dict[str, A
     name = f"{section.key}.j2"
     if name not in env.list_templates():
         name = "section.j2"
-    template = env.get_template(name)
-    body = template.render(section=section, facts=section.facts, **context).strip()
-    return body or (section.empty_text or "Nothing to report.")
+    try:
+        body = env.get_template(name).render(section=section, facts=section.facts, **context)
+    except TemplateError:
+        # A provider missing a fact (or a broken override) must not cost the whole digest:
+        # StrictUndefined makes the mistake loud in the log, the generic layout shows the data.
+        log.exception("digest template %s failed; using section.j2", name)
+        body = env.get_template("section.j2").render(
+            section=section, facts=section.facts, **context
+        )
+    return body.strip() or (section.empty_text or "Nothing to report.")
 
 
 def _chunks(text: str, limit: int) -> list[str]:
