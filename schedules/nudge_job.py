@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
@@ -33,10 +35,32 @@ def render(nudge: nudges.Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     return render_nudge(nudge, now=now)
 
 
+def lookup_profile(client: WebClient) -> nudges.ProfileLookup:
+    """Name and timezone of a Slack user from users.info; None when Slack cannot say."""
+
+    def lookup(team_id: str, user_id: str) -> tuple[str, str | None] | None:
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            if exc.response.get("error") == "user_not_found":
+                return "", None  # remembered: the team's timezone, no lookup every tick
+            log.warning("could not look up the timezone of %s: %s", user_id, exc)
+            return None
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
+        return str(name), user.get("tz")
+
+    return lookup
+
+
 def due(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[nudges.Nudge]:
     """Nudges whose recipients are in their nudge hour at `now`."""
     return nudges.due_nudges(
-        deps.sessions, team_ids, now=now, default_timezone=deps.settings.opsloop_timezone
+        deps.sessions,
+        team_ids,
+        now=now,
+        default_timezone=deps.settings.opsloop_timezone,
+        lookup=lookup_profile(deps.client),
     )
 
 

@@ -294,3 +294,17 @@ def test_cli_nudge_dry_run_and_send(
     assert len(dms(standin, "U1")) == 1
     bad = runner.invoke(cli, ["nudge", "--as-of", "tomorrow"])
     assert bad.exit_code == 2 and "not an ISO timestamp" in bad.output
+
+
+def test_an_owner_never_seen_gets_their_slack_timezone_looked_up_once(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, board: OverdueBoard
+) -> None:
+    standin.add_user("UNEW", "Kenji", tz="Asia/Tokyo")
+    board.add("a", "UNEW", LONG_AGO)
+    board.add("b", "UGONE", LONG_AGO)  # users.info cannot find them: team timezone (UTC)
+    clock.now = MONDAY
+    sent = tick_hourly(deps, clock, MONDAY + timedelta(hours=12))
+    assert sent == [("nudge", "UNEW", 1), ("nudge", "UGONE", 10)]
+    looked_up = [c.params["user"] for c in standin.calls("users.info")]
+    assert looked_up.count("UNEW") == 1  # cached after the first tick
+    assert looked_up.count("UGONE") == 1

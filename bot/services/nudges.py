@@ -126,12 +126,38 @@ def list_overdue_items(
     return sorted(items, key=lambda i: (i.due_at, i.key))
 
 
+# (team_id, user_id) -> (display name, IANA timezone), e.g. from Slack's users.info; None
+# when the user cannot be looked up. Jobs pass one so owners never seen before get their
+# own timezone rather than the team's.
+ProfileLookup = Callable[[str, str], tuple[str, str | None] | None]
+
+
 def _timezone_of(
-    sessions: SessionFactory, *, team_id: str, user_id: str, fallback: ZoneInfo
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    user_id: str,
+    fallback: ZoneInfo,
+    lookup: ProfileLookup | None = None,
+    now: datetime | None = None,
 ) -> ZoneInfo:
     with transaction(sessions) as session:
         person = core.get_person(session, team_id=team_id, user_id=user_id)
         name = person.timezone if person else None
+    if person is None and lookup is not None and now is not None:
+        profile = lookup(team_id, user_id)
+        if profile is not None:
+            display_name, name = profile
+            with transaction(sessions) as session:
+                core.upsert_person(
+                    session,
+                    team_id=team_id,
+                    user_id=user_id,
+                    display_name=display_name,
+                    timezone=name,
+                    is_deleted=False,
+                    refreshed_at=now,
+                )
     return periods.zone(name, fallback.key)
 
 
@@ -147,9 +173,18 @@ def _snoozed(sessions: SessionFactory, *, team_id: str, now: datetime) -> set[tu
 
 
 def due_nudges(
-    sessions: SessionFactory, team_ids: list[str], *, now: datetime, default_timezone: str
+    sessions: SessionFactory,
+    team_ids: list[str],
+    *,
+    now: datetime,
+    default_timezone: str,
+    lookup: ProfileLookup | None = None,
 ) -> list[Nudge]:
-    """The nudges and process-owner reports whose recipients are in their nudge hour."""
+    """The nudges and process-owner reports whose recipients are in their nudge hour.
+
+    A recipient's timezone is their cached profile's, looked up with `lookup` (and cached)
+    when they were never seen, else the team's.
+    """
     due: list[Nudge] = []
     for team_id in team_ids:
         settings = get_nudge_settings(sessions, team_id=team_id, default_timezone=default_timezone)
@@ -178,7 +213,12 @@ def due_nudges(
         for kind, groups in ((NUDGE_KIND, by_owner), (ESCALATION_KIND, by_process_owner)):
             for user_id, group in groups.items():
                 tz = _timezone_of(
-                    sessions, team_id=team_id, user_id=user_id, fallback=settings.team_tz
+                    sessions,
+                    team_id=team_id,
+                    user_id=user_id,
+                    fallback=settings.team_tz,
+                    lookup=lookup,
+                    now=now,
                 )
                 local = now.astimezone(tz)
                 if _in_window(local, settings):
