@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -21,12 +22,20 @@ def register(group: click.Group) -> None:
     group.add_command(nudge)
 
 
-def _deps() -> Deps:
+def _deps(*, posts: bool) -> Deps:
+    """Deps from the environment; `posts`: a Slack bot token is required."""
     from bot.capabilities import load_capabilities
     from bot.cli import CliError, settings_from_env
     from bot.runtime import SchemaOutdatedError, make_deps, prepare_schema
+    from bot.settings import SettingsError
 
-    deps = make_deps(settings_from_env())
+    settings = settings_from_env()
+    if posts:
+        try:
+            settings.require("slack_bot_token")
+        except SettingsError as exc:
+            raise CliError(str(exc)) from None
+    deps = make_deps(settings)
     try:
         prepare_schema(deps)
     except SchemaOutdatedError as exc:
@@ -66,8 +75,14 @@ def scheduler() -> None:
 
     @friendly_errors
     def _run() -> None:
-        deps = _deps()
+        deps = _deps(posts=True)
         running = build_scheduler(deps, blocking=True)
+
+        def _terminate(signum: int, frame: object) -> None:
+            raise SystemExit(0)
+
+        # `docker stop` / systemd send SIGTERM: stop cleanly so the lease is handed over.
+        signal.signal(signal.SIGTERM, _terminate)
         click.echo("scheduler running (Ctrl-C to stop)", err=True)
         try:
             running.start()
@@ -97,7 +112,7 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
             week = periods.parse_week(week)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--week") from None
-    deps = _deps()
+    deps = _deps(posts=not dry_run)
     now = _as_of(as_of) or deps.clock()
     default_tz = deps.settings.opsloop_timezone
     team_ids = [team] if team else list_scheduled_teams(deps.sessions)
@@ -133,7 +148,7 @@ def nudge(as_of: str | None, team: str | None, dry_run: bool) -> None:
     from bot.services.ledger import list_scheduled_teams
     from schedules import nudge_job
 
-    deps = _deps()
+    deps = _deps(posts=not dry_run)
     now = _as_of(as_of) or deps.clock()
     team_ids = [team] if team else list_scheduled_teams(deps.sessions)
     if dry_run:
