@@ -308,3 +308,18 @@ def test_an_owner_never_seen_gets_their_slack_timezone_looked_up_once(
     looked_up = [c.params["user"] for c in standin.calls("users.info")]
     assert looked_up.count("UNEW") == 1  # cached after the first tick
     assert looked_up.count("UGONE") == 1
+
+
+def test_429_storm_delivers_every_nudge_once(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, board: OverdueBoard
+) -> None:
+    for user in ("U1", "U2", "U3"):
+        board.add(f"i-{user}", user, LONG_AGO)
+    standin.fail("chat.postMessage", status=429, retry_after=1, times=4)
+    clock.now = MONDAY + timedelta(hours=10)
+    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["sent"] * 3
+    clock.advance(minutes=5)
+    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["skipped"] * 3
+    for user in ("U1", "U2", "U3"):
+        assert len(dms(standin, user)) == 1
+    assert len(standin.calls("chat.postMessage", ok_only=False)) == 3 + 4
