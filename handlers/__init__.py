@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers import checklists, errors, middleware, ops
 from handlers import digest as digest_handlers
-from handlers import errors, middleware, ops
 from handlers import nudges as nudge_handlers
 
 
@@ -18,5 +18,6 @@ def register(app: App) -> None:
     middleware.register(app)
     errors.register(app)
     ops.register(app)
+    checklists.register(app)
     digest_handlers.register(app)
     nudge_handlers.register(app)

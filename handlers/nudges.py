@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.render.nudges import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
 from bot.services import nudges
 from handlers.context import deps_of, team_of, user_of
+from handlers.errors import guarded
 from handlers.ops import OPS_SUBCOMMANDS
 from handlers.replies import as_dicts
 
@@ -24,8 +25,9 @@ USAGE = "/ops nudge preview"
 def register(app: App) -> None:
     load_capabilities()
     OPS_SUBCOMMANDS["nudge"] = ops_nudge
-    app.action(DONE_ACTION)(handle_nudge_done)
-    app.action(SNOOZE_ACTION)(handle_nudge_snooze)
+    # guarded: errors are answered inside the listener (see handlers.errors.guarded)
+    app.action(DONE_ACTION)(guarded(handle_nudge_done))
+    app.action(SNOOZE_ACTION)(guarded(handle_nudge_snooze))
 
 
 def ops_nudge(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[Block]]:

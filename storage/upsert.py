@@ -17,12 +17,11 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     """
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    # RETURNING rather than rowcount: with psycopg, SQLAlchemy 2.1 reports no reliable
-    # rowcount for this INSERT, so PostgreSQL always looked like "already there".
     statement = (
         module.insert(table)
         .values(**values)
         .on_conflict_do_nothing()
+        # RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT inserts.
         .returning(*table.primary_key.columns)
     )
     return session.execute(statement).first() is not None
