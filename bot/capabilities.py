@@ -12,6 +12,7 @@ import importlib
 
 CAPABILITY_MODULES: list[str] = [
     "bot.services.accountability",
+    "bot.services.checklist_nudges",
 ]
 
 

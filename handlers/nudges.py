@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
 from bot.capabilities import load_capabilities
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.render.nudges import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
-from bot.services import nudges
+from bot.services import checklists, nudges
+from bot.services.checklist_nudges import CHECKLIST_SOURCE
+from handlers.checklists import announce
 from handlers.context import deps_of, team_of, user_of
 from handlers.errors import guarded
 from handlers.ops import OPS_SUBCOMMANDS
@@ -21,10 +25,21 @@ from handlers.replies import as_dicts
 
 USAGE = "/ops nudge preview"
 
+# source → what to do in Slack after *Done* closed an item of that source (e.g. update the
+# checklist message), given the deps, the client and what the source's done() returned.
+AfterDone = Callable[[Deps, WebClient, Any], None]
+AFTER_DONE: dict[str, AfterDone] = {}
+
+
+def _after_checklist_done(deps: Deps, client: WebClient, result: Any) -> None:
+    if isinstance(result, checklists.TickResult) and result.changed:
+        announce(deps, client, result)
+
 
 def register(app: App) -> None:
     load_capabilities()
     OPS_SUBCOMMANDS["nudge"] = ops_nudge
+    AFTER_DONE[CHECKLIST_SOURCE] = _after_checklist_done
     # guarded: errors are answered inside the listener (see handlers.errors.guarded)
     app.action(DONE_ACTION)(guarded(handle_nudge_done))
     app.action(SNOOZE_ACTION)(guarded(handle_nudge_snooze))
@@ -68,12 +83,12 @@ def _refresh(deps: Deps, body: dict[str, Any], respond: Respond, note: str) -> N
 
 
 def handle_nudge_done(
-    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
+    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
 ) -> None:
     ack()
     deps = deps_of(context)
     ref = _item_ref(body)
-    nudges.mark_item_done(
+    result = nudges.mark_item_done(
         deps.sessions,
         team_id=team_of(body),
         source=ref.source,
@@ -81,6 +96,9 @@ def handle_nudge_done(
         user_id=user_of(body),
         now=deps.clock(),
     )
+    after = AFTER_DONE.get(ref.source)
+    if after is not None:
+        after(deps, client, result)
     _refresh(deps, body, respond, ":white_check_mark: Marked done.")
 
 

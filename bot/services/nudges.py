@@ -55,7 +55,8 @@ class OverdueItem:
 
 
 OverdueProvider = Callable[[SessionFactory, str, datetime], list[OverdueItem]]
-DoneCallback = Callable[[SessionFactory, str, str, str, datetime], None]
+# Returns whatever the source wants its after-done hook (handlers) to see, e.g. a run.
+DoneCallback = Callable[[SessionFactory, str, str, str, datetime], object]
 
 
 @dataclass(frozen=True)
@@ -258,9 +259,9 @@ def mark_item_done(
     item_id: str,
     user_id: str,
     now: datetime,
-) -> None:
-    """The *Done* button: hand the item to its source to close."""
-    _source(source).done(sessions, team_id, item_id, user_id, now)
+) -> object:
+    """The *Done* button: hand the item to its source to close; returns what the source did."""
+    return _source(source).done(sessions, team_id, item_id, user_id, now)
 
 
 def snooze_item(
