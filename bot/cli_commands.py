@@ -9,14 +9,15 @@ from pathlib import Path
 import click
 
 import bot.checklist_export  # noqa: F401  (registers the `checklists` exporter)
-from bot import cli_schedule
+from bot import feedback_export  # noqa: F401  (registers the `feedback` exporter)
+from bot.cli_schedule import register as register_schedule_commands
 from bot.exporting import EXPORTERS, write_csv, write_json
 
 
 def register(group: click.Group) -> None:
     """Add every capability's commands to the `opsloop` group."""
     group.add_command(export)
-    cli_schedule.register(group)
+    register_schedule_commands(group)
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import checklists, errors, middleware, ops
+from handlers import checklists, errors, feedback, middleware, ops
 from handlers import digest as digest_handlers
 from handlers import nudges as nudge_handlers
 
@@ -19,5 +19,6 @@ def register(app: App) -> None:
     errors.register(app)
     ops.register(app)
     checklists.register(app)
+    feedback.register(app)
     digest_handlers.register(app)
     nudge_handlers.register(app)
