@@ -13,6 +13,7 @@ import importlib
 CAPABILITY_MODULES: list[str] = [
     "bot.services.accountability",
     "bot.services.checklist_nudges",
+    "bot.services.feedback_digest",
 ]
 
 
