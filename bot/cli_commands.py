@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 
 import bot.checklist_export  # noqa: F401  (registers the `checklists` exporter)
-from bot import feedback_export  # noqa: F401  (registers the `feedback` exporter)
+from bot import (
+    cli_playbook,
+    escalations_export,  # noqa: F401  (registers the `escalations` exporter)
+    feedback_export,  # noqa: F401  (registers the `feedback` exporter)
+    kpi_export,  # noqa: F401  (registers the `kpis` exporter)
+)
 from bot.cli_schedule import register as register_schedule_commands
 from bot.exporting import EXPORTERS, write_csv, write_json
 
@@ -17,6 +22,7 @@ from bot.exporting import EXPORTERS, write_csv, write_json
 def register(group: click.Group) -> None:
     """Add every capability's commands to the `opsloop` group."""
     group.add_command(export)
+    cli_playbook.register(group)
     register_schedule_commands(group)
 
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import checklists, errors, feedback, middleware, ops
+from handlers import (
+    checklists,
+    errors,
+    escalations,
+    feedback,
+    home,
+    kpi,
+    middleware,
+    ops,
+    owners,
+)
 from handlers import digest as digest_handlers
 from handlers import nudges as nudge_handlers
 
@@ -20,5 +30,9 @@ def register(app: App) -> None:
     ops.register(app)
     checklists.register(app)
     feedback.register(app)
+    escalations.register(app)
+    owners.register(app)
+    kpi.register(app)
+    home.register(app)
     digest_handlers.register(app)
     nudge_handlers.register(app)

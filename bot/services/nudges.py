@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 NUDGE_KIND = "nudge"
 ESCALATION_KIND = "nudge_escalation"
 # Per-team settings (the playbook's `nudge:` block writes them).
-NUDGE_HOUR = "nudge.hour"
+NUDGE_HOUR = "nudge.time"  # "10:00" or "10"
 NUDGE_WEEKDAYS = "nudge.weekdays"
-NUDGE_ESCALATE_AFTER_DAYS = "nudge.escalate_after_days"
+NUDGE_ESCALATE_AFTER_DAYS = "nudge.overdue_threshold_days"
 DEFAULT_HOUR = 10
 DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4)
 DEFAULT_ESCALATE_AFTER_DAYS = 3

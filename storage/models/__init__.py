@@ -3,11 +3,15 @@
 from storage.models.base import Base
 from storage.models.checklists import ChecklistItem, ChecklistRun, ChecklistTemplate
 from storage.models.core import AuditEntry, Person, ProcessedEvent
+from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
 from storage.models.feedback import Feedback as Feedback
 from storage.models.feedback import FeedbackTag as FeedbackTag
+from storage.models.kpis import Kpi, KpiMeasurement
 from storage.models.org import Admin, Process, TeamSetting
 from storage.models.sends import NudgeSnooze, SchedulerLease, Send
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
 __all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]
+__all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
+__all__ += ["Kpi", "KpiMeasurement"]
 __all__ += ["NudgeSnooze", "SchedulerLease", "Send"]
