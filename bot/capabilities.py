@@ -14,6 +14,7 @@ CAPABILITY_MODULES: list[str] = [
     "bot.services.accountability",
     "bot.services.checklist_nudges",
     "bot.services.feedback_digest",
+    "bot.services.kpi_digest",
 ]
 
 
