@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.services import weeks
+from bot.services.escalation_views import clocks_of
 from bot.services.kpis import KpiReport, list_kpi_reports
 from storage import core, org
+from storage import escalations as escalation_store
 from storage import home as home_store
 from storage.db import SessionFactory, transaction
 
@@ -65,7 +67,41 @@ def my_open_checklist_items(
         ]
 
 
-HOME_SECTIONS: dict[str, HomeProvider] = {CHECKLIST_ITEMS: my_open_checklist_items}
+def my_open_escalations(
+    sessions: SessionFactory, team_id: str, user_id: str, now: datetime
+) -> list[HomeItem]:
+    """Unresolved escalations `user_id` owns, with the state of their SLA clocks."""
+    with transaction(sessions) as session:
+        rows = escalation_store.list_open_for_owner(session, team_id=team_id, owner_id=user_id)
+        items = []
+        for row in rows:
+            ack, resolve = clocks_of(row, now)
+            running = ack if ack.stopped_at is None else resolve
+            verb = "acknowledge" if running is ack else "resolve"
+            items.append(
+                HomeItem(
+                    title=f"{row.severity.upper()} #{row.id} {row.title}",
+                    detail=" · ".join(
+                        part
+                        for part in (
+                            row.customer,
+                            row.status,
+                            f"{verb} by {running.due_at:%a %d %b %H:%M} UTC: {running.state}",
+                        )
+                        if part
+                    ),
+                    url=row.permalink,
+                    overdue=running.breached,
+                )
+            )
+        # breached first, then the earliest deadline
+        return sorted(items, key=lambda item: not item.overdue)
+
+
+HOME_SECTIONS: dict[str, HomeProvider] = {
+    CHECKLIST_ITEMS: my_open_checklist_items,
+    ESCALATIONS: my_open_escalations,
+}
 
 
 @dataclass(frozen=True)

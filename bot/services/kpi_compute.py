@@ -2,10 +2,8 @@
 
 `COMPUTED_KPIS[kind](session, team_id, start, end)` returns the KPI's value for the period
 [start, end) (aware UTC; callers take the bounds from `bot.services.weeks`), or None when
-there is no data. The checklist and feedback kinds read those capabilities' tables
-(`checklist_kpis`, `feedback_kpis`); the escalation kinds answer None ("no data") until the
-escalation tables are wired in by replacing their entries, e.g.
-`COMPUTED_KPIS["median_time_to_ack"] = escalation_kpis.median_time_to_ack`.
+there is no data. Each capability computes its own kinds from its tables
+(`checklist_kpis`, `escalation_kpis`, `feedback_kpis`).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services import checklist_kpis, feedback_kpis
+from bot.services import checklist_kpis, escalation_kpis, feedback_kpis
 
 ComputeKpi = Callable[[Session, str, datetime, datetime], float | None]
 
@@ -34,39 +32,15 @@ MANUAL_KIND = "manual"
 KPI_KINDS: tuple[str, ...] = (MANUAL_KIND, *COMPUTED_KIND_UNITS)
 
 
-def median_time_to_ack(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> float | None:
-    """Median minutes from opening to acknowledging escalations opened in the period."""
-    return None
-
-
-def median_time_to_resolve(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> float | None:
-    """Median hours from opening to resolving escalations resolved in the period."""
-    return None
-
-
-def sla_breaches(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
-    """Escalations whose ack or resolve deadline fell in the period and was missed."""
-    return None
-
-
-def overdue_items(session: Session, team_id: str, start: datetime, end: datetime) -> float | None:
-    """Checklist items and escalations overdue at `end`; wired at merge."""
-    return None
-
-
 COMPUTED_KPIS: dict[str, ComputeKpi] = {
     "nps_30d": feedback_kpis.nps_30d,
     "feedback_volume": feedback_kpis.feedback_volume,
-    "median_time_to_ack": median_time_to_ack,
-    "median_time_to_resolve": median_time_to_resolve,
-    "sla_breaches": sla_breaches,
+    "median_time_to_ack": escalation_kpis.median_time_to_ack,
+    "median_time_to_resolve": escalation_kpis.median_time_to_resolve,
+    "sla_breaches": escalation_kpis.sla_breaches,
     "checklists_completed": checklist_kpis.checklists_completed,
     "median_time_to_onboard": checklist_kpis.median_time_to_onboard,
-    "overdue_items": overdue_items,
+    "overdue_items": escalation_kpis.overdue_items,
 }
 
 
