@@ -15,6 +15,10 @@ CAPABILITY_MODULES: list[str] = [
     "bot.services.checklist_nudges",
     "bot.services.feedback_digest",
     "bot.services.kpi_digest",
+    "bot.services.escalation_digest",
+    "bot.services.onboarding_digest",
+    "bot.services.escalation_nudges",
+    "bot.services.kpi_nudges",
 ]
 
 

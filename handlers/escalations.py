@@ -15,6 +15,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import escalation_messages
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.render import escalation_modals as modals
@@ -29,7 +30,6 @@ from bot.render.escalations import (
     render_confirmation,
     render_escalation_list,
     render_escalation_message,
-    render_event,
     render_owner_dm,
     render_refusal,
 )
@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 
 ESCALATE_COMMAND = "/escalate"
 LIST_SCOPES = ("open", "mine", "all")
-# A refresh that keeps seeing newer versions gives up after this many renders.
-MAX_REFRESHES = 5
 
 
 def register(app: App) -> None:
@@ -304,38 +302,14 @@ def _after_change(deps: Deps, client: WebClient, outcome: ChangeOutcome, *, tell
     e = outcome.escalation
     if outcome.event is None:
         tell(render_refusal(outcome))
-    elif e.channel_id and e.message_ts:
-        try:
-            client.chat_postMessage(
-                channel=e.channel_id, thread_ts=e.message_ts, text=render_event(outcome.event)
-            )
-        except SlackApiError as exc:
-            log.warning("could not post the timeline of escalation %s: %s", e.id, exc)
+    else:
+        escalation_messages.post_event(deps, client, team_id=e.team_id, event=outcome.event)
     refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
 
 
 def refresh_message(deps: Deps, client: WebClient, *, team_id: str, escalation_id: int) -> None:
-    """Re-render the escalation's message from the database until it shows the newest version."""
-    for _ in range(MAX_REFRESHES):
-        e = service.get_escalation(
-            deps.sessions, team_id=team_id, escalation_id=escalation_id, now=deps.clock()
-        )
-        if not e.channel_id or not e.message_ts:
-            return
-        text, blocks = render_escalation_message(e)
-        try:
-            client.chat_update(
-                channel=e.channel_id, ts=e.message_ts, text=text, blocks=as_dicts(blocks)
-            )
-        except SlackApiError as exc:
-            log.warning("could not update the message of escalation %s: %s", e.id, exc)
-            return
-        latest = service.get_escalation(
-            deps.sessions, team_id=team_id, escalation_id=escalation_id, now=deps.clock()
-        )
-        if latest.version == e.version:
-            return
-    log.warning("escalation %s kept changing while its message was refreshed", escalation_id)
+    """Re-render the escalation's message from the database (see bot.escalation_messages)."""
+    escalation_messages.refresh_message(deps, client, team_id=team_id, escalation_id=escalation_id)
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:

@@ -11,12 +11,15 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
+from bot import escalation_messages
 from bot.capabilities import load_capabilities
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.render.nudges import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
 from bot.services import checklists, nudges
 from bot.services.checklist_nudges import CHECKLIST_SOURCE
+from bot.services.escalation_nudges import ESCALATION_SOURCE
+from bot.services.escalation_views import ChangeOutcome
 from handlers.checklists import announce
 from handlers.context import deps_of, team_of, user_of
 from handlers.errors import guarded
@@ -36,10 +39,21 @@ def _after_checklist_done(deps: Deps, client: WebClient, result: Any) -> None:
         announce(deps, client, result)
 
 
+def _after_escalation_done(deps: Deps, client: WebClient, result: Any) -> None:
+    """An acknowledge from a nudge shows in the escalation's thread and message."""
+    if not isinstance(result, ChangeOutcome):
+        return
+    e = result.escalation
+    if result.event is not None:
+        escalation_messages.post_event(deps, client, team_id=e.team_id, event=result.event)
+    escalation_messages.refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
+
+
 def register(app: App) -> None:
     load_capabilities()
     OPS_SUBCOMMANDS["nudge"] = ops_nudge
     AFTER_DONE[CHECKLIST_SOURCE] = _after_checklist_done
+    AFTER_DONE[ESCALATION_SOURCE] = _after_escalation_done
     # guarded: errors are answered inside the listener (see handlers.errors.guarded)
     app.action(DONE_ACTION)(guarded(handle_nudge_done))
     app.action(SNOOZE_ACTION)(guarded(handle_nudge_snooze))

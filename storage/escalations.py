@@ -238,3 +238,13 @@ def list_open_for_owner(session: Session, *, team_id: str, owner_id: str) -> lis
         .order_by(Escalation.resolve_due_at, Escalation.id)
     )
     return list(session.scalars(statement))
+
+
+def list_open_at(session: Session, *, team_id: str, at: datetime) -> list[Escalation]:
+    """Escalations opened before `at` and not resolved by then."""
+    statement = select(Escalation).where(
+        Escalation.team_id == team_id,
+        Escalation.created_at < at,
+        or_(Escalation.resolved_at.is_(None), Escalation.resolved_at >= at),
+    )
+    return list(session.scalars(statement.order_by(Escalation.id)))

@@ -83,15 +83,11 @@ def render_nudge(
         lines.append("• " + line.replace("\n", " — "))
         value = ItemRef(item.source, item.item_id).to_value()
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        blocks.append(
-            ActionsBlock(
-                block_id=f"nudge_item_{index}",
-                elements=[
-                    ButtonElement(text="Done", action_id=DONE_ACTION, value=value, style="primary"),
-                    ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value),
-                ],
-            )
-        )
+        buttons = [ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value)]
+        if item.can_mark_done:
+            done = ButtonElement(text="Done", action_id=DONE_ACTION, value=value, style="primary")
+            buttons.insert(0, done)
+        blocks.append(ActionsBlock(block_id=f"nudge_item_{index}", elements=buttons))
     if count > MAX_ITEMS:
         more = f"…and {count - MAX_ITEMS} more. Use `/ops nudge preview` after clearing some."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))

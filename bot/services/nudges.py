@@ -48,6 +48,8 @@ class OverdueItem:
     due_at: datetime
     process_key: str | None = None
     link: str | None = None
+    # False: the nudge shows no *Done* button (closing it needs more than a click).
+    can_mark_done: bool = True
 
     @property
     def key(self) -> str:
