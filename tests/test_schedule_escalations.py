@@ -38,9 +38,7 @@ def _setup_team(deps: Deps, clock: FixedClock) -> None:
 
 def _digest_text(standin: SlackStandin) -> str:
     [post] = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == DIGEST]
-    return "\n".join(
-        b["text"]["text"] for b in post.params["blocks"] if b["type"] == "section"
-    )
+    return "\n".join(b["text"]["text"] for b in post.params["blocks"] if b["type"] == "section")
 
 
 def _at(clock: FixedClock, moment: datetime) -> None:
@@ -70,9 +68,7 @@ def test_digest_escalation_section_counts_the_week(
     press(slack, ACKNOWLEDGE, late, user=OWNER)
     # sev3 acked after 30 min, unresolved past its 3-day resolve clock (Sat): a breach.
     _at(clock, WEEK_START + timedelta(days=2, hours=12))
-    raise_escalation(
-        slack, deps.sessions, clock, severity="sev3", title="<b>Evil</b> & <!channel>"
-    )
+    raise_escalation(slack, deps.sessions, clock, severity="sev3", title="<b>Evil</b> & <!channel>")
     evil = service.list_escalations(
         deps.sessions, team_id=TEAM, scope="all", user_id=OWNER, now=clock()
     )[0]

@@ -27,11 +27,7 @@ def _start(deps: Deps, slack: SlackDriver, clock: FixedClock, at: datetime, subj
     clock.now = at
     result = slack.command("/checklist", f"start onboarding {subject}")
     assert result.status == 200
-    runs = [
-        r
-        for r in active_runs(deps)
-        if r.started_at == at
-    ]
+    runs = [r for r in active_runs(deps) if r.started_at == at]
     return runs[0].key
 
 
