@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import errors, middleware, ops
+from handlers import checklists, errors, middleware, ops
 
 
 def register(app: App) -> None:
@@ -16,3 +16,4 @@ def register(app: App) -> None:
     middleware.register(app)
     errors.register(app)
     ops.register(app)
+    checklists.register(app)

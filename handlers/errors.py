@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_bolt.context.respond import Respond
+from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -20,6 +23,30 @@ log = logging.getLogger(__name__)
 
 def register(app: App) -> None:
     app.error(handle_error)
+
+
+def guarded(listener: Callable[..., Any]) -> Callable[[Args], None]:
+    """Wrap a listener so its errors are answered inside it, never by Bolt.
+
+    slack-bolt 1.30 resets the ack response when a listener raises *after* ack(), so Slack
+    gets a 500 or, after 3 s, a 404 depending on timing — even though the user is told
+    what went wrong. Catching here keeps the acknowledged 200 and reports the error
+    through `handle_error`. Register every listener as `app.command(X)(guarded(fn))`.
+    """
+    spec = inspect.getfullargspec(listener)
+    names = [*spec.args, *spec.kwonlyargs]
+
+    def run_guarded(args: Args) -> None:
+        try:
+            listener(**{name: getattr(args, name) for name in names})
+        except Exception as error:
+            if args.ack.response is None:
+                args.ack()  # answer Slack in time; the user hears about it below
+            handle_error(error, args.body, args.context, args.respond, args.client)
+
+    run_guarded.__name__ = getattr(listener, "__name__", "listener")
+    run_guarded.__qualname__ = getattr(listener, "__qualname__", run_guarded.__name__)
+    return run_guarded
 
 
 def message_for(error: BaseException) -> str:

@@ -13,6 +13,7 @@ from bot.deps import Deps
 from bot.render.help import render_overview
 from bot.render.text import escape, truncate
 from handlers.context import deps_of
+from handlers.errors import guarded
 from handlers.replies import command_args, reply_ephemeral
 
 OPS_COMMAND = "/ops"
@@ -25,7 +26,7 @@ OPS_SUBCOMMANDS: dict[str, OpsSubcommand] = {}
 
 
 def register(app: App) -> None:
-    app.command(OPS_COMMAND)(handle_ops_command)
+    app.command(OPS_COMMAND)(guarded(handle_ops_command))
 
 
 def handle_ops_command(

@@ -29,6 +29,19 @@ OPS_HELP = CommandHelp(
 # Each capability adds its entry here; `/ops help` lists them in this order.
 ALL_COMMANDS: list[CommandHelp] = [OPS_HELP]
 
+CHECKLIST_HELP = CommandHelp(
+    "/checklist",
+    "Run onboarding checklists in a channel: one checkbox per item, owners and due dates.",
+    (
+        "`/checklist start <template> [subject]` — post a checklist here, "
+        "e.g. `/checklist start onboarding Acme`",
+        "`/checklist list [mine|all]` — active checklists with progress and overdue items",
+        "`/checklist templates` — the templates you can start",
+        "`/checklist help` — this help",
+    ),
+)
+ALL_COMMANDS.append(CHECKLIST_HELP)
+
 
 def render_command_help(entry: CommandHelp) -> tuple[str, list[Block]]:
     """Usage of one command."""

@@ -1,7 +1,9 @@
 """All mapped tables. Import this package so `Base.metadata` knows every table."""
 
 from storage.models.base import Base
+from storage.models.checklists import ChecklistItem, ChecklistRun, ChecklistTemplate
 from storage.models.core import AuditEntry, Person, ProcessedEvent
 from storage.models.org import Admin, Process, TeamSetting
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
+__all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]

@@ -1,0 +1,274 @@
+"""`/checklist` and the checklist message's checkboxes and menu."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.errors import PermissionDeniedError, UserError
+from bot.render import checklists as render
+from bot.render.help import CHECKLIST_HELP, render_command_help
+from bot.render.text import escape, truncate
+from bot.services import checklists
+from bot.services.checklist_templates import list_templates
+from handlers.context import deps_of, team_of, user_of
+from handlers.errors import guarded
+from handlers.replies import as_dicts, command_args, reply_ephemeral
+
+log = logging.getLogger(__name__)
+
+CHECKLIST_COMMAND = "/checklist"
+# How often a message is re-rendered when the run changed while it was being updated.
+MAX_REFRESHES = 5
+NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
+
+
+def register(app: App) -> None:
+    # guarded: errors are answered inside the listener (see handlers.errors.guarded)
+    app.command(CHECKLIST_COMMAND)(guarded(handle_checklist_command))
+    app.action(render.TICK_ACTION)(guarded(handle_checklist_tick))
+    app.action(render.MENU_ACTION)(guarded(handle_checklist_menu))
+
+
+def _timezone(deps: Deps, team_id: str) -> str:
+    return checklists.team_timezone(
+        deps.sessions, team_id=team_id, default=deps.settings.opsloop_timezone
+    )
+
+
+def handle_checklist_command(
+    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
+) -> None:
+    ack()
+    _command(body, respond, context, client)
+
+
+def _command(
+    body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
+) -> None:
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), user_of(body)
+    word, rest = command_args(body.get("text"))
+    if word in ("", "help"):
+        text, blocks = render_command_help(CHECKLIST_HELP)
+    elif word == "templates":
+        text, blocks = render.templates_reply(list_templates(deps.sessions, team_id=team_id))
+    elif word == "list":
+        scope = rest.lower() or "all"
+        if scope not in ("mine", "all"):
+            raise UserError(
+                f"`/checklist list` takes `mine` or `all`, not `{truncate(escape(rest), 50)}`.",
+                example="/checklist list mine",
+            )
+        runs = checklists.list_active_runs(
+            deps.sessions, team_id=team_id, user_id=user_id, mine_only=scope == "mine"
+        )
+        text, blocks = render.runs_reply(
+            runs, now=deps.clock(), tz=_timezone(deps, team_id), mine_only=scope == "mine"
+        )
+    elif word == "start":
+        text, blocks = _start(deps, client, body, rest, team_id=team_id, user_id=user_id), []
+    else:
+        typed = truncate(escape(body.get("text", "")), 100)
+        text, blocks = render_command_help(CHECKLIST_HELP)
+        text = f"I don't know `/checklist {typed}`.\n" + text
+        blocks = []
+    reply_ephemeral(respond, text, blocks)
+
+
+def _start(
+    deps: Deps, client: WebClient, body: dict[str, Any], rest: str, *, team_id: str, user_id: str
+) -> str:
+    template, _, subject = rest.partition(" ")
+    if not template:
+        names = [t.name for t in list_templates(deps.sessions, team_id=team_id)]
+        known = ", ".join(f"`{escape(n)}`" for n in names) or "none yet"
+        raise UserError(
+            f"Say which template to start. Templates: {known}.",
+            example=f"/checklist start {names[0] if names else 'onboarding'} Acme",
+        )
+    channel_id = str(body.get("channel_id", ""))
+    tz = _timezone(deps, team_id)
+    now = deps.clock()
+
+    def post(draft: checklists.RunView) -> str:
+        text, blocks = render.run_message(draft, now=now, tz=tz)
+        try:
+            response = client.chat_postMessage(
+                channel=channel_id, text=text, blocks=as_dicts(blocks)
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_IN_CHANNEL:
+                raise UserError(
+                    "I can't post in this channel because I'm not a member of it. "
+                    "Invite me with `/invite @Opsloop`, then run the command again. "
+                    "Nothing was started."
+                ) from exc
+            raise
+        return str(response["ts"])
+
+    def retract(posted: checklists.RunView) -> None:
+        try:
+            client.chat_delete(channel=posted.channel_id, ts=posted.message_ts)
+        except SlackApiError:
+            log.exception("could not remove the message of a checklist that was not stored")
+
+    run = checklists.start_checklist(
+        deps.sessions,
+        team_id=team_id,
+        template_name=template,
+        subject=subject,
+        channel_id=channel_id,
+        user_id=user_id,
+        now=now,
+        timezone=tz,
+        post=post,
+        retract=retract,
+    )
+    return render.started_reply(run)
+
+
+def update_run_message(deps: Deps, client: WebClient, run: checklists.RunView) -> bool:
+    """Rebuild the run's message from the database; False when Slack refused the update.
+
+    After each update the run is read again: if it changed meanwhile (someone else ticked),
+    the message is rebuilt once more, so the last update Slack applies is never stale.
+    """
+    tz = _timezone(deps, run.team_id)
+    for _ in range(MAX_REFRESHES):
+        text, blocks = render.run_message(run, now=deps.clock(), tz=tz)
+        try:
+            client.chat_update(
+                channel=run.channel_id, ts=run.message_ts, text=text, blocks=as_dicts(blocks)
+            )
+        except SlackApiError as exc:
+            log.warning("could not update checklist %s: %s", run.key, exc.response.get("error"))
+            return False
+        latest = checklists.get_run(deps.sessions, team_id=run.team_id, run_key=run.key)
+        if latest.revision == run.revision:
+            return True
+        run = latest
+    return True
+
+
+def announce(deps: Deps, client: WebClient, result: checklists.TickResult) -> bool:
+    """Update the message after a tick, and note completion or reopening in its thread."""
+    updated = update_run_message(deps, client, result.run)
+    note = None
+    if result.completed:
+        note = render.completion_note(result.run)
+    elif result.reopened:
+        note = render.reopened_note(result.run)
+    if note:
+        client.chat_postMessage(
+            channel=result.run.channel_id, thread_ts=result.run.message_ts, text=note
+        )
+    return updated
+
+
+def _shown_positions(message: Any, block_id: str) -> frozenset[int] | None:
+    """The group's ticked items in the message the user clicked (None when unknown)."""
+    if not isinstance(message, dict):
+        return None
+    for block in message.get("blocks") or []:
+        if isinstance(block, dict) and block.get("block_id") == block_id:
+            for element in block.get("elements") or []:
+                if isinstance(element, dict) and element.get("type") == "checkboxes":
+                    values = [str(o.get("value", "")) for o in element.get("initial_options") or []]
+                    return render.parse_positions(values)
+    return None
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts") or ""
+    return str(channel), str(ts)
+
+
+def _refused() -> PermissionDeniedError:
+    return PermissionDeniedError("That checklist action is not valid; nothing was changed.")
+
+
+def handle_checklist_tick(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    ack()
+    _tick(body, action, respond, context, client)
+
+
+def _tick(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    deps = deps_of(context)
+    block_id = str(action.get("block_id", ""))
+    ref = render.GroupRef.parse(block_id)
+    selected = render.parse_positions(
+        [str(o.get("value", "")) for o in action.get("selected_options") or []]
+    )
+    if ref is None or selected is None:
+        raise _refused()
+    channel_id, message_ts = _where(body)
+    result = checklists.apply_checkbox_state(
+        deps.sessions,
+        team_id=team_of(body),
+        run_key=ref.run_key,
+        group=ref.group,
+        selected=selected,
+        shown=_shown_positions(body.get("message"), block_id),
+        channel_id=channel_id,
+        message_ts=message_ts,
+        user_id=user_of(body),
+        now=deps.clock(),
+    )
+    if not announce(deps, client, result):
+        reply_ephemeral(
+            respond, "Your change was saved, but I could not update the checklist message."
+        )
+
+
+def handle_checklist_menu(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    context: BoltContext,
+    client: WebClient,
+) -> None:
+    ack()
+    _menu(body, action, context, client)
+
+
+def _menu(
+    body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    deps = deps_of(context)
+    choice = render.MenuChoice.parse(str((action.get("selected_option") or {}).get("value", "")))
+    if choice is None:
+        raise _refused()
+    channel_id, message_ts = _where(body)
+    run = checklists.cancel_run(
+        deps.sessions,
+        team_id=team_of(body),
+        run_key=choice.run_key,
+        channel_id=channel_id,
+        message_ts=message_ts,
+        user_id=user_of(body),
+        now=deps.clock(),
+    )
+    update_run_message(deps, client, run)
