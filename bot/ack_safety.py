@@ -5,8 +5,9 @@ raises (every "ack first, then parse → service" listener does, for bad input o
 database): its error branch resets `ack.response` to None, so the request thread either
 waits out the 3 s ack timeout and answers 404, or briefly sees the error response and
 answers 500. Slack then shows the user `dispatch_failed` on top of our clear message.
-Here an error raised after `ack()` goes straight to the app's error handler in the
-listener thread, and Bolt never sees it.
+Listeners are registered through `handlers.errors.guarded` for that reason; this runner is
+the safety net for any listener registered without it: an error raised after `ack()` goes
+straight to the app's error handler in the listener thread, and Bolt never sees it.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from bot.services.directory import set_team_setting
 from bot.settings import Settings
 from bot.slack_client import make_web_client
 from handlers.context import deps_of
+from handlers.errors import guarded
 from storage.db import make_engine, make_session_factory
 from storage.models.org import TeamSetting
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
@@ -94,7 +95,7 @@ def killable(
     )
     pool = TrackingExecutor(max_workers=8)
     app = build_app(deps, executor=pool)
-    app.command(STORE_COMMAND)(handle_store)
+    app.command(STORE_COMMAND)(guarded(handle_store))
     yield Killable(
         app_name, app_engine, SlackDriver(app, standin, pool, signing_secret=SIGNING_SECRET)
     )
