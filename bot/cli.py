@@ -134,7 +134,8 @@ def migrate(revision: str) -> None:
     deps = make_deps(settings)
     before = schema.current_revision(deps.engine)
     if revision in ("head", "heads", schema.head_revision(deps.engine)) or before is None:
-        schema.upgrade(deps.engine, revision)
+        # "head" is ambiguous while capabilities' migrations are parallel heads; "heads" is not.
+        schema.upgrade(deps.engine, "heads" if revision == "head" else revision)
     else:
         schema.downgrade(deps.engine, revision)
     after = schema.current_revision(deps.engine)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 import bot.checklist_export  # noqa: F401  (registers the `checklists` exporter)
+from bot import feedback_export  # noqa: F401  (registers the `feedback` exporter)
 from bot.exporting import EXPORTERS, write_csv, write_json
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import checklists, errors, middleware, ops
+from handlers import checklists, errors, feedback, middleware, ops
 
 
 def register(app: App) -> None:
@@ -17,3 +17,4 @@ def register(app: App) -> None:
     errors.register(app)
     ops.register(app)
     checklists.register(app)
+    feedback.register(app)

@@ -42,6 +42,21 @@ CHECKLIST_HELP = CommandHelp(
 )
 ALL_COMMANDS.append(CHECKLIST_HELP)
 
+FEEDBACK_HELP = CommandHelp(
+    "/feedback",
+    "Log customer feedback with tags and an NPS score, and see NPS.",
+    (
+        "`/feedback Acme: CSV export times out #reporting nps:6` — log it at once: an "
+        "optional `Customer:` first, `#tags` anywhere, `nps:0` to `nps:10` (optional)",
+        "`/feedback` — open the form (customer, NPS, tags, source)",
+        "`/feedback nps` — NPS of the last 30 days; also `nps 7d` or `nps 90d`",
+        "`/feedback recent` — the last 10 items; `recent #billing` or `recent Acme` to filter",
+        "Message menu (⋯) → *Log as feedback* — capture a customer's message with its link",
+        "`/feedback help` — this help",
+    ),
+)
+ALL_COMMANDS.append(FEEDBACK_HELP)
+
 
 def render_command_help(entry: CommandHelp) -> tuple[str, list[Block]]:
     """Usage of one command."""

@@ -1,0 +1,136 @@
+"""Query functions for feedback and its tags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models.feedback import Feedback, FeedbackTag
+from storage.upsert import insert_if_absent
+
+
+def add_feedback(
+    session: Session, *, team_id: str, submission_key: str, tags: Sequence[str], **values: Any
+) -> tuple[Feedback, bool]:
+    """Store one feedback item unless its submission key was seen; (row, True when new).
+
+    The unique (team_id, submission_key) constraint makes a repeated modal submission —
+    a double click, or Slack retrying — land on the first row instead of adding another.
+    """
+    inserted = insert_if_absent(
+        session,
+        Feedback.__table__,  # type: ignore[arg-type]
+        {"team_id": team_id, "submission_key": submission_key, "status": "new", **values},
+    )
+    feedback = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
+    assert feedback is not None
+    if inserted:
+        set_feedback_tags(session, feedback, tags)
+    return feedback, inserted
+
+
+def get_feedback(session: Session, *, team_id: str, feedback_id: int) -> Feedback | None:
+    """One feedback item of a team by id."""
+    return session.scalar(
+        select(Feedback).where(Feedback.team_id == team_id, Feedback.id == feedback_id)
+    )
+
+
+def get_feedback_by_key(session: Session, *, team_id: str, submission_key: str) -> Feedback | None:
+    """The feedback item stored for one submission key."""
+    return session.scalar(
+        select(Feedback).where(
+            Feedback.team_id == team_id, Feedback.submission_key == submission_key
+        )
+    )
+
+
+def set_feedback_tags(session: Session, feedback: Feedback, tags: Iterable[str]) -> None:
+    """Replace the tags of `feedback` (already normalised by the caller)."""
+    wanted = list(dict.fromkeys(tags))
+    feedback.tags = [t for t in feedback.tags if t.tag in wanted]
+    have = {t.tag for t in feedback.tags}
+    for tag in wanted:
+        if tag not in have:
+            feedback.tags.append(FeedbackTag(team_id=feedback.team_id, tag=tag))
+    session.flush()
+
+
+def list_recent_feedback(
+    session: Session,
+    *,
+    team_id: str,
+    tag: str | None = None,
+    customer_contains: str | None = None,
+    limit: int = 10,
+) -> list[Feedback]:
+    """Newest first; only those with `tag`, or whose customer contains the (casefolded) text."""
+    statement = select(Feedback).where(Feedback.team_id == team_id)
+    if tag is not None:
+        statement = statement.where(
+            select(FeedbackTag.id)
+            .where(
+                FeedbackTag.feedback_id == Feedback.id,
+                FeedbackTag.team_id == team_id,
+                FeedbackTag.tag == tag,
+            )
+            .exists()
+        )
+    if customer_contains is not None:
+        pattern = "%" + _escape_like(customer_contains) + "%"
+        statement = statement.where(Feedback.customer_key.like(pattern, escape="\\"))
+    statement = statement.order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(limit)
+    return list(session.scalars(statement))
+
+
+def count_nps_scores(
+    session: Session, *, team_id: str, since: datetime, until: datetime
+) -> dict[int, int]:
+    """Score → number of responses created after `since`, up to and including `until`."""
+    statement = (
+        select(Feedback.nps_score, func.count())
+        .where(
+            Feedback.team_id == team_id,
+            Feedback.created_at > since,
+            Feedback.created_at <= until,
+            Feedback.nps_score.is_not(None),
+        )
+        .group_by(Feedback.nps_score)
+    )
+    return {
+        int(score): int(count) for score, count in session.execute(statement) if score is not None
+    }
+
+
+def list_top_tags(
+    session: Session, *, team_id: str, limit: int = 100, since: datetime | None = None
+) -> list[tuple[str, int]]:
+    """The team's most used tags with their counts, most used first (ties by name)."""
+    used = func.count(FeedbackTag.id).label("used")
+    statement = select(FeedbackTag.tag, used).where(FeedbackTag.team_id == team_id)
+    if since is not None:
+        statement = statement.join(Feedback, Feedback.id == FeedbackTag.feedback_id).where(
+            Feedback.created_at >= since
+        )
+    statement = statement.group_by(FeedbackTag.tag).order_by(used.desc(), FeedbackTag.tag)
+    return [(tag, int(count)) for tag, count in session.execute(statement.limit(limit))]
+
+
+def list_feedback(
+    session: Session, *, team_id: str | None = None, since: datetime | None = None
+) -> list[Feedback]:
+    """Every feedback item (of one team, or all), oldest first, for exports."""
+    statement = select(Feedback)
+    if team_id is not None:
+        statement = statement.where(Feedback.team_id == team_id)
+    if since is not None:
+        statement = statement.where(Feedback.created_at >= since)
+    return list(session.scalars(statement.order_by(Feedback.created_at, Feedback.id)))
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,75 @@
+"""Customer feedback: the text as given, who/where it came from, tags and an NPS score."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base
+from storage.types import UTCDateTime
+
+
+class Feedback(Base):
+    """One piece of customer feedback. `text` and `customer` are stored exactly as typed."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        # One modal submission (however often Slack or the user repeats it) is one row.
+        UniqueConstraint("team_id", "submission_key"),
+        CheckConstraint("nps_score IS NULL OR (nps_score >= 0 AND nps_score <= 10)", "nps_range"),
+        CheckConstraint("status IN ('new', 'triaged', 'closed')", "status_known"),
+        Index("ix_feedback_team_id_created_at", "team_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    submission_key: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    customer: Mapped[str | None] = mapped_column(String(255))
+    # casefolded customer, for case-insensitive search on every backend
+    customer_key: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(32))
+    nps_score: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    reporter_id: Mapped[str] = mapped_column(String(32))
+    # set when captured from a Slack message ("Log as feedback")
+    author_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    tags: Mapped[list[FeedbackTag]] = relationship(
+        back_populates="feedback",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="FeedbackTag.id",
+    )
+
+
+class FeedbackTag(Base):
+    """A normalised (lower-case) tag of one feedback item; a row each so tags are queryable."""
+
+    __tablename__ = "feedback_tags"
+    __table_args__ = (
+        UniqueConstraint("feedback_id", "tag"),
+        Index("ix_feedback_tags_team_id_tag", "team_id", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    tag: Mapped[str] = mapped_column(String(64))
+
+    feedback: Mapped[Feedback] = relationship(back_populates="tags")
