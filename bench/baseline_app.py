@@ -52,6 +52,7 @@ def main() -> None:
         threads=args.threads,
         ident="baseline",
         max_request_body_size=512 * 1024,
+        connection_limit=1000,  # as bot/http.py serves Opsloop
     )
 
 
