@@ -134,7 +134,6 @@ def migrate(revision: str) -> None:
     deps = make_deps(settings)
     before = schema.current_revision(deps.engine)
     if revision in ("head", "heads", schema.head_revision(deps.engine)) or before is None:
-        # "head" is ambiguous while capabilities' migrations are parallel heads; "heads" is not.
         schema.upgrade(deps.engine, "heads" if revision == "head" else revision)
     else:
         schema.downgrade(deps.engine, revision)

@@ -1,7 +1,7 @@
 """checklist templates, runs and items
 
 Revision ID: cl01
-Revises: 0001
+Revises: fb01
 Create Date: 2026-11-22 04:06:20.530413
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision: str = "cl01"
-down_revision: str | None = "0001"
+down_revision: str | None = "fb01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
