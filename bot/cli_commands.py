@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 
 import bot.checklist_export  # noqa: F401  (registers the `checklists` exporter)
-from bot import feedback_export  # noqa: F401  (registers the `feedback` exporter)
+from bot import (
+    escalations_export,  # noqa: F401  (registers the `escalations` exporter)
+    feedback_export,  # noqa: F401  (registers the `feedback` exporter)
+)
 from bot.exporting import EXPORTERS, write_csv, write_json
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import checklists, errors, feedback, middleware, ops
+from handlers import checklists, errors, escalations, feedback, middleware, ops
 
 
 def register(app: App) -> None:
@@ -18,3 +18,4 @@ def register(app: App) -> None:
     ops.register(app)
     checklists.register(app)
     feedback.register(app)
+    escalations.register(app)

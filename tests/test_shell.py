@@ -37,3 +37,11 @@ def test_shell_explains_unknown_input_and_missing_elements(tmp_path: Path) -> No
 def test_shell_creates_its_database(tmp_path: Path) -> None:
     run_lines(tmp_path, "quit")
     assert (tmp_path / "shell.db").exists()
+
+
+def test_terminal_rendering_resolves_slack_markup() -> None:
+    from bot.playground.render import slack_to_terminal
+
+    shown = slack_to_terminal("in <#C0GEN> and <#C1|general> by <@U1> &lt;!channel&gt; &amp;")
+    assert shown == "in #C0GEN and #general by @U1 <!channel> &"
+    assert slack_to_terminal("<https://x.test|the doc>") == "the doc (https://x.test)"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<(https?://[^>]+)>")
 _SPECIAL = re.compile(r"<!(\w+)(?:\|[^>]*)?>")
@@ -17,6 +18,7 @@ def slack_to_terminal(text: str) -> str:
     """How Slack would display mrkdwn: links and mentions resolved, entities unescaped."""
     text = _DATE.sub(r"\1", text)
     text = _MENTION.sub(r"@\1", text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
     text = _LINK.sub(r"\2 (\1)", text)
     text = _BARE_LINK.sub(r"\1", text)
     text = _SPECIAL.sub(r"@\1", text)

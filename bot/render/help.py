@@ -84,3 +84,17 @@ def render_overview(note: str | None = None) -> tuple[str, list[Block]]:
     )
     fallback = ("" if not note else note + "\n\n") + "Opsloop commands\n\n" + "\n\n".join(parts)
     return fallback, blocks
+
+
+ESCALATE_HELP = CommandHelp(
+    "/escalate",
+    "Raise an escalation with an owner and SLA clocks; acknowledge, reassign and resolve it "
+    "from its message.",
+    (
+        "`/escalate` — open the form (title, customer, severity, description, owner, link)",
+        "`/escalate <title>` — the same form with the title filled in",
+        "`/escalate list [open|mine|all]` — open escalations, yours, or every recent one",
+        "`/escalate help` — this help",
+    ),
+)
+ALL_COMMANDS.append(ESCALATE_HELP)

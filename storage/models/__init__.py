@@ -3,9 +3,11 @@
 from storage.models.base import Base
 from storage.models.checklists import ChecklistItem, ChecklistRun, ChecklistTemplate
 from storage.models.core import AuditEntry, Person, ProcessedEvent
+from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
 from storage.models.feedback import Feedback as Feedback
 from storage.models.feedback import FeedbackTag as FeedbackTag
 from storage.models.org import Admin, Process, TeamSetting
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
 __all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]
+__all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]

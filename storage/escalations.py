@@ -1,0 +1,194 @@
+"""Query functions for escalations, their timeline and the per-team severity SLAs.
+
+State changes are conditional UPDATEs (`... WHERE status IN (...)`) whose row count says
+whether this caller won: on PostgreSQL a concurrent UPDATE of the same row waits for the
+other transaction and re-checks the WHERE clause; on SQLite every transaction starts with
+BEGIN IMMEDIATE, so writers run one at a time. Either way a double-click changes once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
+from storage.upsert import insert_if_absent
+
+OPEN = "open"
+ACKNOWLEDGED = "acknowledged"
+RESOLVED = "resolved"
+UNRESOLVED = (OPEN, ACKNOWLEDGED)
+
+
+def add_escalation(session: Session, **values: Any) -> Escalation:
+    """Store a new escalation (status open, version 1) and return it with its id."""
+    escalation = Escalation(status=OPEN, version=1, **values)
+    session.add(escalation)
+    session.flush()
+    return escalation
+
+
+def get_escalation(session: Session, *, team_id: str, escalation_id: int) -> Escalation | None:
+    """One escalation of a team; None when unknown or another team's."""
+    return session.scalar(
+        select(Escalation).where(Escalation.team_id == team_id, Escalation.id == escalation_id)
+    )
+
+
+def list_escalations(
+    session: Session,
+    *,
+    team_id: str | None,
+    statuses: Iterable[str] | None = None,
+    owner_id: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Escalation]:
+    """Escalations newest first, optionally filtered by status, owner and creation time."""
+    statement = select(Escalation).order_by(Escalation.created_at.desc(), Escalation.id.desc())
+    if team_id is not None:
+        statement = statement.where(Escalation.team_id == team_id)
+    if statuses is not None:
+        statement = statement.where(Escalation.status.in_(list(statuses)))
+    if owner_id is not None:
+        statement = statement.where(Escalation.owner_id == owner_id)
+    if since is not None:
+        statement = statement.where(Escalation.created_at >= since)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.scalars(statement))
+
+
+def list_escalations_past_due(session: Session, *, team_id: str, now: datetime) -> list[Escalation]:
+    """Escalations with an SLA clock that is (or was) past due: late ack or late resolution."""
+    ack_late = or_(
+        Escalation.acknowledged_at.is_(None) & (Escalation.ack_due_at < now),
+        Escalation.acknowledged_at > Escalation.ack_due_at,
+    )
+    resolve_late = or_(
+        Escalation.resolved_at.is_(None) & (Escalation.resolve_due_at < now),
+        Escalation.resolved_at > Escalation.resolve_due_at,
+    )
+    statement = (
+        select(Escalation)
+        .where(Escalation.team_id == team_id, or_(ack_late, resolve_late))
+        .order_by(Escalation.id)
+    )
+    return list(session.scalars(statement))
+
+
+def set_message(
+    session: Session,
+    *,
+    team_id: str,
+    escalation_id: int,
+    channel_id: str,
+    message_ts: str,
+    permalink: str | None,
+) -> None:
+    """Remember where the escalation's channel message is."""
+    session.execute(
+        update(Escalation)
+        .where(Escalation.team_id == team_id, Escalation.id == escalation_id)
+        .values(channel_id=channel_id, message_ts=message_ts, permalink=permalink)
+    )
+
+
+def claim_transition(
+    session: Session,
+    *,
+    team_id: str,
+    escalation_id: int,
+    from_statuses: Iterable[str],
+    values: dict[str, Any],
+    keep_existing: dict[str, Any] | None = None,
+) -> bool:
+    """Apply `values` only if the escalation is in one of `from_statuses`; True if it was.
+
+    `keep_existing` columns are set only where still NULL (COALESCE in the same statement,
+    so a value another transaction just wrote is never overwritten). The version is bumped
+    in the same statement, so every change is visible to whoever renders the message.
+    """
+    columns = Escalation.__table__.c
+    for key, value in (keep_existing or {}).items():
+        values = {
+            **values,
+            key: func.coalesce(columns[key], literal(value, type_=columns[key].type)),
+        }
+    result = session.execute(
+        update(Escalation)
+        .where(
+            Escalation.team_id == team_id,
+            Escalation.id == escalation_id,
+            Escalation.status.in_(list(from_statuses)),
+        )
+        .values(version=Escalation.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+def add_event(
+    session: Session,
+    *,
+    team_id: str,
+    escalation_id: int,
+    actor_id: str,
+    kind: str,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+) -> EscalationEvent:
+    """Append one line to an escalation's timeline."""
+    event = EscalationEvent(
+        team_id=team_id,
+        escalation_id=escalation_id,
+        actor_id=actor_id,
+        kind=kind,
+        at=at,
+        detail=detail or {},
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_events(session: Session, *, team_id: str, escalation_id: int) -> list[EscalationEvent]:
+    """An escalation's timeline, oldest first."""
+    statement = (
+        select(EscalationEvent)
+        .where(EscalationEvent.team_id == team_id, EscalationEvent.escalation_id == escalation_id)
+        .order_by(EscalationEvent.at, EscalationEvent.id)
+    )
+    return list(session.scalars(statement))
+
+
+def list_sla_overrides(session: Session, *, team_id: str) -> list[SeveritySlaOverride]:
+    """A team's own severity SLAs (severities without a row use the defaults)."""
+    statement = select(SeveritySlaOverride).where(SeveritySlaOverride.team_id == team_id)
+    return list(session.scalars(statement))
+
+
+def set_sla_override(
+    session: Session, *, team_id: str, severity: str, ack_seconds: int, resolve_seconds: int
+) -> None:
+    """Create or replace a team's SLA for one severity."""
+    insert_if_absent(
+        session,
+        SeveritySlaOverride.__table__,  # type: ignore[arg-type]
+        {
+            "team_id": team_id,
+            "severity": severity,
+            "ack_seconds": ack_seconds,
+            "resolve_seconds": resolve_seconds,
+        },
+    )
+    session.execute(
+        update(SeveritySlaOverride)
+        .where(SeveritySlaOverride.team_id == team_id, SeveritySlaOverride.severity == severity)
+        .values(ack_seconds=ack_seconds, resolve_seconds=resolve_seconds)
+    )
