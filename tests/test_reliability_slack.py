@@ -156,3 +156,47 @@ def test_checklist_post_refused_stores_nothing_and_says_so(
 
     assert active_runs(deps) == []
     assert result.reply_text  # the user heard back
+
+
+def test_escalation_post_answered_too_late_is_stored_once_and_not_reposted(
+    slack: SlackDriver, deps: Deps, standin: SlackStandin
+) -> None:
+    from bot.services import escalations
+    from tests.escalation_helpers import OWNER as ESCALATION_OWNER
+    from tests.escalation_helpers import REPORTER, setup_roles, submit_new
+
+    setup_roles(deps.sessions, deps.clock)
+    directory.set_team_setting(
+        deps.sessions, team_id="T0001", key=directory.ESCALATIONS_CHANNEL, value="C0ESC"
+    )
+    deps.client.timeout = CLIENT_TIMEOUT_S
+    standin.stall("chat.postMessage", seconds=STALL_S)
+    result = submit_new(slack)
+    assert result.status == 200
+    stored = escalations.list_escalations(
+        deps.sessions, team_id="T0001", scope="all", user_id=REPORTER, now=deps.clock()
+    )
+    assert len(stored) == 1
+    # posted once in the escalation channel; no fallback copy where /escalate was typed
+    assert len(_posts(standin, "C0ESC")) == 1
+    assert _posts(standin, "C0001") == []
+    assert len(_posts(standin, ESCALATION_OWNER)) == 1  # the owner still got the DM
+    said = " ".join(str(c.params.get("text")) for c in result.calls)
+    assert GENERIC_ERROR not in said
+    assert result.of("chat.postEphemeral") or _posts(standin, REPORTER)  # reporter told
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(500, None), (429, 1)], ids=["500", "429"])
+def test_escalation_post_failing_transiently_is_retried_not_doubled(
+    slack: SlackDriver, deps: Deps, standin: SlackStandin, status: int, retry_after: int | None
+) -> None:
+    from tests.escalation_helpers import setup_roles, submit_new
+
+    setup_roles(deps.sessions, deps.clock)
+    directory.set_team_setting(
+        deps.sessions, team_id="T0001", key=directory.ESCALATIONS_CHANNEL, value="C0ESC"
+    )
+    standin.fail("chat.postMessage", status=status, error="oops", retry_after=retry_after)
+    assert submit_new(slack).status == 200
+    assert len(_posts(standin, "C0ESC")) == 1
+    assert _posts(standin, "C0001") == []
