@@ -10,8 +10,10 @@ import click
 
 import bot.checklist_export  # noqa: F401  (registers the `checklists` exporter)
 from bot import (
+    cli_playbook,
     escalations_export,  # noqa: F401  (registers the `escalations` exporter)
     feedback_export,  # noqa: F401  (registers the `feedback` exporter)
+    kpi_export,  # noqa: F401  (registers the `kpis` exporter)
 )
 from bot.exporting import EXPORTERS, write_csv, write_json
 
@@ -19,6 +21,7 @@ from bot.exporting import EXPORTERS, write_csv, write_json
 def register(group: click.Group) -> None:
     """Add every capability's commands to the `opsloop` group."""
     group.add_command(export)
+    cli_playbook.register(group)
 
 
 def _parse_since(value: str | None) -> datetime | None:

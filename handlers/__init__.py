@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import checklists, errors, escalations, feedback, middleware, ops
+from handlers import (
+    checklists,
+    errors,
+    escalations,
+    feedback,
+    home,
+    kpi,
+    middleware,
+    ops,
+    owners,
+)
 
 
 def register(app: App) -> None:
@@ -19,3 +29,6 @@ def register(app: App) -> None:
     checklists.register(app)
     feedback.register(app)
     escalations.register(app)
+    owners.register(app)
+    kpi.register(app)
+    home.register(app)

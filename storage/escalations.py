@@ -192,3 +192,49 @@ def set_sla_override(
         .where(SeveritySlaOverride.team_id == team_id, SeveritySlaOverride.severity == severity)
         .values(ack_seconds=ack_seconds, resolve_seconds=resolve_seconds)
     )
+
+
+def list_opened_between(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[Escalation]:
+    """Escalations opened in [start, end)."""
+    statement = select(Escalation).where(
+        Escalation.team_id == team_id, Escalation.created_at >= start, Escalation.created_at < end
+    )
+    return list(session.scalars(statement))
+
+
+def list_resolved_between(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[Escalation]:
+    """Escalations resolved in [start, end)."""
+    statement = select(Escalation).where(
+        Escalation.team_id == team_id,
+        Escalation.resolved_at >= start,
+        Escalation.resolved_at < end,
+    )
+    return list(session.scalars(statement))
+
+
+def list_due_between(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[Escalation]:
+    """Escalations with an acknowledge or resolve deadline in [start, end)."""
+    ack_due = (Escalation.ack_due_at >= start) & (Escalation.ack_due_at < end)
+    resolve_due = (Escalation.resolve_due_at >= start) & (Escalation.resolve_due_at < end)
+    statement = select(Escalation).where(Escalation.team_id == team_id, or_(ack_due, resolve_due))
+    return list(session.scalars(statement))
+
+
+def list_open_for_owner(session: Session, *, team_id: str, owner_id: str) -> list[Escalation]:
+    """Unresolved escalations owned by one person, earliest deadline first."""
+    statement = (
+        select(Escalation)
+        .where(
+            Escalation.team_id == team_id,
+            Escalation.owner_id == owner_id,
+            Escalation.resolved_at.is_(None),
+        )
+        .order_by(Escalation.resolve_due_at, Escalation.id)
+    )
+    return list(session.scalars(statement))

@@ -67,3 +67,12 @@ def set_team_setting(session: Session, *, team_id: str, key: str, value: str) ->
         .where(TeamSetting.team_id == team_id, TeamSetting.key == key)
         .values(value=value)
     )
+
+
+def list_admins(session: Session, *, team_id: str) -> list[str]:
+    """The user ids of a team's admins, sorted."""
+    return list(
+        session.scalars(
+            select(Admin.user_id).where(Admin.team_id == team_id).order_by(Admin.user_id)
+        )
+    )

@@ -23,7 +23,12 @@ class CommandHelp:
 OPS_HELP = CommandHelp(
     "/ops",
     "Run the operation: help, owners, status, digest and nudge previews.",
-    ("`/ops help` — this overview",),
+    (
+        "`/ops help` — this overview",
+        "`/ops owners` — who owns each process; processes without an owner are flagged",
+        "`/ops owner <process> @someone` — change a process owner (admins)",
+        "`/ops status` — what is missing: owners, KPI data, SOP reviews",
+    ),
 )
 
 # Each capability adds its entry here; `/ops help` lists them in this order.
@@ -56,6 +61,19 @@ FEEDBACK_HELP = CommandHelp(
     ),
 )
 ALL_COMMANDS.append(FEEDBACK_HELP)
+
+KPI_HELP = CommandHelp(
+    "/kpi",
+    "Log and review the team's KPIs against their targets.",
+    (
+        "`/kpi log <kpi> <value> [note]` — log this week's value (KPI owner or admins), "
+        "e.g. `/kpi log activation 27% after pricing change`",
+        "`/kpi show <kpi>` — the last 8 weeks, the target and the status",
+        "`/kpi list` — every KPI with its current value and status",
+        "`/kpi target <kpi> <value>` — change a target (admins)",
+    ),
+)
+ALL_COMMANDS.append(KPI_HELP)
 
 
 def render_command_help(entry: CommandHelp) -> tuple[str, list[Block]]:

@@ -6,8 +6,10 @@ from storage.models.core import AuditEntry, Person, ProcessedEvent
 from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
 from storage.models.feedback import Feedback as Feedback
 from storage.models.feedback import FeedbackTag as FeedbackTag
+from storage.models.kpis import Kpi, KpiMeasurement
 from storage.models.org import Admin, Process, TeamSetting
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
 __all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]
 __all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
+__all__ += ["Kpi", "KpiMeasurement"]

@@ -1,0 +1,95 @@
+"""Reading a KPI value as people type it: `42`, `42%`, `3.5d`, `1,250`, `$900`.
+
+A suffix is accepted when it can only mean the KPI's own unit (or a duration convertible to
+it: `2h` for a KPI in minutes is 120). Anything that could mean two things (`3,5`; `3m` —
+minutes or months — for a KPI in days) or contradicts the unit (`42%` for NPS points) is
+refused with a message saying what to type instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.errors import UserError
+
+_NUMBER = re.compile(
+    r"^(?P<pre>[$€£])?\s*(?P<num>[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))\s*(?P<suf>[^\d\s].*)?$"
+)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+PERCENT = frozenset({"%", "percent", "pct"})
+# duration alias → minutes in one of it
+_DURATIONS: dict[str, int] = {}
+for _names, _minutes in (
+    (("min", "mins", "minute", "minutes"), 1),
+    (("h", "hr", "hrs", "hour", "hours"), 60),
+    (("d", "day", "days"), 1440),
+    (("w", "wk", "wks", "week", "weeks"), 10080),
+):
+    _DURATIONS.update(dict.fromkeys(_names, _minutes))
+_CURRENCIES = {"$": ("$", "usd"), "€": ("€", "eur"), "£": ("£", "gbp")}
+
+
+def _family(unit: str) -> tuple[str, int]:
+    unit = unit.strip().lower()
+    if unit in PERCENT:
+        return "percent", 1
+    if unit in _DURATIONS:
+        return "duration", _DURATIONS[unit]
+    if unit == "m":
+        return "duration", 1
+    return unit, 1
+
+
+def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
+    """The number in `raw`, converted to `unit`; `UserError` with an example otherwise."""
+    text = raw.strip()
+    unit_text = unit or "plain numbers"
+    example = f"/kpi log {kpi_key} 42"
+    match = _NUMBER.match(text)
+    if not match:
+        raise UserError(f"`{text}` is not a number.", example=example)
+    number = match.group("num")
+    if "," in number:
+        if not _THOUSANDS.match(number):
+            raise UserError(
+                f"`{text}` is ambiguous: use a dot for decimals (3.5) and no separators, "
+                "or commas only between thousands (1,250).",
+                example=example,
+            )
+        number = number.replace(",", "")
+    value = float(number)
+    family, factor = _family(unit)
+    prefix, suffix = match.group("pre"), (match.group("suf") or "").strip().lower()
+    if prefix:
+        if unit.strip().lower() not in _CURRENCIES[prefix] or suffix:
+            raise UserError(
+                f"`{text}` is money, but {kpi_key} is measured in {unit_text}.", example=example
+            )
+        return value
+    if not suffix or suffix == unit.strip().lower():
+        return value
+    if suffix in PERCENT:
+        if family == "percent":
+            return value
+        raise UserError(
+            f"`{text}` is a percentage, but {kpi_key} is measured in {unit_text}; "
+            "log the plain number.",
+            example=example,
+        )
+    if suffix == "m" and family == "duration":
+        if factor == 1:
+            return value
+        raise UserError(
+            f"`{text}` is ambiguous (minutes or months?); {kpi_key} is measured in {unit_text}.",
+            example=f"/kpi log {kpi_key} 3.5",
+        )
+    if suffix in _DURATIONS:
+        if family == "duration":
+            return value * _DURATIONS[suffix] / factor
+        raise UserError(
+            f"`{text}` is a duration, but {kpi_key} is measured in {unit_text}.", example=example
+        )
+    raise UserError(
+        f"I don't know the unit `{match.group('suf')}`; {kpi_key} is measured in {unit_text}.",
+        example=example,
+    )

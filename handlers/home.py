@@ -1,0 +1,35 @@
+"""The App Home tab: rebuilt and published each time a user opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.people_sync import refresh_people
+from bot.render.home import render_home
+from bot.services.home import build_home
+from bot.services.kpis import team_timezone
+from handlers.context import deps_of, team_of
+from handlers.errors import guarded
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(guarded(handle_app_home_opened))
+
+
+def handle_app_home_opened(
+    event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+) -> None:
+    if event.get("tab", "home") != "home":
+        return  # the Messages tab fires this event too; only the Home tab is ours to draw
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), str(event.get("user", ""))
+    if not user_id:
+        return
+    # Keeps the viewer's timezone and name fresh in the cache (nudges use the timezone).
+    refresh_people(deps, team_id=team_id, user_ids=[user_id])
+    tz = team_timezone(deps.sessions, team_id=team_id, fallback=deps.settings.opsloop_timezone)
+    data = build_home(deps.sessions, team_id=team_id, user_id=user_id, now=deps.clock(), tz=tz)
+    client.views_publish(user_id=user_id, view=render_home(data))

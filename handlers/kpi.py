@@ -1,0 +1,84 @@
+"""`/kpi`: log a value, show one KPI, list them, change a target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk.models.blocks import Block
+
+from bot.errors import UserError
+from bot.render.help import KPI_HELP, render_command_help
+from bot.render.kpis import (
+    render_kpi_list,
+    render_kpi_logged,
+    render_kpi_report,
+    render_target_changed,
+)
+from bot.render.text import escape, truncate
+from bot.services import kpis
+from handlers.context import deps_of, team_of, user_of
+from handlers.errors import guarded
+from handlers.replies import command_args, reply_ephemeral
+
+KPI_COMMAND = "/kpi"
+LOG_EXAMPLE = "/kpi log activation 27% after the pricing change"
+
+
+def register(app: App) -> None:
+    app.command(KPI_COMMAND)(guarded(handle_kpi_command))
+
+
+def handle_kpi_command(
+    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
+) -> None:
+    ack()
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), user_of(body)
+    word, rest = command_args(body.get("text"))
+    now = deps.clock()
+    tz = kpis.team_timezone(deps.sessions, team_id=team_id, fallback=deps.settings.opsloop_timezone)
+    text: str
+    blocks: list[Block]
+    if word in ("", "help"):
+        text, blocks = render_command_help(KPI_HELP)
+    elif word == "log":
+        parts = rest.split(maxsplit=2)
+        if len(parts) < 2:
+            raise UserError("Tell me which KPI and the value.", example=LOG_EXAMPLE)
+        logged = kpis.log_kpi_value(
+            deps.sessions,
+            team_id=team_id,
+            user_id=user_id,
+            kpi_ref=parts[0],
+            raw_value=parts[1],
+            note=parts[2] if len(parts) > 2 else "",
+            now=now,
+            tz=tz,
+        )
+        text, blocks = render_kpi_logged(logged)
+    elif word == "show" and rest:
+        report = kpis.show_kpi(deps.sessions, team_id=team_id, kpi_ref=rest, now=now, tz=tz)
+        text, blocks = render_kpi_report(report)
+    elif word in ("list", "show"):
+        reports = kpis.list_kpi_reports(deps.sessions, team_id=team_id, now=now, tz=tz)
+        text, blocks = render_kpi_list(reports)
+    elif word == "target":
+        parts = rest.split()
+        if len(parts) != 2:
+            raise UserError("Tell me which KPI and the new target.", example="/kpi target nps 45")
+        changed = kpis.set_kpi_target(
+            deps.sessions,
+            team_id=team_id,
+            user_id=user_id,
+            kpi_ref=parts[0],
+            raw_value=parts[1],
+            now=now,
+        )
+        text, blocks = render_target_changed(changed)
+    else:
+        typed = truncate(escape(body.get("text", "")), 100)
+        help_text, _ = render_command_help(KPI_HELP)
+        raise UserError(f"I don't know `/kpi {typed}`.\n{help_text}", example=LOG_EXAMPLE)
+    reply_ephemeral(respond, text, blocks)
