@@ -67,7 +67,7 @@ def cli() -> None:
 @friendly_errors
 def run() -> None:
     """Connect to Slack over Socket Mode (no public URL needed)."""
-    from bot.runtime import SchemaOutdatedError, make_deps, prepare_schema
+    from bot.runtime import SchemaOutdatedError, make_deps, prepare_to_serve
 
     settings = settings_from_env()
     if settings.slack_bot_token is None or settings.slack_app_token is None:
@@ -75,7 +75,7 @@ def run() -> None:
         raise CliError(f"{missing} is not set. {CREATE_APP_HINT}")
     deps = make_deps(settings)
     try:
-        prepare_schema(deps)
+        prepare_to_serve(deps)
     except SchemaOutdatedError as exc:
         raise CliError(str(exc)) from None
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -101,13 +101,13 @@ def run() -> None:
 @friendly_errors
 def serve(host: str, port: int, threads: int) -> None:
     """Serve Slack's HTTP requests (POST /slack/events, GET /healthz) with waitress."""
-    from bot.runtime import SchemaOutdatedError, make_deps, prepare_schema
+    from bot.runtime import SchemaOutdatedError, make_deps, prepare_to_serve
 
     settings = settings_from_env()
     settings.require("slack_signing_secret", "slack_bot_token")
     deps = make_deps(settings)
     try:
-        prepare_schema(deps)
+        prepare_to_serve(deps)
     except SchemaOutdatedError as exc:
         raise CliError(str(exc)) from None
     from bot.app import build_app

@@ -49,3 +49,15 @@ def prepare_schema(deps: Deps) -> None:
             f"the database schema is outdated (at {current}, this Opsloop needs "
             f"{schema.head_revision(deps.engine)}): run `opsloop migrate` first."
         )
+
+
+def prepare_to_serve(deps: Deps) -> None:
+    """Everything `run` and `serve` do before taking requests: schema, then the playbook.
+
+    A broken playbook raises `PlaybookInvalidError` (a `SettingsError`): the bot does not
+    start half-configured.
+    """
+    from bot.services.playbook import apply_playbook_at_start
+
+    prepare_schema(deps)
+    apply_playbook_at_start(deps)

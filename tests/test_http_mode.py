@@ -177,3 +177,40 @@ def test_outdated_postgres_schema_refuses_to_start(db_url: str) -> None:
     assert "→" in result.output
     prepare_schema(deps)  # now up to date: no error
     deps.engine.dispose()
+
+
+def test_serve_refuses_a_broken_playbook_with_file_and_line(tmp_path: Path) -> None:
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text("timezone: UTC\nprocesses:\n  - key: a\n    name: A\n    owner: nobody\n")
+    env = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'pb.db'}",
+        "OPSLOOP_PLAYBOOK": str(playbook),
+    }
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 2
+    assert f"{playbook}:5" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_playbook_is_imported_before_serving(tmp_path: Path, standin: SlackStandin) -> None:
+    from bot.runtime import prepare_to_serve
+    from bot.services import directory
+
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text(
+        "timezone: Europe/Berlin\nchannels: {digest: C0DIGEST}\n"
+        "processes:\n  - key: escalations\n    name: Escalation handling\n    owner: U0LEAD\n"
+    )
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'pb.db'}", slack_api_url=standin.base_url,
+        slack_bot_token="xoxb-test", opsloop_playbook=str(playbook), _env_file=None,
+    )  # fmt: skip
+    deps = make_deps(settings)
+    prepare_to_serve(deps)
+    team = "T0STANDIN"  # the workspace the stand-in's auth.test names
+    assert directory.get_process_owner(deps.sessions, team_id=team, process_key="escalations") \
+        == "U0LEAD"  # fmt: skip
+    assert directory.get_team_setting(deps.sessions, team_id=team, key=directory.DIGEST_CHANNEL) \
+        == "C0DIGEST"  # fmt: skip

@@ -147,3 +147,29 @@ def test_playbook_templates_can_be_started_in_slack(slack, deps: Deps) -> None: 
     # a playbook that no longer lists checklists leaves the templates alone
     load_small_playbook(deps.sessions, deps.clock(), text="admins: [UADMIN1]\n")
     assert "customer-onboarding" in slack.command("/checklist", "templates").reply_text
+
+
+def test_playbook_severity_slas_set_the_escalation_due_times(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    from datetime import timedelta
+
+    from bot.services import escalations
+    from bot.services.escalation_views import EscalationDraft
+
+    text = SMALL_PLAYBOOK.replace(
+        "sev1: {ack_minutes: 15, resolve_minutes: 240}",
+        "sev1: {ack_minutes: 5, resolve_minutes: 60}\n"
+        "  sev3: {ack_minutes: 30, resolve_minutes: 90}",
+    )
+    assert text != SMALL_PLAYBOOK
+    load_small_playbook(sessions, clock(), text)
+    opened = {}
+    for severity in ("sev1", "sev2", "sev3"):
+        draft = EscalationDraft(title="t", severity=severity, owner_id=OWNER)
+        view = escalations.open_escalation(sessions, team_id=TEAM, reporter_id=OWNER,
+                                           draft=draft, now=clock())  # fmt: skip
+        opened[severity] = (view.ack_due_at - clock(), view.resolve_due_at - clock())
+    assert opened["sev1"] == (timedelta(minutes=5), timedelta(hours=1))
+    assert opened["sev3"] == (timedelta(minutes=30), timedelta(minutes=90))
+    assert opened["sev2"] == (timedelta(hours=1), timedelta(days=1))  # default kept

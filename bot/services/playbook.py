@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from bot.services.playbook_schema import (
     SlaSpec,
     parse_playbook,
 )
+from bot.services.sla import SeveritySla, set_severity_slas
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import add_audit_entry
@@ -148,6 +149,19 @@ def import_playbook(
                 },
             )
             counts["ku" if existed else "kc"] += int(changed or not existed)
+    if playbook.severity_slas:
+        # The escalation capability's SLA table is what opening an escalation reads.
+        set_severity_slas(
+            sessions,
+            team_id=team_id,
+            slas={
+                severity: SeveritySla(
+                    ack_within=timedelta(minutes=spec.ack_minutes),
+                    resolve_within=timedelta(minutes=spec.resolve_minutes),
+                )
+                for severity, spec in playbook.severity_slas.items()
+            },
+        )
     templates_changed = 0
     if "checklists" in playbook.model_fields_set:
         # Only a playbook that lists checklists manages them: templates it drops are retired.
