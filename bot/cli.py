@@ -98,8 +98,13 @@ def run() -> None:
     type=click.IntRange(1, 256),
     help="Server worker threads.",
 )
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run the scheduler (digests, nudges) in this process; one replica leads.",
+)
 @friendly_errors
-def serve(host: str, port: int, threads: int) -> None:
+def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Serve Slack's HTTP requests (POST /slack/events, GET /healthz) with waitress."""
     from bot.runtime import SchemaOutdatedError, make_deps, prepare_to_serve
 
@@ -113,7 +118,17 @@ def serve(host: str, port: int, threads: int) -> None:
     from bot.app import build_app
     from bot.http import serve as serve_http
 
-    serve_http(build_app(deps), deps, host=host, port=port, threads=threads)
+    app = build_app(deps)
+    if not with_scheduler:
+        serve_http(app, deps, host=host, port=port, threads=threads)
+        return
+    from schedules.runner import start_background, stop
+
+    running = start_background(deps)
+    try:
+        serve_http(app, deps, host=host, port=port, threads=threads)
+    finally:
+        stop(running)
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from bot import (
     feedback_export,  # noqa: F401  (registers the `feedback` exporter)
     kpi_export,  # noqa: F401  (registers the `kpis` exporter)
 )
+from bot.cli_schedule import register as register_schedule_commands
 from bot.exporting import EXPORTERS, write_csv, write_json
 
 
@@ -22,6 +23,7 @@ def register(group: click.Group) -> None:
     """Add every capability's commands to the `opsloop` group."""
     group.add_command(export)
     cli_playbook.register(group)
+    register_schedule_commands(group)
 
 
 def _parse_since(value: str | None) -> datetime | None:

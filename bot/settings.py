@@ -35,6 +35,8 @@ _HOW_TO_FIX: dict[str, str] = {
     "opsloop_timezone": "set OPSLOOP_TIMEZONE to an IANA zone such as Europe/Berlin or UTC",
     "opsloop_listener_threads": "set OPSLOOP_LISTENER_THREADS to a whole number from 1 to 256",
     "opsloop_log_level": "set OPSLOOP_LOG_LEVEL to DEBUG, INFO, WARNING or ERROR",
+    "opsloop_templates_dir": "set OPSLOOP_TEMPLATES_DIR to a folder of .j2 files that "
+    "override the digest templates (see bot/templates/digest/), or leave it unset",
 }
 
 
@@ -58,6 +60,7 @@ class Settings(BaseSettings):
     opsloop_timezone: str = "UTC"
     opsloop_listener_threads: int = Field(default=16, ge=1, le=256)
     opsloop_log_level: str = "INFO"
+    opsloop_templates_dir: Path | None = None
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
     @classmethod
@@ -115,6 +118,13 @@ class Settings(BaseSettings):
     def _playbook_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"no file at {value}")
+        return value
+
+    @field_validator("opsloop_templates_dir")
+    @classmethod
+    def _templates_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"no folder at {value}")
         return value
 
     @field_validator("opsloop_log_level")

@@ -19,6 +19,8 @@ from handlers import (
     ops,
     owners,
 )
+from handlers import digest as digest_handlers
+from handlers import nudges as nudge_handlers
 
 
 def register(app: App) -> None:
@@ -32,3 +34,5 @@ def register(app: App) -> None:
     owners.register(app)
     kpi.register(app)
     home.register(app)
+    digest_handlers.register(app)
+    nudge_handlers.register(app)

@@ -15,7 +15,7 @@ from bot.errors import PermissionDeniedError, UserError
 from bot.render import checklists as render
 from bot.render.help import CHECKLIST_HELP, render_command_help
 from bot.render.text import escape, truncate
-from bot.services import checklists
+from bot.services import checklists, directory
 from bot.services.checklist_templates import list_templates
 from handlers.context import deps_of, team_of, user_of
 from handlers.errors import guarded
@@ -37,7 +37,7 @@ def register(app: App) -> None:
 
 
 def _timezone(deps: Deps, team_id: str) -> str:
-    return checklists.team_timezone(
+    return directory.team_timezone(
         deps.sessions, team_id=team_id, default=deps.settings.opsloop_timezone
     )
 

@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 
 from bot.people_sync import refresh_people
 from bot.render.home import render_home
+from bot.services import directory
 from bot.services.home import build_home
-from bot.services.kpis import team_timezone
 from handlers.context import deps_of, team_of
 from handlers.errors import guarded
 
@@ -30,6 +30,8 @@ def handle_app_home_opened(
         return
     # Keeps the viewer's timezone and name fresh in the cache (nudges use the timezone).
     refresh_people(deps, team_id=team_id, user_ids=[user_id])
-    tz = team_timezone(deps.sessions, team_id=team_id, fallback=deps.settings.opsloop_timezone)
+    tz = directory.team_timezone(
+        deps.sessions, team_id=team_id, default=deps.settings.opsloop_timezone
+    )
     data = build_home(deps.sessions, team_id=team_id, user_id=user_id, now=deps.clock(), tz=tz)
     client.views_publish(user_id=user_id, view=render_home(data))

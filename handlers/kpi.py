@@ -17,7 +17,7 @@ from bot.render.kpis import (
     render_target_changed,
 )
 from bot.render.text import escape, truncate
-from bot.services import kpis
+from bot.services import directory, kpis
 from handlers.context import deps_of, team_of, user_of
 from handlers.errors import guarded
 from handlers.replies import command_args, reply_ephemeral
@@ -38,7 +38,9 @@ def handle_kpi_command(
     team_id, user_id = team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
     now = deps.clock()
-    tz = kpis.team_timezone(deps.sessions, team_id=team_id, fallback=deps.settings.opsloop_timezone)
+    tz = directory.team_timezone(
+        deps.sessions, team_id=team_id, default=deps.settings.opsloop_timezone
+    )
     text: str
     blocks: list[Block]
     if word in ("", "help"):

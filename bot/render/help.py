@@ -116,3 +116,20 @@ ESCALATE_HELP = CommandHelp(
     ),
 )
 ALL_COMMANDS.append(ESCALATE_HELP)
+ALL_COMMANDS.append(
+    CommandHelp(
+        "/ops digest",
+        "The weekly review digest (posted to the digest channel every week).",
+        (
+            "`/ops digest preview` — last week's digest, only for you",
+            "`/ops digest preview 2026-W47` — the digest of another week",
+        ),
+    )
+)
+ALL_COMMANDS.append(
+    CommandHelp(
+        "/ops nudge",
+        "Overdue nudges (a DM each weekday morning, in your own timezone).",
+        ("`/ops nudge preview` — your own overdue items, with Done / Snooze buttons",),
+    )
+)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.services import directory
@@ -57,19 +57,6 @@ def _resolve_owner(
         key = spec[len(PROCESS_PREFIX) :]
         return directory.get_process_owner(sessions, team_id=team_id, process_key=key)
     return spec
-
-
-def team_timezone(sessions: SessionFactory, *, team_id: str, default: str) -> str:
-    """The team's IANA timezone (playbook or Slack setting), else `default`."""
-    name = directory.get_team_setting(sessions, team_id=team_id, key=directory.TEAM_TIMEZONE)
-    for candidate in (name, default):
-        if candidate:
-            try:
-                ZoneInfo(candidate)
-                return candidate
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return "UTC"
 
 
 def due_time(start: datetime, *, days: int, timezone: str) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storage import org
 from storage.core import add_audit_entry
@@ -87,3 +88,16 @@ def set_team_setting(sessions: SessionFactory, *, team_id: str, key: str, value:
     """Create or replace a per-team setting."""
     with transaction(sessions) as session:
         org.set_team_setting(session, team_id=team_id, key=key, value=value)
+
+
+def team_timezone(sessions: SessionFactory, *, team_id: str, default: str) -> str:
+    """The team's IANA timezone (playbook or Slack setting), else `default`, else UTC."""
+    name = get_team_setting(sessions, team_id=team_id, key=TEAM_TIMEZONE)
+    for candidate in (name, default):
+        if candidate:
+            try:
+                ZoneInfo(candidate)
+                return candidate
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return "UTC"

@@ -17,7 +17,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
-from bot.services import directory
 from bot.services.kpi_compute import MANUAL_KIND, compute_kpi
 from bot.services.kpi_values import parse_kpi_value
 from bot.services.weeks import last_weeks, week_bounds, week_of
@@ -86,12 +85,6 @@ def kpi_status(value: float | None, target: float | None, direction: str) -> str
     if miss <= 0:
         return ON_TRACK
     return AT_RISK if miss <= margin else OFF_TRACK
-
-
-def team_timezone(sessions: SessionFactory, *, team_id: str, fallback: str) -> str:
-    """The team's timezone from the playbook, else `fallback` (OPSLOOP_TIMEZONE)."""
-    stored = directory.get_team_setting(sessions, team_id=team_id, key=directory.TEAM_TIMEZONE)
-    return stored or fallback
 
 
 def resolve_owner(session: Session, *, team_id: str, owner_ref: str | None) -> str | None:

@@ -1,0 +1,124 @@
+"""Periods in a team's or a person's own timezone: ISO weeks, local days, schedule times.
+
+A week is written `2026-W47` and runs from Monday 00:00 to the next Monday 00:00 *local
+time*; bounds are returned as aware UTC datetimes. Across a DST change a week is 167 or
+169 hours long, which is what people mean by "last week".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
+_CLOCK = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
+    """The ZoneInfo of `name`, or of `fallback` when `name` is empty or unknown."""
+    for candidate in (name, fallback, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def week_of(moment: datetime, tz: ZoneInfo) -> str:
+    """The ISO week (`2026-W47`) an aware `moment` falls in, seen from `tz`."""
+    year, week, _ = moment.astimezone(tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(iso_week: str) -> str:
+    """`2026-W47` normalised; ValueError for anything that is not an existing ISO week."""
+    match = _ISO_WEEK.match(iso_week.strip())
+    if not match:
+        raise ValueError(f"{iso_week!r} is not an ISO week like 2026-W47")
+    year, week = int(match.group(1)), int(match.group(2))
+    date.fromisocalendar(year, week, 1)  # ValueError for week 53 of a 52-week year
+    return f"{year}-W{week:02d}"
+
+
+def week_monday(iso_week: str) -> date:
+    """The Monday of an ISO week."""
+    normal = parse_week(iso_week)
+    return date.fromisocalendar(int(normal[:4]), int(normal[6:]), 1)
+
+
+def week_bounds(iso_week: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of an ISO week in `tz`, as aware UTC datetimes."""
+    monday = week_monday(iso_week)
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def shift_week(iso_week: str, weeks: int) -> str:
+    """The ISO week `weeks` after (negative: before) `iso_week`."""
+    year, week, _ = (week_monday(iso_week) + timedelta(weeks=weeks)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """00:00 of `day` in `tz`, as aware UTC."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def parse_weekday(value: str | None, default: int = 0) -> int:
+    """0 (Monday) … 6 (Sunday) from `monday`, `mon` or `0`-`6`; `default` when unset/bad."""
+    if value is None:
+        return default
+    text = value.strip().lower()
+    if text.isdigit() and 0 <= int(text) <= 6:
+        return int(text)
+    for index, name in enumerate(WEEKDAYS):
+        if text and name.startswith(text[:3]) and len(text) >= 3:
+            return index
+    return default
+
+
+def parse_weekdays(value: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    """A comma- or space-separated weekday list; `default` when unset or unreadable."""
+    if not value:
+        return default
+    days = {parse_weekday(part, -1) for part in re.split(r"[,\s]+", value) if part}
+    days.discard(-1)
+    return tuple(sorted(days)) or default
+
+
+def parse_clock(value: str | None, default: time) -> time:
+    """`09:00`, `9` or `9:30` as a time; `default` when unset or unreadable."""
+    if value is None:
+        return default
+    match = _CLOCK.match(value.strip())
+    if not match:
+        return default
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        return default
+    return time(hour, minute)
+
+
+@dataclass(frozen=True)
+class WeeklyMoment:
+    """A weekly time in a timezone, e.g. Monday 09:00 Europe/Berlin."""
+
+    weekday: int
+    at: time
+    tz: ZoneInfo
+
+    def latest_before(self, now: datetime) -> datetime:
+        """The most recent occurrence at or before `now`, as aware UTC."""
+        local = now.astimezone(self.tz)
+        monday = local.date() - timedelta(days=local.weekday())
+        for weeks_back in (0, 1):
+            day = monday + timedelta(days=self.weekday, weeks=-weeks_back)
+            moment = datetime.combine(day, self.at, tzinfo=self.tz).astimezone(UTC)
+            if moment <= now:
+                return moment
+        raise AssertionError("a weekly moment always occurred within the last two weeks")

@@ -1,0 +1,81 @@
+"""The nudge job: one DM per owner per local day, and the process-owner reports."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+
+from bot.deps import Deps
+from bot.render.nudges import render_escalation, render_nudge
+from bot.services import nudges
+from bot.services.ledger import Outcome, Posted, SendKey, deliver_once
+from schedules.slack_post import post_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NudgeResult:
+    team_id: str
+    kind: str
+    user_id: str
+    period: str
+    outcome: Outcome
+
+
+def render(nudge: nudges.Nudge, *, now: datetime) -> tuple[str, list[Block]]:
+    """The DM text and blocks of a nudge or a process-owner report."""
+    if nudge.kind == nudges.ESCALATION_KIND:
+        return render_escalation(nudge, now=now)
+    return render_nudge(nudge, now=now)
+
+
+def lookup_profile(client: WebClient) -> nudges.ProfileLookup:
+    """Name and timezone of a Slack user from users.info; None when Slack cannot say."""
+
+    def lookup(team_id: str, user_id: str) -> tuple[str, str | None] | None:
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            if exc.response.get("error") == "user_not_found":
+                return "", None  # remembered: the team's timezone, no lookup every tick
+            log.warning("could not look up the timezone of %s: %s", user_id, exc)
+            return None
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
+        return str(name), user.get("tz")
+
+    return lookup
+
+
+def due(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[nudges.Nudge]:
+    """Nudges whose recipients are in their nudge hour at `now`."""
+    return nudges.due_nudges(
+        deps.sessions,
+        team_ids,
+        now=now,
+        default_timezone=deps.settings.opsloop_timezone,
+        lookup=lookup_profile(deps.client),
+    )
+
+
+def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[NudgeResult]:
+    """Send every nudge due at `now`, each at most once per recipient and local day."""
+    results = []
+    for nudge in due(deps, now=now, team_ids=team_ids):
+        key = SendKey(nudge.team_id, nudge.kind, nudge.period, nudge.user_id)
+
+        def post(nudge: nudges.Nudge = nudge) -> Posted:
+            text, blocks = render(nudge, now=now)
+            return post_message(deps.client, channel=nudge.user_id, text=text, blocks=blocks)
+
+        outcome = deliver_once(deps.sessions, key=key, now=now, post=post)
+        if outcome is Outcome.SENT:
+            log.info("sent %s to %s (%d items)", nudge.kind, nudge.user_id, len(nudge.items))
+        results.append(NudgeResult(nudge.team_id, nudge.kind, nudge.user_id, nudge.period, outcome))
+    return results
