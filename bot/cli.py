@@ -65,8 +65,13 @@ def cli() -> None:
 
 @cli.command()
 @friendly_errors
-def run() -> None:
-    """Connect to Slack over Socket Mode (no public URL needed)."""
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Do not post digests and nudges from this process (run `opsloop scheduler` instead).",
+)
+def run(no_scheduler: bool) -> None:
+    """Connect to Slack over Socket Mode (no public URL needed), with the scheduler."""
     from bot.runtime import SchemaOutdatedError, make_deps, prepare_to_serve
 
     settings = settings_from_env()
@@ -84,8 +89,19 @@ def run() -> None:
 
     app = build_app(deps)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    scheduler = None
+    if not no_scheduler:
+        from schedules.runner import start_background
+
+        scheduler = start_background(deps)
     logging.getLogger(__name__).info("connecting to Slack over Socket Mode")
-    handler.start()  # type: ignore[no-untyped-call]
+    try:
+        handler.start()  # type: ignore[no-untyped-call]
+    finally:
+        if scheduler is not None:
+            from schedules.runner import stop
+
+            stop(scheduler)
 
 
 @cli.command()

@@ -101,8 +101,7 @@ class DueDigest:
 
 def team_timezone(sessions: SessionFactory, *, team_id: str, default_timezone: str) -> str:
     """The team's IANA timezone (team setting, else the installation default)."""
-    name = directory.get_team_setting(sessions, team_id=team_id, key=directory.TEAM_TIMEZONE)
-    return periods.zone(name, default_timezone).key
+    return directory.team_timezone(sessions, team_id=team_id, default=default_timezone)
 
 
 def get_digest_schedule(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.services import kpis
+from bot.services import directory, kpis
 from bot.services.digest import DigestSection, register_digest_section
 from bot.services.periods import week_of, zone
 from storage.db import SessionFactory
@@ -16,7 +16,7 @@ def kpi_section(
     sessions: SessionFactory, team_id: str, week_start: datetime, week_end: datetime, now: datetime
 ) -> DigestSection:
     """Every KPI of the team for the digest's week and the week before."""
-    tz = kpis.team_timezone(sessions, team_id=team_id, fallback="UTC")
+    tz = directory.team_timezone(sessions, team_id=team_id, default="UTC")
     # The middle of the digest's week names it in any timezone a few hours off.
     middle = week_start + (week_end - week_start) / 2
     week = week_of(middle, zone(tz))

@@ -1,7 +1,7 @@
 """scheduled sends
 
 Revision ID: sc01
-Revises: 0001
+Revises: pb01
 Create Date: 2026-11-22 04:05:34.247469
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision: str = "sc01"
-down_revision: str | None = "0001"
+down_revision: str | None = "pb01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
