@@ -7,7 +7,6 @@ import logging
 from slack_bolt import App
 
 import handlers
-from bot import ack_safety
 from bot.deps import Deps
 from bot.executor import TrackingExecutor
 from handlers.middleware import inject_deps
@@ -32,7 +31,6 @@ def build_app(deps: Deps, *, executor: TrackingExecutor | None = None) -> App:
         or TrackingExecutor(max_workers=deps.settings.opsloop_listener_threads),
         logger=logging.getLogger("opsloop.bolt"),
     )
-    ack_safety.install(app)
     app.use(inject_deps(deps))
     handlers.register(app)
     return app

@@ -1,7 +1,8 @@
 """A listener that acks and then fails answers Slack 200 at once, and tells the user once.
 
 slack-bolt 1.30 alone answers such requests 404 after its 3 s ack timeout (or 500), so
-Slack shows `dispatch_failed` next to our message; bot/ack_safety.py prevents that.
+Slack shows `dispatch_failed` next to our message; `handlers.errors.guarded` prevents that,
+and every listener Opsloop registers is guarded.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot.errors import UserError
-from bot.playground import payloads
 from bot.playground.driver import SlackDriver
+from handlers.errors import guarded
 from storage.errors import DatabaseUnavailableError
 
 ROUNDS = 15
@@ -23,7 +24,18 @@ def _fails_after_ack(error: Exception) -> Any:
         ack()
         raise error
 
-    return listener
+    return guarded(listener)
+
+
+def test_every_opsloop_listener_is_guarded(slack: SlackDriver) -> None:
+    listeners = slack.app._listeners  # private, but the only way to list them
+    assert len(listeners) >= 10
+    unguarded = [
+        getattr(listener.ack_function, "__name__", repr(listener))
+        for listener in listeners
+        if not getattr(listener.ack_function, "opsloop_guarded", False)
+    ]
+    assert unguarded == []
 
 
 def test_command_failing_after_ack_is_answered_200_and_told_once(slack: SlackDriver) -> None:
@@ -52,19 +64,25 @@ def test_modal_submission_failing_after_ack_is_told_by_dm(slack: SlackDriver) ->
         assert dm.params["text"] == "Could not save."
 
 
-def test_failure_before_ack_is_still_a_server_error(slack: SlackDriver) -> None:
+def test_command_failing_before_ack_is_acked_and_explained(slack: SlackDriver) -> None:
     def before_ack(ack: Ack) -> None:
         raise RuntimeError("boom")
 
-    slack.app.command("/early")(before_ack)
-    body = payloads.slash_command(
-        "/early",
-        "",
-        team_id="T0001",
-        user_id="U0001",
-        channel_id="C0001",
-        response_url=slack.standin.response_url("early"),
-    )
-    result = slack.send(body, content_type=payloads.FORM)
-    assert result.status == 500
+    slack.app.command("/early")(guarded(before_ack))
+    result = slack.command("/early")
+    assert result.status == 200
     assert "Something went wrong" in result.reply_text
+    assert "boom" not in result.reply_text
+
+
+def test_modal_failing_before_ack_stays_open(slack: SlackDriver) -> None:
+    """Not acking keeps the modal (and what the user typed) open; the reason comes by DM."""
+
+    def before_ack(ack: Ack) -> None:
+        raise UserError("The database is read-only right now.")
+
+    slack.app.view("early_modal")(guarded(before_ack))
+    result = slack.submit("early_modal", {})
+    assert result.status == 500  # Slack keeps the modal open and shows its own error
+    [dm] = result.of("chat.postMessage")
+    assert dm.params["text"] == "The database is read-only right now."
