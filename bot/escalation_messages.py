@@ -33,7 +33,7 @@ def post_event(deps: Deps, client: WebClient | None, *, team_id: str, event: Tim
         return
     try:
         web.chat_postMessage(channel=e.channel_id, thread_ts=e.message_ts, text=render_event(event))
-    except SlackApiError as exc:
+    except (SlackApiError, OSError) as exc:
         log.warning("could not post the timeline of escalation %s: %s", e.id, exc)
 
 
@@ -56,7 +56,7 @@ def refresh_message(
                 text=text,
                 blocks=[b.to_dict() for b in blocks],
             )
-        except SlackApiError as exc:
+        except (SlackApiError, OSError) as exc:
             log.warning("could not update the message of escalation %s: %s", e.id, exc)
             return
         latest = service.get_escalation(

@@ -150,6 +150,9 @@ def update_run_message(deps: Deps, client: WebClient, run: checklists.RunView) -
         except SlackApiError as exc:
             log.warning("could not update checklist %s: %s", run.key, exc.response.get("error"))
             return False
+        except OSError as exc:  # timed out or dropped; the tick itself is stored
+            log.warning("could not update checklist %s: %r", run.key, exc)
+            return False
         latest = checklists.get_run(deps.sessions, team_id=run.team_id, run_key=run.key)
         if latest.revision == run.revision:
             return True

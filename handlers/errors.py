@@ -41,10 +41,15 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], None]:
             listener(**{name: getattr(args, name) for name in names})
         except Exception as error:
             if args.ack.response is None:
+                if args.body.get("type") == "view_submission":
+                    # Acking would close the modal and lose what the user typed; Bolt's 500
+                    # keeps it open with Slack's error, and the error handler DMs the reason.
+                    raise
                 args.ack()  # answer Slack in time; the user hears about it below
             handle_error(error, args.body, args.context, args.respond, args.client)
 
     run_guarded.__name__ = getattr(listener, "__name__", "listener")
+    run_guarded.opsloop_guarded = True  # type: ignore[attr-defined]
     run_guarded.__qualname__ = getattr(listener, "__qualname__", run_guarded.__name__)
     return run_guarded
 

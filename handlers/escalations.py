@@ -157,6 +157,12 @@ def _publish_new(
             log.warning("could not post escalation %s in %s: %s", e.id, channel, exc)
             failed.append(channel)
             continue
+        except OSError as exc:
+            # No answer in time: Slack may well have posted it, so no fallback post that
+            # could double it. The escalation is stored; owner and reporter are still told.
+            log.warning("no answer posting escalation %s in %s: %r", e.id, channel, exc)
+            failed.append(channel)
+            break
         posted_via = channel
         ts = str(response["ts"])
         service.record_escalation_message(
@@ -315,7 +321,7 @@ def refresh_message(deps: Deps, client: WebClient, *, team_id: str, escalation_i
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
     try:
         return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except SlackApiError as exc:
+    except (SlackApiError, OSError) as exc:
         log.warning("no permalink for %s/%s: %s", channel, ts, exc)
         return None
 
@@ -323,7 +329,7 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
 def _dm(client: WebClient, user_id: str, text: str) -> None:
     try:
         client.chat_postMessage(channel=user_id, text=text)
-    except SlackApiError as exc:
+    except (SlackApiError, OSError) as exc:
         log.warning("could not DM %s: %s", user_id, exc)
 
 
@@ -333,7 +339,7 @@ def _tell_reporter(client: WebClient, user_id: str, channel: str | None, text: s
         try:
             client.chat_postEphemeral(channel=channel, user=user_id, text=text)
             return
-        except SlackApiError as exc:
+        except (SlackApiError, OSError) as exc:
             log.info("no ephemeral in %s (%s); telling %s by DM", channel, exc, user_id)
     _dm(client, user_id, text)
 

@@ -42,6 +42,11 @@ def announce_detractor(
             log.warning(
                 "detractor alert for feedback %s to %s failed: %s", feedback.id, target, error
             )
+        except OSError as exc:
+            # Timed out or dropped: not retried (Slack may have posted it), never raised
+            # (the record is stored; "try again" would store it twice).
+            error = "no_answer_from_slack"
+            log.warning("detractor alert for feedback %s to %s: %r", feedback.id, target, exc)
         notes.append(render.alert_note(channel_id=channel_id, owner_id=owner_id, error=error))
     return notes
 

@@ -33,5 +33,6 @@ def command_args(text: str | None) -> tuple[str, str]:
     stripped = (text or "").strip()
     if not stripped:
         return "", ""
-    head, _, rest = stripped.partition(" ")
-    return head.lower(), rest.strip()
+    # Any whitespace separates the word: Slack passes newlines and tabs through as typed.
+    head, *rest = stripped.split(None, 1)
+    return head.lower(), rest[0].strip() if rest else ""

@@ -55,6 +55,7 @@ class SlackStandin:
         self._lock = threading.Lock()
         self._calls: list[ApiCall] = []
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._stalls: dict[str, deque[float]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self.users: dict[str, StandinUser] = {}
@@ -105,6 +106,19 @@ class SlackStandin:
         """Make the next `times` calls of `method` fail (429, 5xx, or 200 with ok=false)."""
         with self._lock:
             self._failures[method].append(_Failure(status, error, retry_after, times))
+
+    def stall(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """Carry out the next `times` calls of `method` but answer only after `seconds`.
+
+        Like Slack under load: the message is posted, the caller times out waiting.
+        """
+        with self._lock:
+            self._stalls[method].extend([seconds] * times)
+
+    def _stall_of(self, method: str) -> float:
+        with self._lock:
+            queue = self._stalls.get(method)
+            return queue.popleft() if queue else 0.0
 
     def add_user(self, user_id: str, name: str, tz: str = "UTC", **kwargs: Any) -> None:
         self.users[user_id] = StandinUser(user_id, name, tz, **kwargs)
@@ -258,6 +272,7 @@ class SlackStandin:
                 if self.path.startswith("/api/"):
                     method = self.path[len("/api/") :].split("?")[0]
                     status, headers, body = standin.answer(method, params)
+                    time.sleep(standin._stall_of(method))
                 elif self.path.startswith("/respond/"):
                     standin._record("response_url", params, 200)
                     status, headers, body = 200, {}, {"ok": True}

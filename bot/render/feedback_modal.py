@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field as Bounded
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -68,7 +69,8 @@ class FeedbackModalMeta(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     submission_key: str
-    feedback_id: int | None = None
+    # a row id: outside INTEGER's range PostgreSQL fails the query instead of finding nothing
+    feedback_id: int | None = Bounded(default=None, ge=1, le=2**31 - 1)
     reply_channel: str | None = None
     message: MessageRef | None = None
 

@@ -1,0 +1,92 @@
+"""`python -m bench <name>`: run one benchmark, print its table, write bench/results/<name>.json."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import report, workload
+
+MAX_REQUESTS = 20_000
+MAX_CLIENTS = 500
+
+
+def _counts(value: str) -> list[int]:
+    counts = [int(part) for part in value.split(",")]
+    if any(not 1 <= c <= MAX_REQUESTS for c in counts):
+        raise argparse.ArgumentTypeError(f"each count must be between 1 and {MAX_REQUESTS}")
+    return counts
+
+
+def _clients(value: str) -> list[int]:
+    counts = [int(part) for part in value.split(",")]
+    if any(not 1 <= c <= MAX_CLIENTS for c in counts):
+        raise argparse.ArgumentTypeError(f"each level must be between 1 and {MAX_CLIENTS}")
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    command, text = workload.default_command()
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    sub = parser.add_subparsers(dest="name", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+        p.add_argument("--command", default=command, help=f"slash command (default {command})")
+        p.add_argument("--text", default=text, help=f"its text (default {text!r})")
+        p.add_argument("--threads", type=int, default=16, help="server threads (both servers)")
+
+    ack = sub.add_parser("ack", help="ack latency/throughput vs a bare Bolt app, and e2e")
+    common(ack)
+    ack.add_argument("--clients", type=_clients, default=[10, 50, 200], help="e.g. 10,50,200")
+    ack.add_argument("--requests", type=_counts, default=None, help="per level, e.g. 500,1000,2000")
+    memory = sub.add_parser("memory", help="RSS of opsloop serve before/after N requests")
+    common(memory)
+    memory.add_argument("--requests", type=int, default=10_000)
+    memory.add_argument("--clients", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    runs = []
+    if args.name == "ack":
+        from bench import ack as bench_ack
+
+        requests = args.requests or [500, 1000, 2000][: len(args.clients)]
+        if len(requests) == 1:
+            requests = requests * len(args.clients)
+        if len(requests) != len(args.clients):
+            parser.error("--requests needs one count, or one per --clients level")
+        for kind in kinds:
+            runs.append(
+                bench_ack.run(
+                    db=kind,
+                    levels=args.clients,
+                    requests=requests,
+                    command=args.command,
+                    text=args.text,
+                    threads=args.threads,
+                )
+            )
+    else:
+        from bench import memory as bench_memory
+
+        if not 1 <= args.requests <= 100_000:
+            parser.error("--requests must be between 1 and 100000")
+        for kind in kinds:
+            runs.append(
+                bench_memory.run(
+                    db=kind,
+                    requests=args.requests,
+                    concurrency=args.clients,
+                    command=args.command,
+                    text=args.text,
+                    threads=args.threads,
+                )
+            )
+    path = report.write(args.name, {"runs": runs})
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
