@@ -168,6 +168,7 @@ def test_someone_else_cannot_acknowledge_from_a_forwarded_button(
     e = raise_escalation(slack, deps.sessions, clock, severity="sev2")
     _at(clock, datetime(2026, 11, 23, 10, tzinfo=UTC))
     value = ItemRef("escalation", f"{e.id}:ack").to_value()
-    slack.click(DONE_ACTION, value, user="U0STRANGER", message={"ts": "9.9"})
+    refused = slack.click(DONE_ACTION, value, user="U0STRANGER", message={"ts": "9.9"})
+    assert "Only its owner" in refused.reply_text and "Nothing was changed" in refused.reply_text
     still = service.get_escalation(deps.sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert still.status == "open"
