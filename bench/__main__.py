@@ -25,6 +25,16 @@ def _clients(value: str) -> list[int]:
     return counts
 
 
+MAX_ROWS = 2_000_000
+
+
+def _sizes(value: str) -> list[int]:
+    sizes = [int(part) for part in value.split(",")]
+    if any(not 1_000 <= s <= MAX_ROWS for s in sizes):
+        raise argparse.ArgumentTypeError(f"each size must be between 1000 and {MAX_ROWS}")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> int:
     command, text = workload.default_command()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -44,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     common(memory)
     memory.add_argument("--requests", type=int, default=10_000)
     memory.add_argument("--clients", type=int, default=10)
+    digest = sub.add_parser("digest", help="weekly digest build time at 10k and 1M rows")
+    digest.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    digest.add_argument(
+        "--sizes", type=_sizes, default=[10_000, 1_000_000], help="e.g. 10000,1000000"
+    )
+    digest.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -67,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
                     threads=args.threads,
                 )
             )
+    elif args.name == "digest":
+        from bench import digest as bench_digest
+
+        for kind in kinds:
+            runs.append(bench_digest.run(db=kind, sizes=args.sizes, repeats=args.repeats))
+        bench_digest.print_table(runs)
     else:
         from bench import memory as bench_memory
 
