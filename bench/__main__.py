@@ -60,6 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", type=_sizes, default=[10_000, 1_000_000], help="e.g. 10000,1000000"
     )
     digest.add_argument("--repeats", type=int, default=5)
+    nudge = sub.add_parser("nudges", help="one DM per owner under Slack's posting limits")
+    nudge.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+    nudge.add_argument("--owners", type=int, default=1_000)
+    nudge.add_argument("--items", type=int, default=10_000)
+    nudge.add_argument("--channel-rate", type=float, default=1.0, help="posts/s per channel")
+    nudge.add_argument(
+        "--workspace-rate",
+        type=float,
+        default=10.0,
+        help="workspace-wide posts/s (default 10 = 600/min; 0 = no workspace cap)",
+    )
     args = parser.parse_args(argv)
 
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -89,6 +100,24 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             runs.append(bench_digest.run(db=kind, sizes=args.sizes, repeats=args.repeats))
         bench_digest.print_table(runs)
+    elif args.name == "nudges":
+        from bench import nudges as bench_nudges
+
+        if not 1 <= args.owners <= 20_000 or not 1 <= args.items <= 200_000:
+            parser.error("--owners must be 1..20000 and --items 1..200000")
+        if args.channel_rate <= 0 or args.workspace_rate < 0:
+            parser.error("rates must be positive (--workspace-rate 0 turns the cap off)")
+        for kind in kinds:
+            runs.append(
+                bench_nudges.run(
+                    db=kind,
+                    owners=args.owners,
+                    items=args.items,
+                    channel_rate=args.channel_rate,
+                    workspace_rate=args.workspace_rate or None,
+                )
+            )
+        bench_nudges.print_table(runs)
     else:
         from bench import memory as bench_memory
 
