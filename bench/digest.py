@@ -337,7 +337,17 @@ def run(*, db: str, sizes: list[int], repeats: int = 5) -> dict[str, Any]:
     ratio = None
     if len(results) > 1 and results[0]["median_ms"]:
         ratio = round(results[-1]["median_ms"] / results[0]["median_ms"], 2)
-    return {"db": db, "week": week, "repeats": repeats, "sizes": results, "ratio": ratio}
+    min_ratio = None
+    if len(results) > 1:
+        min_ratio = round(min(results[-1]["digest_ms"]) / min(results[0]["digest_ms"]), 2)
+    return {
+        "db": db,
+        "week": week,
+        "repeats": repeats,
+        "sizes": results,
+        "ratio": ratio,
+        "min_ratio": min_ratio,
+    }
 
 
 def _scans(plan: list[str]) -> str:
@@ -360,6 +370,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                     min(s["digest_ms"]),
                     max(s["digest_ms"]),
                     r["ratio"],
+                    r["min_ratio"],
                 ]
             )
     print(
@@ -367,7 +378,16 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     )
     print(
         report.table(
-            ["db", "feedback rows", "load s", "median ms", "min ms", "max ms", "ratio last/first"],
+            [
+                "db",
+                "feedback rows",
+                "load s",
+                "median ms",
+                "min ms",
+                "max ms",
+                "median ratio",
+                "min ratio",
+            ],
             rows,
         )
     )
