@@ -83,3 +83,35 @@ def test_home_lists_my_open_escalations_breached_first(
     assert text.index("SEV1 #2 Burning") < text.index("SEV4 #1 Calm")
     assert "breached" in text
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+
+
+BREACH_PLAYBOOK = """\
+timezone: UTC
+kpis:
+  - key: breaches
+    name: SLA breaches
+    kind: sla_breaches
+    unit: escalations
+    target: 0
+    direction: lower
+"""
+
+
+def test_the_running_week_counts_only_breaches_that_happened(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    """Mid-week, an SLA due on Friday is not a breach yet; it is once Friday has passed."""
+    from bot.services import kpis
+    from bot.services.playbook import import_playbook
+    from bot.services.playbook_schema import parse_playbook
+
+    import_playbook(sessions, TEAM, parse_playbook(BREACH_PLAYBOOK, "t.yaml"), clock())
+    _open(sessions, clock, "due in two days", severity="sev4")  # ack due in 1 day
+
+    def this_week() -> float | None:
+        [report] = kpis.list_kpi_reports(sessions, team_id=TEAM, now=clock(), tz="UTC")
+        return report.weeks[-1].value
+
+    assert this_week() == 0.0  # Wednesday: the ack deadline (Thursday) is still ahead
+    clock.advance(days=1, hours=1)
+    assert this_week() == 1.0  # Thursday 11:00: the unacknowledged clock is now breached

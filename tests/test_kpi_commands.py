@@ -123,9 +123,14 @@ def test_computed_kpi_is_computed_for_each_week_in_team_time(
     text = _reply(slack.command("/kpi", "show nps"))
     assert "2026-W47  38" in text and "at risk" in text
     assert len(seen) == 8
+    assert seen[-2] == (
+        datetime(2026, 11, 8, 23, 0, tzinfo=UTC),
+        datetime(2026, 11, 15, 23, 0, tzinfo=UTC),
+    )
+    # the running week is computed up to now (Wed 18 Nov 10:00 UTC), not to its end
     assert seen[-1] == (
         datetime(2026, 11, 15, 23, 0, tzinfo=UTC),
-        datetime(2026, 11, 22, 23, 0, tzinfo=UTC),
+        datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
     )
 
 

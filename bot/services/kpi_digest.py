@@ -20,7 +20,9 @@ def kpi_section(
     # The middle of the digest's week names it in any timezone a few hours off.
     middle = week_start + (week_end - week_start) / 2
     week = week_of(middle, zone(tz))
-    reports = kpis.list_kpi_reports(sessions, team_id=team_id, now=middle, tz=tz, weeks=2)
+    reports = kpis.list_kpi_reports(
+        sessions, team_id=team_id, now=middle, tz=tz, weeks=2, as_of=now
+    )
     rows = []
     for report in reports:
         last, this = report.weeks[-2].value, report.weeks[-1].value

@@ -134,19 +134,36 @@ def find_kpi(session: Session, *, team_id: str, ref: str) -> Kpi:
     )
 
 
-def week_value(session: Session, *, kpi: Kpi, week: str, tz: str) -> float | None:
-    """A KPI's value for one ISO week in `tz` (None: no data)."""
+def week_value(
+    session: Session, *, kpi: Kpi, week: str, tz: str, as_of: datetime | None = None
+) -> float | None:
+    """A KPI's value for one ISO week in `tz` (None: no data).
+
+    A computed KPI of a week still running is computed up to `as_of`, not to the week's
+    end: an SLA due later this week is not breached yet.
+    """
     start, end = week_bounds(week, tz)
     if kpi.kind != MANUAL_KIND:
+        if as_of is not None and start < as_of < end:
+            end = as_of
         return compute_kpi(session, kind=kpi.kind, team_id=kpi.team_id, start=start, end=end)
     values = kpi_store.list_measurements(session, kpi_id=kpi.id, start=start, end=end)
     return values[-1].value if values else None
 
 
-def _report(session: Session, kpi: Kpi, *, now: datetime, tz: str, weeks: int) -> KpiReport:
+def _report(
+    session: Session,
+    kpi: Kpi,
+    *,
+    now: datetime,
+    tz: str,
+    weeks: int,
+    as_of: datetime | None = None,
+) -> KpiReport:
     info = kpi_info(session, kpi)
+    as_of = as_of or now
     series = tuple(
-        WeekValue(week, week_value(session, kpi=kpi, week=week, tz=tz))
+        WeekValue(week, week_value(session, kpi=kpi, week=week, tz=tz, as_of=as_of))
         for week in last_weeks(week_of(now, tz), weeks)
     )
     current = series[-1] if series[-1].value is not None or len(series) < 2 else series[-2]
@@ -163,12 +180,22 @@ def show_kpi(
 
 
 def list_kpi_reports(
-    sessions: SessionFactory, *, team_id: str, now: datetime, tz: str, weeks: int = 2
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    now: datetime,
+    tz: str,
+    weeks: int = 2,
+    as_of: datetime | None = None,
 ) -> list[KpiReport]:
-    """Every KPI with this week's (or else last week's) value and status."""
+    """Every KPI with the value and status of the week of `now` and the weeks before.
+
+    `as_of` (default `now`) is the moment the data is read at; the digest asks for a past
+    week (`now` inside it) as of the real present.
+    """
     with transaction(sessions) as session:
         return [
-            _report(session, kpi, now=now, tz=tz, weeks=weeks)
+            _report(session, kpi, now=now, tz=tz, weeks=weeks, as_of=as_of)
             for kpi in kpi_store.list_kpis(session, team_id=team_id)
         ]
 
