@@ -25,6 +25,16 @@ def _clients(value: str) -> list[int]:
     return counts
 
 
+MAX_ROWS = 2_000_000
+
+
+def _sizes(value: str) -> list[int]:
+    sizes = [int(part) for part in value.split(",")]
+    if any(not 1_000 <= s <= MAX_ROWS for s in sizes):
+        raise argparse.ArgumentTypeError(f"each size must be between 1000 and {MAX_ROWS}")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> int:
     command, text = workload.default_command()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -44,6 +54,24 @@ def main(argv: list[str] | None = None) -> int:
     common(memory)
     memory.add_argument("--requests", type=int, default=10_000)
     memory.add_argument("--clients", type=int, default=10)
+    digest = sub.add_parser("digest", help="weekly digest build time at 10k and 1M rows")
+    digest.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    digest.add_argument(
+        "--sizes", type=_sizes, default=[10_000, 1_000_000], help="e.g. 10000,1000000"
+    )
+    digest.add_argument("--repeats", type=int, default=5)
+    nudge = sub.add_parser("nudges", help="one DM per owner under Slack's posting limits")
+    nudge.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+    # 1,000 owners take ~3 min per database here (floor 99 s at 10/s); the default is half.
+    nudge.add_argument("--owners", type=int, default=500, help="default 500; full size 1000")
+    nudge.add_argument("--items", type=int, default=5_000, help="default 5000; full 10000")
+    nudge.add_argument("--channel-rate", type=float, default=1.0, help="posts/s per channel")
+    nudge.add_argument(
+        "--workspace-rate",
+        type=float,
+        default=10.0,
+        help="workspace-wide posts/s (default 10 = 600/min; 0 = no workspace cap)",
+    )
     args = parser.parse_args(argv)
 
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -66,6 +94,35 @@ def main(argv: list[str] | None = None) -> int:
                     text=args.text,
                     threads=args.threads,
                 )
+            )
+    elif args.name == "digest":
+        from bench import digest as bench_digest
+
+        for kind in kinds:
+            runs.append(bench_digest.run(db=kind, sizes=args.sizes, repeats=args.repeats))
+        bench_digest.print_table(runs)
+    elif args.name == "nudges":
+        from bench import nudges as bench_nudges
+
+        if not 1 <= args.owners <= 20_000 or not 1 <= args.items <= 200_000:
+            parser.error("--owners must be 1..20000 and --items 1..200000")
+        if args.channel_rate <= 0 or args.workspace_rate < 0:
+            parser.error("rates must be positive (--workspace-rate 0 turns the cap off)")
+        for kind in kinds:
+            runs.append(
+                bench_nudges.run(
+                    db=kind,
+                    owners=args.owners,
+                    items=args.items,
+                    channel_rate=args.channel_rate,
+                    workspace_rate=args.workspace_rate or None,
+                )
+            )
+        bench_nudges.print_table(runs)
+        if args.owners < 1_000:
+            print(
+                "full size (about 3 min per database here): "
+                "python -m bench nudges --owners 1000 --items 10000 [--db both]"
             )
     else:
         from bench import memory as bench_memory

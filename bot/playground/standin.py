@@ -3,7 +3,10 @@
 An HTTP server on 127.0.0.1 (port 0 by default, so parallel runs never clash) that records
 every call, answers the way Slack does (`ok`, `ts`, `channel`, `view.id`…) and can be told
 to fail: 429 with Retry-After, 5xx, or `{"ok": false, "error": …}`. It can also enforce
-Slack's one-message-per-second-per-channel limit.
+Slack's chat.postMessage limits: one message per second per channel
+(`channel_rate_per_second`) and, optionally, a workspace-wide cap
+(`workspace_rate_per_second`: at most that many posts in any rolling second); both are
+off by default and answer 429 with `Retry-After: 1` beyond the limit.
 """
 
 from __future__ import annotations
@@ -61,7 +64,9 @@ class SlackStandin:
         self.users: dict[str, StandinUser] = {}
         self.channels_without_bot: set[str] = set()
         self.channel_rate_per_second: float | None = None
+        self.workspace_rate_per_second: float | None = None
         self._last_post: dict[str, float] = {}
+        self._workspace_posts: deque[float] = deque()
         self._changed = threading.Condition(self._lock)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -174,14 +179,24 @@ class SlackStandin:
             return failure
 
     def _rate_limited(self, method: str, params: dict[str, Any]) -> bool:
-        if self.channel_rate_per_second is None or method != "chat.postMessage":
+        per_channel, workspace = self.channel_rate_per_second, self.workspace_rate_per_second
+        if method != "chat.postMessage" or (per_channel is None and workspace is None):
             return False
         channel = str(params.get("channel", ""))
         now = time.monotonic()
         with self._lock:
             last = self._last_post.get(channel)
-            if last is not None and now - last < 1.0 / self.channel_rate_per_second:
+            if per_channel is not None and last is not None and now - last < 1.0 / per_channel:
                 return True
+            if workspace is not None:
+                # A rolling window of one second (longer when the cap is below 1/s).
+                window = max(1.0, 1.0 / workspace)
+                posts = self._workspace_posts
+                while posts and now - posts[0] >= window:
+                    posts.popleft()
+                if len(posts) >= max(1, int(workspace * window)):
+                    return True
+                posts.append(now)
             self._last_post[channel] = now
             return False
 

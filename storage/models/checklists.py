@@ -82,6 +82,8 @@ class ChecklistItem(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "position"),
         Index("ix_checklist_items_team_id_due_at", "team_id", "due_at"),
+        # Open items by due time: overdue lookups skip the ever-growing done history.
+        Index("ix_checklist_items_team_id_done_at_due_at", "team_id", "done_at", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
