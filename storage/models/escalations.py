@@ -20,7 +20,15 @@ class Escalation(Base):
     """
 
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_team_id_status", "team_id", "status"),)
+    # The digest and the KPIs read one week at a time: each time column they filter on is
+    # indexed with team_id, so their cost follows the week's rows, not the table's.
+    __table_args__ = (
+        Index("ix_escalations_team_id_status", "team_id", "status"),
+        Index("ix_escalations_team_id_created_at", "team_id", "created_at"),
+        Index("ix_escalations_team_id_resolved_at", "team_id", "resolved_at"),
+        Index("ix_escalations_team_id_ack_due_at", "team_id", "ack_due_at"),
+        Index("ix_escalations_team_id_resolve_due_at", "team_id", "resolve_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))

@@ -1,4 +1,4 @@
-"""index open checklist items by due time
+"""indexes for week-at-a-time reads: open checklist items, escalation times
 
 Revision ID: ix01
 Revises: sc01
@@ -15,6 +15,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+ESCALATION_TIMES = ("created_at", "resolved_at", "ack_due_at", "resolve_due_at")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("checklist_items", schema=None) as batch_op:
         batch_op.create_index(
@@ -22,8 +25,14 @@ def upgrade() -> None:
             ["team_id", "done_at", "due_at"],
             unique=False,
         )
+    with op.batch_alter_table("escalations", schema=None) as batch_op:
+        for column in ESCALATION_TIMES:
+            batch_op.create_index(f"ix_escalations_team_id_{column}", ["team_id", column])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("escalations", schema=None) as batch_op:
+        for column in ESCALATION_TIMES:
+            batch_op.drop_index(f"ix_escalations_team_id_{column}")
     with op.batch_alter_table("checklist_items", schema=None) as batch_op:
         batch_op.drop_index("ix_checklist_items_team_id_done_at_due_at")
