@@ -107,6 +107,25 @@ def list_runs(session: Session, *, team_id: str, status: str | None = None) -> l
     return list(session.scalars(statement.order_by(ChecklistRun.started_at, ChecklistRun.id)))
 
 
+def list_runs_touching(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[ChecklistRun]:
+    """Runs started in [start, end), active at `end`, or ended since `start`, oldest first.
+
+    Four index range reads rather than every run ever: the digest's cost follows the
+    week's runs and the open ones, not the history.
+    """
+    base = select(ChecklistRun).where(ChecklistRun.team_id == team_id)
+    queries = (
+        base.where(ChecklistRun.started_at >= start, ChecklistRun.started_at < end),
+        base.where(ChecklistRun.status == "active", ChecklistRun.started_at < end),
+        base.where(ChecklistRun.completed_at >= start, ChecklistRun.started_at < end),
+        base.where(ChecklistRun.cancelled_at >= start, ChecklistRun.started_at < end),
+    )
+    runs = {run.id: run for query in queries for run in session.scalars(query)}
+    return sorted(runs.values(), key=lambda run: (run.started_at, run.id))
+
+
 def list_overdue_items(session: Session, *, team_id: str, now: datetime) -> list[ChecklistItem]:
     """Open items of active runs whose due time has passed, oldest due first."""
     statement = (

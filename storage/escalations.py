@@ -242,9 +242,34 @@ def list_open_for_owner(session: Session, *, team_id: str, owner_id: str) -> lis
 
 def list_open_at(session: Session, *, team_id: str, at: datetime) -> list[Escalation]:
     """Escalations opened before `at` and not resolved by then."""
-    statement = select(Escalation).where(
+    # Two index range reads on (team_id, resolved_at) instead of one OR that both SQLite and
+    # PostgreSQL answer with a full scan: the cost follows the open escalations, not history.
+    still_open = select(Escalation).where(
         Escalation.team_id == team_id,
+        Escalation.resolved_at.is_(None),
         Escalation.created_at < at,
-        or_(Escalation.resolved_at.is_(None), Escalation.resolved_at >= at),
     )
-    return list(session.scalars(statement.order_by(Escalation.id)))
+    resolved_later = select(Escalation).where(
+        Escalation.team_id == team_id,
+        Escalation.resolved_at >= at,
+        Escalation.created_at < at,
+    )
+    rows = [*session.scalars(still_open), *session.scalars(resolved_later)]
+    return sorted(rows, key=lambda row: row.id)
+
+
+def list_unresolved_past_due(session: Session, *, team_id: str, now: datetime) -> list[Escalation]:
+    """Unresolved escalations with a clock past due at `now` (a running SLA breach)."""
+    statement = (
+        select(Escalation)
+        .where(
+            Escalation.team_id == team_id,
+            Escalation.resolved_at.is_(None),
+            or_(
+                Escalation.acknowledged_at.is_(None) & (Escalation.ack_due_at < now),
+                Escalation.resolve_due_at < now,
+            ),
+        )
+        .order_by(Escalation.id)
+    )
+    return list(session.scalars(statement))

@@ -49,7 +49,7 @@ def overdue_items(session: Session, team_id: str, start: datetime, end: datetime
     checklist_items = len(checklist_store.list_overdue_items(session, team_id=team_id, now=end))
     escalation_clocks = sum(
         1
-        for row in store.list_escalations_past_due(session, team_id=team_id, now=end)
+        for row in store.list_unresolved_past_due(session, team_id=team_id, now=end)
         for clock in clocks_of(row, end)
         if clock.breached and clock.stopped_at is None
     )

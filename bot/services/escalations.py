@@ -253,7 +253,10 @@ def list_sla_breaches(
     `since` keeps only clocks due at or after it (e.g. the week a digest covers).
     """
     with transaction(sessions) as session:
-        rows = store.list_escalations_past_due(session, team_id=team_id, now=now)
+        if since is None:
+            rows = store.list_escalations_past_due(session, team_id=team_id, now=now)
+        else:  # an index range read: the cost follows the period, not the history
+            rows = store.list_due_between(session, team_id=team_id, start=since, end=now)
         breaches = [
             breach_of(row, clock)
             for row in rows
@@ -267,10 +270,18 @@ def list_overdue_escalations(
     sessions: SessionFactory, *, team_id: str, now: datetime, owner_id: str | None = None
 ) -> list[SlaBreach]:
     """Clocks still running past due (unacknowledged or unresolved), optionally one owner's."""
+    with transaction(sessions) as session:
+        rows = store.list_unresolved_past_due(session, team_id=team_id, now=now)
+        breaches = [
+            breach_of(row, clock)
+            for row in rows
+            for clock in clocks_of(row, now)
+            if clock.breached and clock.stopped_at is None
+        ]
     return [
         b
-        for b in list_sla_breaches(sessions, team_id=team_id, now=now)
-        if b.stopped_at is None and (owner_id is None or b.owner_id == owner_id)
+        for b in sorted(breaches, key=lambda b: (b.due_at, b.escalation_id))
+        if owner_id is None or b.owner_id == owner_id
     ]
 
 

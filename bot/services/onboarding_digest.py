@@ -49,7 +49,9 @@ def onboarding_section(
     tz = directory.team_timezone(sessions, team_id=team_id, default="UTC")
     settings = nudges.get_nudge_settings(sessions, team_id=team_id, default_timezone=tz)
     with transaction(sessions) as session:
-        runs = checklist_store.list_runs(session, team_id=team_id)
+        runs = checklist_store.list_runs_touching(
+            session, team_id=team_id, start=week_start, end=week_end
+        )
         completed = kpi_store.count_completed_checklists(
             session, team_id=team_id, start=week_start, end=week_end
         )

@@ -47,6 +47,10 @@ class ChecklistRun(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "key"),
         Index("ix_checklist_runs_team_id_status", "team_id", "status"),
+        # the digest reads runs week by week (storage.checklists.list_runs_touching)
+        Index("ix_checklist_runs_team_id_started_at", "team_id", "started_at"),
+        Index("ix_checklist_runs_team_id_completed_at", "team_id", "completed_at"),
+        Index("ix_checklist_runs_team_id_cancelled_at", "team_id", "cancelled_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

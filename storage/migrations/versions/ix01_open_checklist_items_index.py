@@ -1,4 +1,4 @@
-"""indexes for week-at-a-time reads: open checklist items, escalation times
+"""indexes for week-at-a-time reads: open checklist items, escalation and run times
 
 Revision ID: ix01
 Revises: sc01
@@ -16,6 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 ESCALATION_TIMES = ("created_at", "resolved_at", "ack_due_at", "resolve_due_at")
+RUN_TIMES = ("started_at", "completed_at", "cancelled_at")
 
 
 def upgrade() -> None:
@@ -28,9 +29,15 @@ def upgrade() -> None:
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         for column in ESCALATION_TIMES:
             batch_op.create_index(f"ix_escalations_team_id_{column}", ["team_id", column])
+    with op.batch_alter_table("checklist_runs", schema=None) as batch_op:
+        for column in RUN_TIMES:
+            batch_op.create_index(f"ix_checklist_runs_team_id_{column}", ["team_id", column])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("checklist_runs", schema=None) as batch_op:
+        for column in RUN_TIMES:
+            batch_op.drop_index(f"ix_checklist_runs_team_id_{column}")
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         for column in ESCALATION_TIMES:
             batch_op.drop_index(f"ix_escalations_team_id_{column}")
