@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Re-exported so listeners can name the database failure without importing storage.
+from storage.errors import DatabaseUnavailableError as DatabaseUnavailableError
+
 
 class UserError(Exception):
     """Bad input or a refused action: shown to the user as an ephemeral message.

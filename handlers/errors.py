@@ -14,9 +14,8 @@ from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import StorageUnavailableError, UserError
+from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
 from handlers.context import user_of
-from storage.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 

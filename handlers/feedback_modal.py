@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.errors import StorageUnavailableError, UserError
+from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
 from bot.render import feedback as render
 from bot.render.feedback_modal import (
     ERROR_BLOCKS,
@@ -31,7 +31,6 @@ from bot.services.feedback_parser import FeedbackFormError, parse_form
 from handlers.context import deps_of, team_of, user_of
 from handlers.errors import guarded
 from handlers.feedback_notify import announce_detractor, confirm_privately
-from storage.errors import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -42,9 +42,6 @@ def test_module_respects_layer_rules(package: str, path: Path) -> None:
         for prefix in FORBIDDEN[package]
         if name == prefix or name.startswith(prefix + ".")
     }
-    # handlers may translate storage's own error type; nothing else from storage
-    if package == "handlers":
-        bad -= {"storage.errors"}
     assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 
