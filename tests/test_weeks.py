@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.services.weeks import last_weeks, shift_week, week_bounds, week_of
+from bot.services.periods import last_weeks, shift_week, week_bounds, week_of
 
 
 def test_week_bounds_are_local_midnight_mondays_in_utc() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.services import weeks
+from bot.services import periods
 from bot.services.escalation_views import clocks_of
 from bot.services.kpis import KpiReport, list_kpi_reports
 from storage import core, org
@@ -47,7 +47,7 @@ def my_open_checklist_items(
     with transaction(sessions) as session:
         rows = home_store.list_open_checklist_items(session, team_id=team_id, owner_id=user_id)
         person = core.get_person(session, team_id=team_id, user_id=user_id)
-        zone = weeks.zone(person.timezone if person and person.timezone else "UTC")
+        zone = periods.zone(person.timezone if person else None)
         return [
             HomeItem(
                 title=item.title,

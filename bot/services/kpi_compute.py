@@ -1,7 +1,7 @@
 """Computed KPIs: each kind is a function of the stored records over a period.
 
 `COMPUTED_KPIS[kind](session, team_id, start, end)` returns the KPI's value for the period
-[start, end) (aware UTC; callers take the bounds from `bot.services.weeks`), or None when
+[start, end) (aware UTC; callers take the bounds from `bot.services.periods`), or None when
 there is no data. Each capability computes its own kinds from its tables
 (`checklist_kpis`, `escalation_kpis`, `feedback_kpis`).
 """

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.services.kpi_compute import MANUAL_KIND, compute_kpi
 from bot.services.kpi_values import parse_kpi_value
-from bot.services.weeks import last_weeks, week_bounds, week_of
+from bot.services.periods import last_weeks, week_bounds, week_of
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import add_audit_entry

@@ -28,9 +28,15 @@ def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def week_of(moment: datetime, tz: ZoneInfo) -> str:
+def _as_zone(tz: str | ZoneInfo) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+
+def week_of(moment: datetime, tz: str | ZoneInfo) -> str:
     """The ISO week (`2026-W47`) an aware `moment` falls in, seen from `tz`."""
-    year, week, _ = moment.astimezone(tz).isocalendar()
+    if moment.tzinfo is None:
+        raise ValueError("week_of needs an aware datetime")
+    year, week, _ = moment.astimezone(_as_zone(tz)).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -50,8 +56,9 @@ def week_monday(iso_week: str) -> date:
     return date.fromisocalendar(int(normal[:4]), int(normal[6:]), 1)
 
 
-def week_bounds(iso_week: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+def week_bounds(iso_week: str, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) of an ISO week in `tz`, as aware UTC datetimes."""
+    tz = _as_zone(tz)
     monday = week_monday(iso_week)
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
@@ -62,6 +69,11 @@ def shift_week(iso_week: str, weeks: int) -> str:
     """The ISO week `weeks` after (negative: before) `iso_week`."""
     year, week, _ = (week_monday(iso_week) + timedelta(weeks=weeks)).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def last_weeks(iso_week: str, count: int) -> list[str]:
+    """`count` weeks ending with `iso_week`, oldest first."""
+    return [shift_week(iso_week, -offset) for offset in range(count - 1, -1, -1)]
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
