@@ -46,12 +46,6 @@ def handle_checklist_command(
     ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
 ) -> None:
     ack()
-    _command(body, respond, context, client)
-
-
-def _command(
-    body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
-) -> None:
     deps = deps_of(context)
     team_id, user_id = team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
@@ -208,16 +202,6 @@ def handle_checklist_tick(
     client: WebClient,
 ) -> None:
     ack()
-    _tick(body, action, respond, context, client)
-
-
-def _tick(
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: Respond,
-    context: BoltContext,
-    client: WebClient,
-) -> None:
     deps = deps_of(context)
     block_id = str(action.get("block_id", ""))
     ref = render.GroupRef.parse(block_id)
@@ -254,12 +238,6 @@ def handle_checklist_menu(
     client: WebClient,
 ) -> None:
     ack()
-    _menu(body, action, context, client)
-
-
-def _menu(
-    body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
     deps = deps_of(context)
     choice = render.MenuChoice.parse(str((action.get("selected_option") or {}).get("value", "")))
     if choice is None:

@@ -8,6 +8,7 @@ is still the newest, so the last `chat.update` Slack receives shows what is stor
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -195,21 +196,27 @@ def handle_acknowledge_click(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
 ) -> None:
     ack()
-    deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
-    ref = EscalationRef.decode(_action_value(body))
-    outcome = service.acknowledge_escalation(
-        deps.sessions, team_id=team_id, escalation_id=ref.id, actor_id=user_id, now=deps.clock()
-    )
-    _after_change(deps, client, outcome, tell=lambda text: reply_ephemeral(respond, text))
+    _click_transition(body, respond, client, context, service.acknowledge_escalation)
 
 
 def handle_reopen_click(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
 ) -> None:
     ack()
+    _click_transition(body, respond, client, context, service.reopen_escalation)
+
+
+def _click_transition(
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
+    change: Callable[..., ChangeOutcome],
+) -> None:
+    """A one-click lifecycle change (acknowledge, reopen) of the escalation in the button."""
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     ref = EscalationRef.decode(_action_value(body))
-    outcome = service.reopen_escalation(
+    outcome = change(
         deps.sessions, team_id=team_id, escalation_id=ref.id, actor_id=user_id, now=deps.clock()
     )
     _after_change(deps, client, outcome, tell=lambda text: reply_ephemeral(respond, text))
