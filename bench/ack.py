@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from bench import load, report, servers, workload
-from bot.playground.standin import SlackStandin
+from bot.shell.standin import SlackStandin
 
 WARMUP_REQUESTS = 50
 

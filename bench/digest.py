@@ -19,9 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 
 from bench import report, servers
-from bot.capabilities import load_capabilities
-from bot.render.digest import render_digest
-from bot.services import digest as digests
+from bot.digest import service as digests
+from bot.digest.render import render_digest
 from storage.db import make_engine, make_session_factory
 
 TEAM = "TBENCH"
@@ -308,7 +307,6 @@ def measure(engine: Engine, week: str, repeats: int) -> list[float]:
 
 def run(*, db: str, sizes: list[int], repeats: int = 5) -> dict[str, Any]:
     """Load, time and explain one backend at every size."""
-    load_capabilities()
     week = digests.last_week(NOW, TZ)
     results: list[dict[str, Any]] = []
     for size in sizes:

@@ -20,12 +20,11 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from bench import report, servers
-from bot.capabilities import load_capabilities
-from bot.deps import Deps
-from bot.playground.standin import SlackStandin
-from bot.services.ledger import Outcome
 from bot.settings import load_settings
-from bot.slack_client import make_web_client
+from bot.shell.standin import SlackStandin
+from bot.slack.client import make_web_client
+from bot.slack.ledger import Outcome
+from bot.wiring import deps_from_parts
 from schedules import nudge_job
 from storage.db import make_engine, make_session_factory
 from storage.models.checklists import ChecklistItem, ChecklistRun, ChecklistTemplate
@@ -130,7 +129,6 @@ def run(
     *, db: str, owners: int, items: int, channel_rate: float, workspace_rate: float | None
 ) -> dict[str, Any]:
     """Load, run the nudge job twice, and count what the stand-in received."""
-    load_capabilities()
     with (
         servers.workdir() as workdir,
         servers.database(db, Path(workdir)) as url,
@@ -152,7 +150,7 @@ def run(
                 _env_file=None,
             )
             client = make_web_client(token=servers.BOT_TOKEN, base_url=standin.base_url)
-            deps = Deps(settings=settings, engine=engine, sessions=sessions, client=client)
+            deps = deps_from_parts(settings=settings, engine=engine, client=client)
             print(f"[{db}] running the nudge job …", flush=True)
             started = time.perf_counter()
             results = nudge_job.run(deps, now=NOW, team_ids=[TEAM])

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from bench.load import http_post
 from bench.servers import SIGNING_SECRET
-from bot.playground import payloads
-from bot.playground.standin import SlackStandin
+from bot.shell import payloads
+from bot.shell.standin import SlackStandin
 
 EVENTS_PATH = "/slack/events"
 # Commands whose every acknowledged request must leave one row in this table.
@@ -20,7 +20,7 @@ STORED_IN = {"/feedback": "feedback"}
 
 def default_command() -> tuple[str, str]:
     """`/feedback <text>` once the feedback capability is in this checkout, else `/ops help`."""
-    from bot.render.help import ALL_COMMANDS
+    from bot.slack.help import ALL_COMMANDS
 
     if any(entry.command == "/feedback" for entry in ALL_COMMANDS):
         return "/feedback", "Bench Co: export times out #bench nps:7"

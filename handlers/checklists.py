@@ -10,27 +10,27 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.checklists import render
+from bot.checklists import service as checklists
+from bot.checklists.messages import announce, update_run_message
+from bot.checklists.templates import list_templates
 from bot.deps import Deps
 from bot.errors import PermissionDeniedError, UserError
-from bot.render import checklists as render
-from bot.render.help import CHECKLIST_HELP, render_command_help
-from bot.render.text import escape, truncate
-from bot.services import checklists, directory
-from bot.services.checklist_templates import list_templates
-from handlers.context import deps_of, team_of, user_of
-from handlers.errors import guarded
-from handlers.replies import as_dicts, command_args, reply_ephemeral
+from bot.org import service as directory
+from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.errors import guarded
+from bot.slack.help import render_command_help
+from bot.slack.mrkdwn import escape, truncate
+from bot.slack.replies import as_dicts, command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
 
 CHECKLIST_COMMAND = "/checklist"
-# How often a message is re-rendered when the run changed while it was being updated.
-MAX_REFRESHES = 5
 NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
 
 
 def register(app: App) -> None:
-    # guarded: errors are answered inside the listener (see handlers.errors.guarded)
+    # guarded: errors are answered inside the listener (see bot.slack.errors.guarded)
     app.command(CHECKLIST_COMMAND)(guarded(handle_checklist_command))
     app.action(render.TICK_ACTION)(guarded(handle_checklist_tick))
     app.action(render.MENU_ACTION)(guarded(handle_checklist_menu))
@@ -50,7 +50,7 @@ def handle_checklist_command(
     team_id, user_id = team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
     if word in ("", "help"):
-        text, blocks = render_command_help(CHECKLIST_HELP)
+        text, blocks = render_command_help(render.CHECKLIST_HELP)
     elif word == "templates":
         text, blocks = render.templates_reply(list_templates(deps.sessions, team_id=team_id))
     elif word == "list":
@@ -70,7 +70,7 @@ def handle_checklist_command(
         text, blocks = _start(deps, client, body, rest, team_id=team_id, user_id=user_id), []
     else:
         typed = truncate(escape(body.get("text", "")), 100)
-        text, blocks = render_command_help(CHECKLIST_HELP)
+        text, blocks = render_command_help(render.CHECKLIST_HELP)
         text = f"I don't know `/checklist {typed}`.\n" + text
         blocks = []
     reply_ephemeral(respond, text, blocks)
@@ -126,47 +126,6 @@ def _start(
         retract=retract,
     )
     return render.started_reply(run)
-
-
-def update_run_message(deps: Deps, client: WebClient, run: checklists.RunView) -> bool:
-    """Rebuild the run's message from the database; False when Slack refused the update.
-
-    After each update the run is read again: if it changed meanwhile (someone else ticked),
-    the message is rebuilt once more, so the last update Slack applies is never stale.
-    """
-    tz = _timezone(deps, run.team_id)
-    for _ in range(MAX_REFRESHES):
-        text, blocks = render.run_message(run, now=deps.clock(), tz=tz)
-        try:
-            client.chat_update(
-                channel=run.channel_id, ts=run.message_ts, text=text, blocks=as_dicts(blocks)
-            )
-        except SlackApiError as exc:
-            log.warning("could not update checklist %s: %s", run.key, exc.response.get("error"))
-            return False
-        except OSError as exc:  # timed out or dropped; the tick itself is stored
-            log.warning("could not update checklist %s: %r", run.key, exc)
-            return False
-        latest = checklists.get_run(deps.sessions, team_id=run.team_id, run_key=run.key)
-        if latest.revision == run.revision:
-            return True
-        run = latest
-    return True
-
-
-def announce(deps: Deps, client: WebClient, result: checklists.TickResult) -> bool:
-    """Update the message after a tick, and note completion or reopening in its thread."""
-    updated = update_run_message(deps, client, result.run)
-    note = None
-    if result.completed:
-        note = render.completion_note(result.run)
-    elif result.reopened:
-        note = render.reopened_note(result.run)
-    if note:
-        client.chat_postMessage(
-            channel=result.run.channel_id, thread_ts=result.run.message_ts, text=note
-        )
-    return updated
 
 
 def _shown_positions(message: Any, block_id: str) -> frozenset[int] | None:

@@ -16,12 +16,14 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import escalation_messages
 from bot.deps import Deps
 from bot.errors import UserError
-from bot.render import escalation_modals as modals
-from bot.render.escalations import (
+from bot.escalations import messages as escalation_messages
+from bot.escalations import modals, service
+from bot.escalations.models import TITLE_LIMIT, ChangeOutcome, EscalationDraft, EscalationView
+from bot.escalations.render import (
     ACKNOWLEDGE,
+    ESCALATE_HELP,
     REASSIGN,
     REOPEN,
     RESOLVE,
@@ -34,14 +36,12 @@ from bot.render.escalations import (
     render_owner_dm,
     render_refusal,
 )
-from bot.render.help import ESCALATE_HELP, render_command_help
-from bot.services import directory
-from bot.services import escalations as service
-from bot.services.escalation_views import ChangeOutcome, EscalationDraft, EscalationView
-from bot.services.sla import SEVERITIES
-from handlers.context import deps_of, team_of, user_of
-from handlers.errors import guarded
-from handlers.replies import as_dicts, command_args, reply_ephemeral
+from bot.escalations.sla import SEVERITIES
+from bot.org import service as directory
+from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.errors import guarded
+from bot.slack.help import render_command_help
+from bot.slack.replies import as_dicts, command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,8 @@ def handle_new_escalation_submission(
     errors: dict[str, str] = {}
     if not title:
         errors[modals.TITLE] = "Give the escalation a title, e.g. “Checkout fails for EU cards”."
-    elif len(title) > service.TITLE_LIMIT:
-        errors[modals.TITLE] = f"Keep the title under {service.TITLE_LIMIT} characters."
+    elif len(title) > TITLE_LIMIT:
+        errors[modals.TITLE] = f"Keep the title under {TITLE_LIMIT} characters."
     if severity not in SEVERITIES:
         errors[modals.SEVERITY] = "Choose a severity (SEV1 is the most urgent)."
     if link and not is_valid_link(link):

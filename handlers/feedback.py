@@ -1,32 +1,55 @@
-"""`/feedback`: log at once, help, NPS and recent items; the modal flows live in feedback_modal."""
+"""`/feedback` (log at once, help, NPS, recent items) and the feedback modal: opened by
+`/feedback`, the receipt's *Edit* button and the "Log as feedback" message shortcut.
+
+Submission validates first and answers `response_action: errors` so nothing typed is lost;
+it stores before closing the modal, so a database failure also keeps the modal open.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.render import feedback as render
-from bot.services import feedback as service
-from bot.services.feedback_nps import get_nps_report, parse_period
-from bot.services.feedback_parser import EmptyFeedbackError, parse_inline
-from handlers import feedback_modal
-from handlers.context import deps_of, team_of, user_of
-from handlers.errors import guarded
-from handlers.feedback_notify import announce_detractor
-from handlers.replies import command_args, reply_ephemeral
+from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
+from bot.feedback import render, service
+from bot.feedback.messages import announce_detractor, confirm_privately
+from bot.feedback.modal import (
+    ERROR_BLOCKS,
+    MODAL_CALLBACK,
+    TEXT_INPUT_LIMIT,
+    FeedbackModalMeta,
+    Field,
+    MessageRef,
+    ModalPrefill,
+    build_feedback_modal,
+)
+from bot.feedback.models import FeedbackRecord, MessageOrigin
+from bot.feedback.nps import parse_period
+from bot.feedback.parse import EmptyFeedbackError, FeedbackFormError, parse_form, parse_inline
+from bot.feedback.service import get_nps_report
+from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.errors import guarded
+from bot.slack.replies import command_args, reply_ephemeral
 
+log = logging.getLogger(__name__)
+
+LOG_AS_FEEDBACK = "log_as_feedback"
 FEEDBACK_COMMAND = "/feedback"
 _PERIOD_WORD = re.compile(r"\A(?P<days>\d+)\s*d(ays?)?\Z", re.IGNORECASE)
 
 
 def register(app: App) -> None:
     app.command(FEEDBACK_COMMAND)(guarded(handle_feedback_command))
-    feedback_modal.register(app)
+    app.action(render.EDIT_ACTION)(guarded(handle_edit_click))
+    app.message_shortcut(LOG_AS_FEEDBACK)(guarded(handle_log_as_feedback))
+    app.view(MODAL_CALLBACK)(guarded(handle_feedback_submission))
 
 
 def handle_feedback_command(
@@ -36,7 +59,7 @@ def handle_feedback_command(
     ack()
     deps = deps_of(context)
     if not text.strip():
-        feedback_modal.open_new_modal(
+        open_new_modal(
             client,
             deps,
             team_id=team_of(body),
@@ -78,3 +101,220 @@ def log_inline(
     )
     notes = announce_detractor(client, deps, logged.feedback)
     reply_ephemeral(respond, *render.render_logged(logged.feedback, notes=notes))
+
+
+def open_new_modal(
+    client: WebClient,
+    deps: Deps,
+    *,
+    team_id: str,
+    trigger_id: str,
+    reply_channel: str | None,
+    prefill: ModalPrefill | None = None,
+    message: MessageRef | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    """Open an empty (or pre-filled) feedback modal with a fresh submission key."""
+    meta = FeedbackModalMeta(
+        submission_key=service.new_submission_key("modal"),
+        reply_channel=reply_channel,
+        message=message,
+    )
+    known = service.list_known_tags(deps.sessions, team_id=team_id)
+    view = build_feedback_modal(meta=meta, known_tags=known, prefill=prefill, notes=notes)
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def handle_log_as_feedback(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Message shortcut: the modal pre-filled with the message; its origin kept for storing."""
+    ack()
+    message: dict[str, Any] = body.get("message") or {}
+    channel_id = str((body.get("channel") or {}).get("id") or "")
+    ts = str(message.get("ts") or body.get("message_ts") or "")
+    author = message.get("user") or message.get("bot_id")
+    text = str(message.get("text") or "")
+    notes = []
+    if author:
+        notes.append(f"From a message by {render.user_ref(str(author))}.")
+    if len(text) > TEXT_INPUT_LIMIT:
+        notes.append(
+            f"The message has {len(text):,} characters; a form holds {TEXT_INPUT_LIMIT:,}, so "
+            "only the start is filled in. The link to the full message is stored with it."
+        )
+    open_new_modal(
+        client,
+        deps_of(context),
+        team_id=team_of(body),
+        trigger_id=str(body.get("trigger_id", "")),
+        reply_channel=channel_id or None,
+        prefill=ModalPrefill(text=text, source="slack"),
+        message=MessageRef(channel_id=channel_id, ts=ts, author_id=author) if ts else None,
+        notes=notes,
+    )
+
+
+def handle_edit_click(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """The receipt's Edit button: the modal pre-filled with the stored record."""
+    ack()
+    deps = deps_of(context)
+    action = (body.get("actions") or [{}])[0]
+    try:
+        feedback_id = int(str(action.get("value", "")))
+    except ValueError:
+        raise UserError("That Edit button does not point at a feedback item.") from None
+    record = service.get_feedback_for_edit(
+        deps.sessions, team_id=team_of(body), feedback_id=feedback_id, user_id=user_of(body)
+    )
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
+        "id"
+    )
+    meta = FeedbackModalMeta(
+        submission_key=service.new_submission_key("edit"),
+        feedback_id=record.id,
+        reply_channel=channel,
+    )
+    prefill = ModalPrefill(
+        text=record.text,
+        customer=record.customer,
+        nps=record.nps_score,
+        tags=record.tags,
+        source=record.source,
+        text_locked=len(record.text) > TEXT_INPUT_LIMIT,
+    )
+    known = service.list_known_tags(deps.sessions, team_id=record.team_id)
+    view = build_feedback_modal(meta=meta, known_tags=known, prefill=prefill)
+    client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
+
+
+def handle_feedback_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), user_of(body)
+    meta = FeedbackModalMeta.load(view.get("private_metadata"))
+    if meta is None:
+        # Not a modal we opened (or one from an older version): still never lose the text.
+        meta = FeedbackModalMeta(
+            submission_key=f"view:{view.get('id', '')}:{view.get('hash', '')}"[:128]
+        )
+    form = read_form(view)
+    first_block = Field.TEXT if Field.TEXT in form else Field.CUSTOMER
+    try:
+        keep_text = None
+        if Field.TEXT not in form and meta.feedback_id is not None:
+            keep_text = service.get_feedback_for_edit(
+                deps.sessions, team_id=team_id, feedback_id=meta.feedback_id, user_id=user_id
+            ).text
+        parsed = parse_form(
+            text=_text(form.get(Field.TEXT)),
+            customer=_text(form.get(Field.CUSTOMER)),
+            nps=_text(form.get(Field.NPS)),
+            known_tags=list(form.get(Field.KNOWN_TAGS) or []),
+            new_tags=_text(form.get(Field.NEW_TAGS)),
+            source=_text(form.get(Field.SOURCE)),
+            keep_text=keep_text,
+        )
+        if meta.feedback_id is not None:
+            edited = service.edit_feedback(
+                deps.sessions,
+                team_id=team_id,
+                feedback_id=meta.feedback_id,
+                user_id=user_id,
+                parsed=parsed,
+                now=deps.clock(),
+            )
+        else:
+            origin = None
+            if meta.message is not None:
+                origin = MessageOrigin(
+                    channel_id=meta.message.channel_id,
+                    message_ts=meta.message.ts,
+                    author_id=meta.message.author_id,
+                )
+            logged = service.log_feedback(
+                deps.sessions,
+                team_id=team_id,
+                reporter_id=user_id,
+                parsed=parsed,
+                submission_key=meta.submission_key,
+                now=deps.clock(),
+                origin=origin,
+            )
+    except FeedbackFormError as exc:
+        errors = {str(ERROR_BLOCKS[f]): m for f, m in exc.errors.items()}
+        if Field.TEXT not in form and str(Field.TEXT) in errors:
+            errors[str(first_block)] = errors.pop(str(Field.TEXT))
+        ack(response_action="errors", errors=errors)
+        return
+    except UserError as exc:
+        ack(response_action="errors", errors={str(first_block): exc.user_text()})
+        return
+    except DatabaseUnavailableError:
+        log.warning("database unavailable while saving feedback; the modal stays open")
+        ack(response_action="errors", errors={str(first_block): _unsaved()})
+        return
+    ack()
+    if meta.feedback_id is not None:
+        notes = announce_detractor(client, deps, edited.feedback) if edited.became_detractor else []
+        text, blocks = render.render_logged(edited.feedback, edited=True, notes=notes)
+        confirm_privately(
+            client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks
+        )
+        return
+    if not logged.created:
+        log.info("repeated submission %s ignored", meta.submission_key)
+        return
+    record = logged.feedback
+    if meta.message is not None:
+        record = _attach_permalink(client, deps, record, meta.message)
+    notes = announce_detractor(client, deps, record)
+    text, blocks = render.render_logged(record, notes=notes)
+    confirm_privately(
+        client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks
+    )
+
+
+def read_form(view: dict[str, Any]) -> dict[Field, Any]:
+    """The submitted value of each modal field present: text, option value or option values."""
+    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
+    form: dict[Field, Any] = {}
+    for field in Field:
+        element = (values.get(field) or {}).get(field)
+        if element is None:
+            continue
+        if "selected_options" in element:
+            form[field] = [o.get("value") for o in element.get("selected_options") or []]
+        elif "selected_option" in element:
+            form[field] = (element.get("selected_option") or {}).get("value")
+        else:
+            form[field] = element.get("value")
+    return form
+
+
+def _attach_permalink(
+    client: WebClient, deps: Deps, record: FeedbackRecord, message: MessageRef
+) -> FeedbackRecord:
+    """Store the message's permalink; channel and ts are kept even when Slack refuses."""
+    try:
+        response = client.chat_getPermalink(channel=message.channel_id, message_ts=message.ts)
+    except SlackApiError as exc:
+        log.warning("no permalink for feedback %s: %s", record.id, exc.response.get("error"))
+        return record
+    permalink = response.get("permalink")
+    if not permalink:
+        return record
+    return service.attach_permalink(
+        deps.sessions, team_id=record.team_id, feedback_id=record.id, permalink=str(permalink)
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _unsaved() -> str:
+    return StorageUnavailableError().message

@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.people_sync import refresh_people
-from bot.render.home import render_home
-from bot.services import directory
-from bot.services.home import build_home
-from handlers.context import deps_of, team_of
-from handlers.errors import guarded
+from bot.home.render import render_home
+from bot.home.service import build_home
+from bot.org import service as directory
+from bot.org.messages import refresh_people
+from bot.slack.context import deps_of, team_of
+from bot.slack.errors import guarded
 
 
 def register(app: App) -> None:
@@ -33,5 +33,12 @@ def handle_app_home_opened(
     tz = directory.team_timezone(
         deps.sessions, team_id=team_id, default=deps.settings.opsloop_timezone
     )
-    data = build_home(deps.sessions, team_id=team_id, user_id=user_id, now=deps.clock(), tz=tz)
+    data = build_home(
+        deps.sessions,
+        sections=deps.home_sections,
+        team_id=team_id,
+        user_id=user_id,
+        now=deps.clock(),
+        tz=tz,
+    )
     client.views_publish(user_id=user_id, view=render_home(data))

@@ -9,18 +9,20 @@ from slack_bolt.context.respond import Respond
 from slack_sdk.models.blocks import Block
 
 from bot.errors import UserError
-from bot.render.help import KPI_HELP, render_command_help
-from bot.render.kpis import (
+from bot.kpis import service as kpis
+from bot.kpis.render import (
+    KPI_HELP,
     render_kpi_list,
     render_kpi_logged,
     render_kpi_report,
     render_target_changed,
 )
-from bot.render.text import escape, truncate
-from bot.services import directory, kpis
-from handlers.context import deps_of, team_of, user_of
-from handlers.errors import guarded
-from handlers.replies import command_args, reply_ephemeral
+from bot.org import service as directory
+from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.errors import guarded
+from bot.slack.help import render_command_help
+from bot.slack.mrkdwn import escape, truncate
+from bot.slack.replies import command_args, reply_ephemeral
 
 KPI_COMMAND = "/kpi"
 LOG_EXAMPLE = "/kpi log activation 27% after the pricing change"

@@ -1,77 +1,44 @@
-"""`/ops nudge preview` and the *Done* / *Snooze 1 day* buttons of a nudge DM."""
+"""The *Done* / *Snooze 1 day* buttons of a nudge DM (`/ops nudge preview` is in `ops`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import Block
 
-from bot import escalation_messages
-from bot.capabilities import load_capabilities
+from bot.checklists.messages import announce
+from bot.checklists.models import TickResult
 from bot.deps import Deps
 from bot.errors import UserError
-from bot.render.nudges import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
-from bot.services import checklists, nudges
-from bot.services.checklist_nudges import CHECKLIST_SOURCE
-from bot.services.escalation_nudges import ESCALATION_SOURCE
-from bot.services.escalation_views import ChangeOutcome
-from handlers.checklists import announce
-from handlers.context import deps_of, team_of, user_of
-from handlers.errors import guarded
-from handlers.ops import OPS_SUBCOMMANDS
-from handlers.replies import as_dicts
-
-USAGE = "/ops nudge preview"
-
-# source → what to do in Slack after *Done* closed an item of that source (e.g. update the
-# checklist message), given the deps, the client and what the source's done() returned.
-AfterDone = Callable[[Deps, WebClient, Any], None]
-AFTER_DONE: dict[str, AfterDone] = {}
-
-
-def _after_checklist_done(deps: Deps, client: WebClient, result: Any) -> None:
-    if isinstance(result, checklists.TickResult) and result.changed:
-        announce(deps, client, result)
-
-
-def _after_escalation_done(deps: Deps, client: WebClient, result: Any) -> None:
-    """An acknowledge from a nudge shows in the escalation's thread and message."""
-    if not isinstance(result, ChangeOutcome):
-        return
-    e = result.escalation
-    if result.event is not None:
-        escalation_messages.post_event(deps, client, team_id=e.team_id, event=result.event)
-    escalation_messages.refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
+from bot.escalations import messages as escalation_messages
+from bot.escalations.models import ChangeOutcome
+from bot.nudges import service as nudges
+from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
+from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.errors import guarded
+from bot.slack.replies import as_dicts
 
 
 def register(app: App) -> None:
-    load_capabilities()
-    OPS_SUBCOMMANDS["nudge"] = ops_nudge
-    AFTER_DONE[CHECKLIST_SOURCE] = _after_checklist_done
-    AFTER_DONE[ESCALATION_SOURCE] = _after_escalation_done
-    # guarded: errors are answered inside the listener (see handlers.errors.guarded)
+    # guarded: errors are answered inside the listener (see bot.slack.errors.guarded)
     app.action(DONE_ACTION)(guarded(handle_nudge_done))
     app.action(SNOOZE_ACTION)(guarded(handle_nudge_snooze))
 
 
-def ops_nudge(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[Block]]:
-    """The caller's own nudge as it would be sent now, whatever the hour."""
-    if rest.strip().lower() != "preview":
-        raise UserError("Try `/ops nudge preview` to see your own overdue items.", example=USAGE)
-    now = deps.clock()
-    nudge = nudges.preview_nudge(
-        deps.sessions,
-        team_id=team_of(body),
-        user_id=user_of(body),
-        now=now,
-        default_timezone=deps.settings.opsloop_timezone,
-    )
-    return render_nudge(nudge, now=now, note="Preview of your nudge, only you see this.")
+def bring_item_message_up_to_date(deps: Deps, client: WebClient, result: nudges.DoneResult) -> None:
+    """After *Done*, the item's own message shows the change (checklist or escalation)."""
+    match result:
+        case TickResult():
+            if result.changed:
+                announce(deps, client, result)
+        case ChangeOutcome():
+            e = result.escalation
+            if result.event is not None:
+                escalation_messages.post_event(deps, client, team_id=e.team_id, event=result.event)
+            escalation_messages.refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
 
 
 def _item_ref(body: dict[str, Any]) -> ItemRef:
@@ -87,6 +54,7 @@ def _refresh(deps: Deps, body: dict[str, Any], respond: Respond, note: str) -> N
     now = deps.clock()
     nudge = nudges.preview_nudge(
         deps.sessions,
+        sources=deps.nudge_sources,
         team_id=team_of(body),
         user_id=user_of(body),
         now=now,
@@ -104,15 +72,14 @@ def handle_nudge_done(
     ref = _item_ref(body)
     result = nudges.mark_item_done(
         deps.sessions,
+        sources=deps.nudge_sources,
         team_id=team_of(body),
         source=ref.source,
         item_id=ref.item_id,
         user_id=user_of(body),
         now=deps.clock(),
     )
-    after = AFTER_DONE.get(ref.source)
-    if after is not None:
-        after(deps, client, result)
+    bring_item_message_up_to_date(deps, client, result)
     _refresh(deps, body, respond, ":white_check_mark: Marked done.")
 
 
@@ -124,6 +91,7 @@ def handle_nudge_snooze(
     ref = _item_ref(body)
     until = nudges.snooze_item(
         deps.sessions,
+        sources=deps.nudge_sources,
         team_id=team_of(body),
         source=ref.source,
         item_id=ref.item_id,

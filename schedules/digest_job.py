@@ -9,10 +9,10 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
-from bot.render.digest import render_digest
-from bot.services import digest as digests
-from bot.services.ledger import Outcome, Posted, SendKey, deliver_once
-from schedules.slack_post import post_message
+from bot.digest import service as digests
+from bot.digest.render import render_digest
+from bot.slack.ledger import Outcome, Posted, SendKey, deliver_once
+from bot.slack.post import post_message
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ def render_team_digest(
     """Build and render one team's digest of `week`."""
     digest = digests.build_digest(
         deps.sessions,
+        sections=deps.digest_sections,
+        nudge_sources=deps.nudge_sources,
         team_id=team_id,
         week=week,
         now=now,

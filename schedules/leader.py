@@ -14,8 +14,8 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from bot.services import ledger
-from storage.db import SessionFactory
+from storage import leases
+from storage.db import SessionFactory, transaction
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,10 @@ class Leader:
 
     def acquire(self, now: datetime) -> bool:
         """Take or renew the lease; True while this process leads."""
-        leading = ledger.take_lease(
-            self.sessions, name=self.name, holder=self.holder, now=now, ttl=self.ttl
-        )
+        with transaction(self.sessions) as session:
+            leading = leases.claim_lease(
+                session, name=self.name, holder=self.holder, now=now, ttl=self.ttl
+            )
         if leading != self.leading:
             log.info("scheduler %s %s the lead", self.holder, "took" if leading else "lost")
         self.leading = leading
@@ -57,5 +58,6 @@ class Leader:
 
     def release(self) -> None:
         """Hand the lead over at once (clean shutdown)."""
-        ledger.give_up_lease(self.sessions, name=self.name, holder=self.holder)
+        with transaction(self.sessions) as session:
+            leases.release_lease(session, name=self.name, holder=self.holder)
         self.leading = False

@@ -6,15 +6,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
-from bot.render.nudges import render_escalation, render_nudge
-from bot.services import nudges
-from bot.services.ledger import Outcome, Posted, SendKey, deliver_once
-from schedules.slack_post import post_message
+from bot.nudges import service as nudges
+from bot.nudges.models import Nudge
+from bot.nudges.render import render_escalation, render_nudge
+from bot.org.messages import slack_person_fetcher
+from bot.slack.ledger import Outcome, Posted, SendKey, deliver_once
+from bot.slack.post import post_message
 
 log = logging.getLogger(__name__)
 
@@ -28,39 +28,22 @@ class NudgeResult:
     outcome: Outcome
 
 
-def render(nudge: nudges.Nudge, *, now: datetime) -> tuple[str, list[Block]]:
+def render(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     """The DM text and blocks of a nudge or a process-owner report."""
     if nudge.kind == nudges.ESCALATION_KIND:
         return render_escalation(nudge, now=now)
     return render_nudge(nudge, now=now)
 
 
-def lookup_profile(client: WebClient) -> nudges.ProfileLookup:
-    """Name and timezone of a Slack user from users.info; None when Slack cannot say."""
-
-    def lookup(team_id: str, user_id: str) -> tuple[str, str | None] | None:
-        try:
-            user = client.users_info(user=user_id)["user"]
-        except SlackApiError as exc:
-            if exc.response.get("error") == "user_not_found":
-                return "", None  # remembered: the team's timezone, no lookup every tick
-            log.warning("could not look up the timezone of %s: %s", user_id, exc)
-            return None
-        profile = user.get("profile") or {}
-        name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
-        return str(name), user.get("tz")
-
-    return lookup
-
-
-def due(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[nudges.Nudge]:
+def due(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[Nudge]:
     """Nudges whose recipients are in their nudge hour at `now`."""
     return nudges.due_nudges(
         deps.sessions,
         team_ids,
+        sources=deps.nudge_sources,
         now=now,
         default_timezone=deps.settings.opsloop_timezone,
-        lookup=lookup_profile(deps.client),
+        fetch=slack_person_fetcher(deps.client),
     )
 
 
@@ -70,7 +53,7 @@ def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[NudgeResult]:
     for nudge in due(deps, now=now, team_ids=team_ids):
         key = SendKey(nudge.team_id, nudge.kind, nudge.period, nudge.user_id)
 
-        def post(nudge: nudges.Nudge = nudge) -> Posted:
+        def post(nudge: Nudge = nudge) -> Posted:
             text, blocks = render(nudge, now=now)
             return post_message(deps.client, channel=nudge.user_id, text=text, blocks=blocks)
 

@@ -20,7 +20,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.deps import Deps
-from bot.services.ledger import Outcome, list_scheduled_teams
+from bot.nudges.service import forget_expired_snoozes
+from bot.org.service import list_scheduled_teams
+from bot.slack.ledger import Outcome
 from schedules import digest_job, nudge_job
 from schedules.leader import Leader
 
@@ -59,6 +61,11 @@ def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> Tick
         nudges = nudge_job.run(deps, now=now, team_ids=team_ids)
     except Exception:
         log.exception("the nudge job failed; it runs again at the next tick")
+    try:
+        # Housekeeping: a run-out snooze hides nothing any more, so its row can go.
+        forget_expired_snoozes(deps.sessions, now=now)
+    except Exception:
+        log.exception("could not delete expired snoozes; tried again at the next tick")
     return TickReport(led=True, digests=digests, nudges=nudges)
 
 

@@ -152,3 +152,21 @@ def list_runs_for_export(
     if since is not None:
         statement = statement.where(ChecklistRun.started_at >= since)
     return list(session.scalars(statement.order_by(ChecklistRun.team_id, ChecklistRun.started_at)))
+
+
+def list_open_checklist_items(
+    session: Session, *, team_id: str, owner_id: str
+) -> list[tuple[ChecklistItem, ChecklistRun]]:
+    """Undone items owned by `owner_id` in active runs, soonest due first."""
+    statement = (
+        select(ChecklistItem, ChecklistRun)
+        .join(ChecklistRun, ChecklistItem.run_id == ChecklistRun.id)
+        .where(
+            ChecklistItem.team_id == team_id,
+            ChecklistItem.owner_id == owner_id,
+            ChecklistItem.done_at.is_(None),
+            ChecklistRun.status == "active",
+        )
+        .order_by(ChecklistItem.due_at, ChecklistItem.id)
+    )
+    return [(row[0], row[1]) for row in session.execute(statement)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from storage.models.sends import SchedulerLease
@@ -43,8 +43,3 @@ def release_lease(session: Session, *, name: str, holder: str) -> None:
         .values(expires_at=_EXPIRED)
         .execution_options(synchronize_session=False)
     )
-
-
-def get_lease(session: Session, *, name: str) -> SchedulerLease | None:
-    """The lease row, if it was ever taken."""
-    return session.scalar(select(SchedulerLease).where(SchedulerLease.name == name))

@@ -76,3 +76,10 @@ def list_admins(session: Session, *, team_id: str) -> list[str]:
             select(Admin.user_id).where(Admin.team_id == team_id).order_by(Admin.user_id)
         )
     )
+
+
+def list_team_ids_with_settings(session: Session) -> list[str]:
+    """Teams the scheduler serves: every team that has any setting (channels, timezone…)."""
+    return list(
+        session.scalars(select(TeamSetting.team_id).distinct().order_by(TeamSetting.team_id))
+    )

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models.org import TeamSetting
 from storage.models.sends import SEND_CLAIMED, SEND_FAILED, SEND_SENT, NudgeSnooze, Send
 from storage.upsert import insert_if_absent
 
@@ -110,13 +109,6 @@ def list_sends(session: Session, *, team_id: str, kind: str | None = None) -> li
     if kind is not None:
         statement = statement.where(Send.kind == kind)
     return list(session.scalars(statement.order_by(Send.id)))
-
-
-def list_scheduled_team_ids(session: Session) -> list[str]:
-    """Teams the scheduler serves: every team that has any setting (channels, timezone…)."""
-    return list(
-        session.scalars(select(TeamSetting.team_id).distinct().order_by(TeamSetting.team_id))
-    )
 
 
 def snooze_item(

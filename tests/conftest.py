@@ -18,14 +18,14 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.executor import TrackingExecutor
-from bot.playground.driver import SlackDriver
-from bot.playground.standin import SlackStandin
 from bot.settings import Settings, load_settings
-from bot.slack_client import make_web_client
+from bot.shell.driver import SlackDriver
+from bot.shell.standin import SlackStandin
+from bot.slack.client import make_web_client
+from bot.slack.executor import TrackingExecutor
+from bot.wiring import build_app, deps_from_parts
 from storage import schema
 from storage.db import SessionFactory, make_engine, make_session_factory
 
@@ -120,7 +120,9 @@ def deps(
     standin: SlackStandin,
 ) -> Deps:
     client = make_web_client(token=BOT_TOKEN, base_url=standin.base_url)
-    return Deps(settings=settings, engine=engine, sessions=sessions, client=client, clock=clock)
+    deps = deps_from_parts(settings=settings, engine=engine, client=client, clock=clock)
+    deps.sessions = sessions  # the same factory the test's own fixtures write through
+    return deps
 
 
 @pytest.fixture

@@ -1,0 +1,84 @@
+"""What every `opsloop` subcommand shares: the one-line error, settings, ready `Deps`.
+
+Subcommand modules import this module, never each other. The error boundary itself is
+`bot.cli.OpsloopGroup`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+
+import click
+from slack_sdk.models.blocks import Block
+
+from bot.deps import Deps
+from bot.settings import Settings, load_settings
+from bot.shell.screen import BlockPrinter, Screen
+from bot.wiring import make_deps, prepare_schema
+
+CREATE_APP_HINT = (
+    "Create the Slack app from app.yaml (api.slack.com/apps → Create New App → From a "
+    "manifest), install it, then set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, "
+    "with connections:write). README.md → 'Create the Slack app' walks through it. "
+    "To try Opsloop without Slack, run `opsloop shell`."
+)
+
+
+class CliError(click.ClickException):
+    """A one-line error for the user, printed without a traceback (exit code 2)."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def settings_from_env() -> Settings:
+    """Settings from the environment and `.env`, with logging configured from them."""
+    settings = load_settings()
+    configure_logging(settings.opsloop_log_level)
+    return settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def ready_deps(*, needs_token: bool = False) -> Deps:
+    """Deps from the environment with the schema checked; `needs_token`: posting to Slack."""
+    settings = settings_from_env()
+    if needs_token:
+        settings.require("slack_bot_token")
+    deps = make_deps(settings)
+    prepare_schema(deps)
+    return deps
+
+
+def parse_moment(value: str | None, *, option: str) -> datetime | None:
+    """An ISO date or timestamp given on the command line (UTC when it names no zone)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO timestamp or date, "
+            "e.g. 2026-11-23T10:00:00+01:00 or 2026-11-23",
+            param_hint=option,
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def print_blocks(title: str, text: str, blocks: list[Block]) -> None:
+    """A message as the terminal shows it (the shell's renderer), with its sizes."""
+    screen = Screen()
+    BlockPrinter(1).render([b.to_dict() for b in blocks], {"kind": "message"}, screen, indent="")
+    click.echo(f"── {title} " + "─" * max(0, 60 - len(title)))
+    click.echo("\n".join(screen.lines))
+    click.echo(f"(text fallback: {len(text)} characters, {len(blocks)} blocks)\n")

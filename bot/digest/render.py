@@ -1,0 +1,195 @@
+"""The weekly review digest as Block Kit, from Jinja2 templates a team can override.
+
+Templates live in `bot/digest/templates/` (`header.j2`, `intro.j2`, one per section key,
+`section.j2` for any other key). A folder given as `templates_dir` (OPSLOOP_TEMPLATES_DIR)
+is searched first, so a team overrides any one file by dropping a file of the same name
+there. Autoescape is off (HTML entities such as `&#39;` would show in Slack); instead every
+user-derived value goes through the `slack` filter, which escapes `&`, `<` and `>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.digest.models import Digest, DigestSection
+from bot.slack.help import CommandHelp
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
+
+DIGEST_HELP = CommandHelp(
+    "/ops digest",
+    "The weekly review digest (posted to the digest channel every week).",
+    (
+        "`/ops digest preview` — last week's digest, only for you",
+        "`/ops digest preview 2026-W47` — the digest of another week",
+    ),
+)
+
+log = logging.getLogger(__name__)
+
+BUILT_IN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_BLOCKS = 50
+HEADER_LIMIT = 150
+_ONE_SECOND = timedelta(seconds=1)
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_STATUS = {
+    "on_track": (":large_green_circle:", "on track"),
+    "at_risk": (":large_yellow_circle:", "at risk"),
+    "off_track": (":red_circle:", "off track"),
+}
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
+    return escape(value)
+
+
+def _signed(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return _num(value)
+    return ("+" if value > 0 else "") + _num(value)
+
+
+def _arrow(current: Any, previous: Any) -> str:
+    if not isinstance(current, int | float) or not isinstance(previous, int | float):
+        return ""
+    return "↑" if current > previous else "↓" if current < previous else "→"
+
+
+def _mention(user_id: Any) -> str:
+    text = "" if user_id is None else str(user_id)
+    if _USER_ID.match(text):
+        return f"<@{text}>"
+    return escape(text) if text else "no owner"
+
+
+def _minutes(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return _num(value)
+    minutes = round(value)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def _oneline(value: str, limit: int = 280) -> str:
+    return truncate(" ".join(value.split()), limit)
+
+
+def make_environment(templates_dir: Path | None = None) -> Environment:
+    """The Jinja2 environment: the override folder first, then the built-in templates."""
+    loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
+    loaders.append(FileSystemLoader(str(BUILT_IN_TEMPLATES)))
+    # Slack is not HTML: autoescape would show &#39;; values go through `slack` instead.
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=False,  # noqa: S701
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        slack=escape,
+        num=_num,
+        signed=_signed,
+        arrow=_arrow,
+        mention=_mention,
+        minutes=_minutes,
+        oneline=_oneline,
+        unit=lambda unit: "" if not unit else ("%" if unit == "%" else " " + escape(unit)),
+        status_icon=lambda status: _STATUS.get(str(status), (":white_circle:", ""))[0],
+        status_label=lambda status: _STATUS.get(str(status), ("", "no data"))[1],
+    )
+    return env
+
+
+def _section_body(env: Environment, section: DigestSection, context: dict[str, Any]) -> str:
+    name = f"{section.key}.j2"
+    if name not in env.list_templates():
+        name = "section.j2"
+    try:
+        body = env.get_template(name).render(section=section, facts=section.facts, **context)
+    except TemplateError:
+        # A provider missing a fact (or a broken override) must not cost the whole digest:
+        # StrictUndefined makes the mistake loud in the log, the generic layout shows the data.
+        log.exception("digest template %s failed; using section.j2", name)
+        body = env.get_template("section.j2").render(
+            section=section, facts=section.facts, **context
+        )
+    return body.strip() or (section.empty_text or "Nothing to report.")
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split at line ends into pieces of at most `limit` characters."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        line = truncate(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return pieces or [""]
+
+
+def _local(moment: datetime, digest: Digest) -> str:
+    return moment.astimezone(ZoneInfo(digest.timezone)).strftime("%a %d %b %Y")
+
+
+def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple[str, list[Block]]:
+    """(text fallback, blocks) of one weekly digest; at most 50 blocks, text < 4000 chars."""
+    env = make_environment(templates_dir)
+    last_day = digest.week_end.replace(microsecond=0) - _ONE_SECOND
+    context = {
+        "week": digest.week,
+        "team_id": digest.team_id,
+        "timezone": digest.timezone,
+        "start_local": _local(digest.week_start, digest),
+        "end_local": _local(last_day, digest),
+    }
+    header = truncate(env.get_template("header.j2").render(**context).strip(), HEADER_LIMIT)
+    intro = env.get_template("intro.j2").render(**context).strip()
+    blocks: list[Block] = [HeaderBlock(text=header)]
+    if intro:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=intro)]))
+    text_parts = [f"*{header}*", intro]
+    sections = digest.sections or (
+        DigestSection("none", "Nothing yet", empty_text="No capability reports to the digest yet."),
+    )
+    for index, section in enumerate(sections):
+        body = _section_body(env, section, context)
+        title = f"*{escape(section.title)}*"
+        text_parts.append(f"{title}\n{body}")
+        if index:
+            blocks.append(DividerBlock())
+        for piece in _chunks(f"{title}\n{body}", SECTION_TEXT_LIMIT):
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
+    if len(blocks) > MAX_BLOCKS:
+        left_out = len(blocks) - (MAX_BLOCKS - 1)
+        blocks = blocks[: MAX_BLOCKS - 1]
+        note = f"…{left_out} more part(s) did not fit; run `opsloop digest --dry-run` for all."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    text = truncate("\n\n".join(part for part in text_parts if part), MESSAGE_TEXT_LIMIT)
+    return text, blocks

@@ -1,0 +1,191 @@
+"""The modals of escalations: raise one, reassign it, resolve it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+    UrlInputElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.escalations.models import CUSTOMER_LIMIT, TITLE_LIMIT, EscalationView
+from bot.escalations.render import EscalationRef, NewEscalationMeta, severity_label
+from bot.escalations.sla import SEVERITIES, SEVERITY_MEANINGS
+from bot.slack.mrkdwn import escape, truncate
+
+NEW_CALLBACK = "escalation_new"
+REASSIGN_CALLBACK = "escalation_reassign_modal"
+RESOLVE_CALLBACK = "escalation_resolve_modal"
+
+# Block ids of the inputs; each input's action id is VALUE.
+TITLE = "title"
+CUSTOMER = "customer"
+SEVERITY = "severity"
+DESCRIPTION = "description"
+OWNER = "owner"
+LINK = "link"
+NEW_OWNER = "new_owner"
+ROOT_CAUSE = "root_cause"
+CORRECTIVE_ACTION = "corrective_action"
+VALUE = "value"
+
+TEXT_LIMIT = 3000
+
+
+def severity_options() -> list[Option]:
+    return [
+        Option(
+            value=s,
+            text=f"{severity_label(s)} — {SEVERITY_MEANINGS[s].split(':')[0]}",
+            description=truncate(SEVERITY_MEANINGS[s], 75),
+        )
+        for s in SEVERITIES
+    ]
+
+
+def render_new_escalation_modal(
+    *, typed: str, owner_id: str | None, channel_id: str | None
+) -> dict[str, Any]:
+    """The `/escalate` modal, prefilled with what was typed after the command and the owner.
+
+    Text too long for a title becomes the description too, so nothing typed is lost.
+    """
+    title, description = typed.strip(), ""
+    if len(title) > TITLE_LIMIT:
+        description = title[:TEXT_LIMIT]
+        title = title[: TITLE_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+    owner_hint = (
+        "Defaults to the escalation process owner."
+        if owner_id
+        else "No escalation process owner is set; pick who owns this."
+    )
+    view = View(
+        type="modal",
+        callback_id=NEW_CALLBACK,
+        private_metadata=NewEscalationMeta(channel_id=channel_id).encode(),
+        title="New escalation",
+        submit="Escalate",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id=TITLE,
+                label="Title",
+                element=PlainTextInputElement(
+                    action_id=VALUE,
+                    initial_value=title[:TITLE_LIMIT] or None,
+                    max_length=TITLE_LIMIT,
+                    placeholder="What is going wrong, in one line",
+                ),
+            ),
+            InputBlock(
+                block_id=CUSTOMER,
+                label="Customer",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=VALUE, max_length=CUSTOMER_LIMIT, placeholder="Account affected"
+                ),
+            ),
+            InputBlock(
+                block_id=SEVERITY,
+                label="Severity",
+                element=StaticSelectElement(
+                    action_id=VALUE, placeholder="How bad is it?", options=severity_options()
+                ),
+            ),
+            InputBlock(
+                block_id=DESCRIPTION,
+                label="Description",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=VALUE,
+                    multiline=True,
+                    max_length=TEXT_LIMIT,
+                    initial_value=description or None,
+                ),
+            ),
+            InputBlock(
+                block_id=OWNER,
+                label="Owner",
+                hint=owner_hint,
+                element=UserSelectElement(action_id=VALUE, initial_user=owner_id),
+            ),
+            InputBlock(
+                block_id=LINK,
+                label="Link",
+                optional=True,
+                element=UrlInputElement(action_id=VALUE, placeholder="Ticket, thread or dashboard"),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def _about(e: EscalationView) -> ContextBlock:
+    title = truncate(escape(e.title), 150)
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(text=f"{severity_label(e.severity)} escalation #{e.id}: *{title}*")
+        ]
+    )
+
+
+def render_reassign_modal(e: EscalationView) -> dict[str, Any]:
+    """Pick the new owner of an escalation."""
+    view = View(
+        type="modal",
+        callback_id=REASSIGN_CALLBACK,
+        private_metadata=EscalationRef(id=e.id).encode(),
+        title="Reassign escalation",
+        submit="Reassign",
+        close="Cancel",
+        blocks=[
+            _about(e),
+            InputBlock(
+                block_id=NEW_OWNER,
+                label="New owner",
+                hint="They get a DM with a link to the escalation.",
+                element=UserSelectElement(action_id=VALUE, initial_user=e.owner_id),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def render_resolve_modal(e: EscalationView) -> dict[str, Any]:
+    """Root cause and corrective action, both required, to resolve an escalation."""
+    view = View(
+        type="modal",
+        callback_id=RESOLVE_CALLBACK,
+        private_metadata=EscalationRef(id=e.id).encode(),
+        title="Resolve escalation",
+        submit="Resolve",
+        close="Cancel",
+        blocks=[
+            _about(e),
+            InputBlock(
+                block_id=ROOT_CAUSE,
+                label="Root cause",
+                hint="Why did it happen? Not what you saw, but what caused it.",
+                element=PlainTextInputElement(
+                    action_id=VALUE, multiline=True, max_length=TEXT_LIMIT
+                ),
+            ),
+            InputBlock(
+                block_id=CORRECTIVE_ACTION,
+                label="Corrective action",
+                hint="What was done, or will be done, so it does not happen again.",
+                element=PlainTextInputElement(
+                    action_id=VALUE, multiline=True, max_length=TEXT_LIMIT
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()

@@ -1,0 +1,346 @@
+"""Escalation messages: the channel message, its thread lines, DMs, lists and refusals.
+
+Button values and modal metadata are small typed JSON models (`EscalationRef`,
+`NewEscalationMeta`); anything that does not parse is refused with a `UserError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.errors import UserError
+from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
+from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
+from bot.slack.help import CommandHelp
+from bot.slack.mrkdwn import escape, quote, truncate
+
+ESCALATE_HELP = CommandHelp(
+    "/escalate",
+    "Raise an escalation with an owner and SLA clocks; acknowledge, reassign and resolve it "
+    "from its message.",
+    (
+        "`/escalate` — open the form (title, customer, severity, description, owner, link)",
+        "`/escalate <title>` — the same form with the title filled in",
+        "`/escalate list [open|mine|all]` — open escalations, yours, or every recent one",
+        "`/escalate help` — this help",
+    ),
+)
+
+# Action ids of the message buttons.
+ACKNOWLEDGE = "escalation_acknowledge"
+REASSIGN = "escalation_reassign"
+RESOLVE = "escalation_resolve"
+REOPEN = "escalation_reopen"
+
+_LINK_RE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
+
+
+class EscalationRef(BaseModel):
+    """Button value / modal metadata naming one escalation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int = Field(gt=0)
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, raw: str | None) -> EscalationRef:
+        """Parse a value we wrote; anything else (forged, garbage) is a UserError."""
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            raise UserError(
+                "That escalation button is not valid (it may come from an old or altered "
+                "message). Nothing was changed; use `/escalate list` to find the escalation."
+            ) from None
+
+
+class NewEscalationMeta(BaseModel):
+    """Metadata of the `/escalate` modal: where the command was typed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel_id: str | None = Field(default=None, max_length=32)
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, raw: str | None) -> NewEscalationMeta:
+        try:
+            return cls.model_validate_json(raw or "{}")
+        except ValidationError:
+            return cls()
+
+
+def is_valid_link(value: str) -> bool:
+    """True for an http(s) URL Slack can show as a link."""
+    return _LINK_RE.fullmatch(value) is not None
+
+
+def severity_label(severity: str) -> str:
+    return severity.upper()
+
+
+def when(at: datetime) -> str:
+    """A time each reader sees in their own timezone (with a UTC fallback)."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def human(delta: timedelta) -> str:
+    """A short duration such as `3 d 4 h`, `2 h 5 min` or `45 s`."""
+    seconds = int(abs(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+_STATE_ICON = {
+    ClockState.ON_TRACK: ":large_green_circle:",
+    ClockState.DUE_SOON: ":large_yellow_circle:",
+    ClockState.BREACHED: ":red_circle:",
+    ClockState.MET: ":white_check_mark:",
+}
+
+
+def clock_line(clock: SlaClock) -> str:
+    """One SLA clock: what is due, by when, and its state."""
+    verb = "Acknowledge" if clock.kind == "ack" else "Resolve"
+    icon = _STATE_ICON[clock.state]
+    if clock.stopped_at is not None:
+        late = clock.stopped_at - clock.due_at
+        tail = f"{human(late)} late" if clock.breached else f"within {human(clock.elapsed or late)}"
+        return f"{icon} {verb}: *{clock.state}* — done {when(clock.stopped_at)}, {tail}"
+    left = clock.due_at - clock.as_of
+    tail = f"{human(left)} overdue" if clock.breached else f"{human(left)} left"
+    return f"{icon} {verb} by {when(clock.due_at)} — *{clock.state}* ({tail})"
+
+
+def _status_line(e: EscalationView) -> str:
+    if e.status == "resolved" and e.resolved_by:
+        return f"*Resolved* by <@{e.resolved_by}>"
+    if e.status == "acknowledged" and e.acknowledged_by:
+        return f"*Acknowledged* by <@{e.acknowledged_by}>"
+    return "*Open* — waiting for acknowledgement"
+
+
+def fallback_text(e: EscalationView) -> str:
+    """The plain-text line of an escalation (notifications, screen readers)."""
+    title = truncate(escape(e.title), 150)
+    return f"{severity_label(e.severity)} escalation #{e.id}: {title} — {e.status}"
+
+
+def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
+    """The channel message: facts, SLA clocks and the buttons its status allows."""
+    facts = [
+        f"*Customer:* {escape(e.customer) or '—'}",
+        f"*Severity:* {severity_label(e.severity)} — {SEVERITY_MEANINGS.get(e.severity, '')}",
+        f"*Owner:* <@{e.owner_id}>",
+        f"*Reported by:* <@{e.reporter_id}> {when(e.created_at)}",
+        f"*Status:* {_status_line(e)}",
+    ]
+    body = f"*{truncate(escape(e.title), 150)}*"
+    if e.description:
+        body += "\n" + quote(e.description, 1500)
+    blocks: list[Block] = [
+        HeaderBlock(text=f"{severity_label(e.severity)} escalation #{e.id}"),
+        SectionBlock(text=MarkdownTextObject(text=body)),
+        SectionBlock(fields=[MarkdownTextObject(text=f) for f in facts]),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text="\n".join([clock_line(e.ack_clock), clock_line(e.resolve_clock)])
+            )
+        ),
+    ]
+    if e.root_cause or e.corrective_action:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"*Root cause*\n{quote(e.root_cause, 1200)}\n"
+                    f"*Corrective action*\n{quote(e.corrective_action, 1200)}"
+                )
+            )
+        )
+    if e.link:
+        link = (
+            f"<{escape(e.link)}|{truncate(escape(e.link), 80)}>"
+            if is_valid_link(e.link)
+            else truncate(escape(e.link), 200)
+        )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Link: {link}")]))
+    blocks.append(ActionsBlock(block_id=f"escalation-{e.id}", elements=_buttons(e)))
+    as_of = e.ack_clock.as_of
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"SLA state as of {when(as_of)}. Changes are logged in the thread."
+                )
+            ]
+        )
+    )
+    return fallback_text(e), blocks
+
+
+def _buttons(e: EscalationView) -> list[ButtonElement]:
+    value = EscalationRef(id=e.id).encode()
+    if e.is_resolved:
+        return [ButtonElement(text="Reopen", action_id=REOPEN, value=value)]
+    buttons = []
+    if e.status == "open":
+        buttons.append(
+            ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE, value=value, style="primary")
+        )
+    buttons.append(ButtonElement(text="Reassign", action_id=REASSIGN, value=value))
+    buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE, value=value))
+    return buttons
+
+
+def render_event(event: TimelineEvent) -> str:
+    """The thread line for one change."""
+    who = f"<@{event.actor_id}>"
+    at = when(event.at)
+    detail = event.detail
+    if event.kind == "acknowledged":
+        return f":eyes: {who} acknowledged this escalation — {at}"
+    if event.kind == "reassigned":
+        return (
+            f":arrows_counterclockwise: {who} reassigned it from <@{detail.get('from')}> "
+            f"to <@{detail.get('to')}> — {at}"
+        )
+    if event.kind == "resolved":
+        return (
+            f":white_check_mark: {who} resolved it — {at}\n*Root cause*\n"
+            f"{quote(detail.get('root_cause', ''), 1200)}\n*Corrective action*\n"
+            f"{quote(detail.get('corrective_action', ''), 1200)}"
+        )
+    if event.kind == "reopened":
+        return f":leftwards_arrow_with_hook: {who} reopened it — {at}"
+    if event.kind == "opened":
+        return f":rotating_light: {who} opened it — {at}"
+    return f"{who} {escape(event.kind)} — {at}"
+
+
+def render_owner_dm(e: EscalationView, *, assigned_by: str | None = None) -> str:
+    """The DM telling an owner an escalation is theirs."""
+    how = f"<@{assigned_by}> assigned you" if assigned_by else "You own"
+    lines = [
+        f":rotating_light: {how} {severity_label(e.severity)} escalation #{e.id}: "
+        f"*{truncate(escape(e.title), 150)}* (customer: {escape(e.customer) or '—'}).",
+        clock_line(e.ack_clock),
+        clock_line(e.resolve_clock),
+    ]
+    if e.permalink:
+        lines.append(f"<{e.permalink}|Open the escalation>")
+    return "\n".join(lines)
+
+
+def render_confirmation(
+    e: EscalationView,
+    *,
+    posted_in: str | None,
+    configured: str | None,
+    failed: Sequence[str],
+    in_owner_dm: bool,
+) -> str:
+    """What the reporter is told after submitting: where it went, and what went wrong."""
+    head = f":white_check_mark: Escalation #{e.id} *{truncate(escape(e.title), 150)}* is stored"
+    notes = [
+        f"I could not post in <#{c}>; invite me there with `/invite @Opsloop`." for c in failed
+    ]
+    if posted_in:
+        text = f"{head} and posted in <#{posted_in}>; <@{e.owner_id}> owns it."
+        if configured is None:
+            notes.append(
+                "No escalation channel is configured, so I posted it here. An admin can set "
+                "one in the playbook (`channels: escalations:`)."
+            )
+    elif in_owner_dm:
+        text = f"{head}; I could not post it in a channel, so <@{e.owner_id}> got it by DM."
+    else:
+        text = (
+            f"{head}, but I could not post it anywhere. <@{e.owner_id}> owns it; find it "
+            "with `/escalate list`."
+        )
+    return "\n".join([text, *notes])
+
+
+_REFUSALS = {
+    "already_acknowledged": "Escalation #{id} was already acknowledged{by}; nothing changed.",
+    "already_resolved": "Escalation #{id} is already resolved{by}; nothing changed. "
+    "Use *Reopen* if it is back.",
+    "not_resolved": "Escalation #{id} is not resolved (it is {status}), so there is nothing "
+    "to reopen.",
+    "same_owner": "<@{owner}> already owns escalation #{id}; nothing changed.",
+}
+
+
+def render_refusal(outcome: ChangeOutcome) -> str:
+    """Why a change did nothing (the message has been refreshed to the current state)."""
+    e = outcome.escalation
+    who = e.resolved_by if outcome.refusal == "already_resolved" else e.acknowledged_by
+    template = _REFUSALS.get(outcome.refusal or "", "Nothing changed.")
+    return template.format(
+        id=e.id, by=f" by <@{who}>" if who else "", status=e.status, owner=e.owner_id
+    )
+
+
+def render_escalation_list(
+    escalations: Sequence[EscalationView], *, scope: str
+) -> tuple[str, list[Block]]:
+    """`/escalate list`: one line per escalation with its state and clocks."""
+    titles = {
+        "open": "Open escalations",
+        "mine": "Your open escalations",
+        "all": "Recent escalations",
+    }
+    heading = titles.get(scope, "Escalations")
+    if not escalations:
+        empty = {
+            "open": "No open escalations. :tada:",
+            "mine": "You own no open escalations.",
+            "all": "No escalations yet. Raise one with `/escalate`.",
+        }[scope]
+        return f"{heading}: {empty}", [SectionBlock(text=MarkdownTextObject(text=empty))]
+    lines = []
+    for e in escalations:
+        title = truncate(escape(e.title), 80)
+        if e.permalink:
+            title = f"<{e.permalink}|{title}>"
+        clock = e.resolve_clock if e.status != "open" else e.ack_clock
+        state = "resolved" if e.is_resolved else f"{e.status}, {clock.kind} {clock.state}"
+        lines.append(
+            f"• *#{e.id}* {severity_label(e.severity)} {title} — <@{e.owner_id}> — {state}"
+        )
+    blocks: list[Block] = [HeaderBlock(text=heading)]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk = []
+        chunk.append(line)
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    return f"{heading}\n" + "\n".join(lines), blocks

@@ -1,0 +1,426 @@
+"""Escalations: open, acknowledge, reassign, resolve, reopen; SLA breaches; the export.
+
+Every change is one transaction: load the escalation (NotFound for another team's id),
+check who may act, apply a conditional UPDATE on the current status, and append a timeline
+event only when the update won. A change that lost (double-click, a stale message, two
+people at once) returns the current state and why nothing happened, instead of raising,
+so the caller can still refresh the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from bot.errors import NotFoundError, PermissionDeniedError, UserError
+from bot.escalations.models import (
+    CUSTOMER_LIMIT,
+    LINK_LIMIT,
+    TITLE_LIMIT,
+    ChangeOutcome,
+    EscalationDraft,
+    EscalationView,
+    Refusal,
+    SlaBreach,
+    TimelineEvent,
+)
+from bot.escalations.rows import breach_of, clocks_of, event_of, view_of
+from bot.escalations.sla import SEVERITIES, SeveritySla, SlaTable
+from bot.org.service import ESCALATION_PROCESS
+from storage import escalations as store
+from storage import org
+from storage.core import add_audit_entry
+from storage.db import SessionFactory, transaction
+from storage.escalations import ACKNOWLEDGED, OPEN, RESOLVED, UNRESOLVED
+from storage.models.escalations import Escalation, SeveritySlaOverride
+
+ListScope = Literal["open", "mine", "all"]
+
+
+def open_escalation(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    reporter_id: str,
+    draft: EscalationDraft,
+    now: datetime,
+) -> EscalationView:
+    """Store a new escalation with due times from its severity's SLA."""
+    if draft.severity not in SEVERITIES:
+        raise UserError(f"Unknown severity; choose one of {', '.join(SEVERITIES)}.")
+    if not draft.title.strip():
+        raise UserError("An escalation needs a title.")
+    sla = get_severity_slas(sessions, team_id=team_id).for_severity(draft.severity)
+    with transaction(sessions) as session:
+        row = store.add_escalation(
+            session,
+            team_id=team_id,
+            title=draft.title.strip()[:TITLE_LIMIT],
+            customer=draft.customer.strip()[:CUSTOMER_LIMIT],
+            severity=draft.severity,
+            description=draft.description.strip(),
+            link=(draft.link or "").strip()[:LINK_LIMIT] or None,
+            owner_id=draft.owner_id,
+            reporter_id=reporter_id,
+            created_at=now,
+            ack_due_at=now + sla.ack_within,
+            resolve_due_at=now + sla.resolve_within,
+        )
+        store.add_event(
+            session,
+            team_id=team_id,
+            escalation_id=row.id,
+            actor_id=reporter_id,
+            kind="opened",
+            at=now,
+            detail={"severity": draft.severity, "owner": draft.owner_id},
+        )
+        return view_of(row, now)
+
+
+def record_escalation_message(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    escalation_id: int,
+    channel_id: str,
+    message_ts: str,
+    permalink: str | None,
+) -> None:
+    """Remember the channel message that shows the escalation."""
+    with transaction(sessions) as session:
+        store.set_message(
+            session,
+            team_id=team_id,
+            escalation_id=escalation_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            permalink=permalink,
+        )
+
+
+def get_escalation(
+    sessions: SessionFactory, *, team_id: str, escalation_id: int, now: datetime
+) -> EscalationView:
+    """One escalation of the team (NotFoundError for unknown ids and other teams' ids)."""
+    with transaction(sessions) as session:
+        return view_of(_load(session, team_id, escalation_id), now)
+
+
+def ensure_can_act(
+    sessions: SessionFactory, *, team_id: str, escalation_id: int, user_id: str, now: datetime
+) -> EscalationView:
+    """The escalation, if `user_id` may change it; PermissionDeniedError otherwise."""
+    with transaction(sessions) as session:
+        row = _load(session, team_id, escalation_id)
+        _check_permission(session, row, user_id)
+        return view_of(row, now)
+
+
+def acknowledge_escalation(
+    sessions: SessionFactory, *, team_id: str, escalation_id: int, actor_id: str, now: datetime
+) -> ChangeOutcome:
+    """open → acknowledged; a second click (or a stale message) changes nothing."""
+    values = {"status": ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": actor_id}
+    return _transition(
+        sessions, team_id, escalation_id, actor_id, now, (OPEN,), values, "acknowledged", {}
+    )
+
+
+def reassign_escalation(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    escalation_id: int,
+    actor_id: str,
+    new_owner_id: str,
+    now: datetime,
+) -> ChangeOutcome:
+    """Give an unresolved escalation to another owner."""
+    with transaction(sessions) as session:
+        row = _load(session, team_id, escalation_id)
+        _check_permission(session, row, actor_id)
+        if row.status in UNRESOLVED and row.owner_id == new_owner_id:
+            return ChangeOutcome(view_of(row, now), None, "same_owner")
+        previous = row.owner_id
+        won = store.claim_transition(
+            session,
+            team_id=team_id,
+            escalation_id=escalation_id,
+            from_statuses=UNRESOLVED,
+            values={"owner_id": new_owner_id},
+        )
+        return _finish(
+            session, row, won, actor_id, now, "reassigned", {"from": previous, "to": new_owner_id}
+        )
+
+
+def resolve_escalation(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    escalation_id: int,
+    actor_id: str,
+    root_cause: str,
+    corrective_action: str,
+    now: datetime,
+) -> ChangeOutcome:
+    """open/acknowledged → resolved with root cause and corrective action (both required).
+
+    Resolving an escalation nobody acknowledged also stops its acknowledgement clock.
+    """
+    root_cause, corrective_action = root_cause.strip(), corrective_action.strip()
+    if not root_cause or not corrective_action:
+        raise UserError("Resolving needs both a root cause and a corrective action.")
+    with transaction(sessions) as session:
+        row = _load(session, team_id, escalation_id)
+        _check_permission(session, row, actor_id)
+        values: dict[str, Any] = {
+            "status": RESOLVED,
+            "resolved_at": now,
+            "resolved_by": actor_id,
+            "root_cause": root_cause,
+            "corrective_action": corrective_action,
+        }
+        won = store.claim_transition(
+            session,
+            team_id=team_id,
+            escalation_id=escalation_id,
+            from_statuses=UNRESOLVED,
+            values=values,
+            keep_existing={"acknowledged_at": now, "acknowledged_by": actor_id},
+        )
+        detail = {"root_cause": root_cause, "corrective_action": corrective_action}
+        return _finish(session, row, won, actor_id, now, "resolved", detail)
+
+
+def reopen_escalation(
+    sessions: SessionFactory, *, team_id: str, escalation_id: int, actor_id: str, now: datetime
+) -> ChangeOutcome:
+    """resolved → acknowledged again; the original due times stay (the promise is unchanged)."""
+    values = {
+        "status": ACKNOWLEDGED,
+        "resolved_at": None,
+        "resolved_by": None,
+        "root_cause": None,
+        "corrective_action": None,
+    }
+    return _transition(
+        sessions, team_id, escalation_id, actor_id, now, (RESOLVED,), values, "reopened", {}
+    )
+
+
+def list_escalations(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    scope: ListScope,
+    user_id: str,
+    now: datetime,
+    limit: int = 20,
+) -> list[EscalationView]:
+    """`open`: every unresolved one; `mine`: unresolved ones `user_id` owns; `all`: every one."""
+    with transaction(sessions) as session:
+        rows = store.list_escalations(
+            session,
+            team_id=team_id,
+            statuses=None if scope == "all" else UNRESOLVED,
+            owner_id=user_id if scope == "mine" else None,
+            limit=limit,
+        )
+        return [view_of(row, now) for row in rows]
+
+
+def list_timeline(
+    sessions: SessionFactory, *, team_id: str, escalation_id: int
+) -> list[TimelineEvent]:
+    """Every change of an escalation, oldest first."""
+    with transaction(sessions) as session:
+        _load(session, team_id, escalation_id)
+        events = store.list_events(session, team_id=team_id, escalation_id=escalation_id)
+        return [event_of(e) for e in events]
+
+
+def list_sla_breaches(
+    sessions: SessionFactory, *, team_id: str, now: datetime, since: datetime | None = None
+) -> list[SlaBreach]:
+    """Every breached clock as of `now`: running past due, or stopped late.
+
+    `since` keeps only clocks due at or after it (e.g. the week a digest covers).
+    """
+    with transaction(sessions) as session:
+        if since is None:
+            rows = store.list_escalations_past_due(session, team_id=team_id, now=now)
+        else:  # an index range read: the cost follows the period, not the history
+            rows = store.list_due_between(session, team_id=team_id, start=since, end=now)
+        breaches = [
+            breach_of(row, clock)
+            for row in rows
+            for clock in clocks_of(row, now)
+            if clock.breached and (since is None or clock.due_at >= since)
+        ]
+    return sorted(breaches, key=lambda b: (b.due_at, b.escalation_id))
+
+
+def list_overdue_escalations(
+    sessions: SessionFactory, *, team_id: str, now: datetime, owner_id: str | None = None
+) -> list[SlaBreach]:
+    """Clocks still running past due (unacknowledged or unresolved), optionally one owner's."""
+    with transaction(sessions) as session:
+        rows = store.list_unresolved_past_due(session, team_id=team_id, now=now)
+        breaches = [
+            breach_of(row, clock)
+            for row in rows
+            for clock in clocks_of(row, now)
+            if clock.breached and clock.stopped_at is None
+        ]
+    return [
+        b
+        for b in sorted(breaches, key=lambda b: (b.due_at, b.escalation_id))
+        if owner_id is None or b.owner_id == owner_id
+    ]
+
+
+def export_escalations(
+    sessions: SessionFactory, *, team_id: str | None, since: datetime | None, now: datetime
+) -> list[EscalationView]:
+    """Every escalation (of one team or all), oldest first, for `opsloop export`."""
+    with transaction(sessions) as session:
+        rows = store.list_escalations(session, team_id=team_id, since=since)
+        return [view_of(row, now) for row in reversed(rows)]
+
+
+# -- internals --------------------------------------------------------------------------------
+def _load(session: Any, team_id: str, escalation_id: int) -> Escalation:
+    row = store.get_escalation(session, team_id=team_id, escalation_id=escalation_id)
+    if row is None:
+        raise NotFoundError(
+            f"I can't find escalation #{escalation_id} in this workspace; "
+            "it may have been removed, or the button is not one of mine."
+        )
+    return row
+
+
+def _check_permission(session: Any, row: Escalation, user_id: str) -> None:
+    if user_id == row.owner_id:
+        return
+    process = org.get_process(session, team_id=row.team_id, key=ESCALATION_PROCESS)
+    process_owner = process.owner_id if process else None
+    if user_id == process_owner or org.is_admin(session, team_id=row.team_id, user_id=user_id):
+        return
+    who = f"its owner <@{row.owner_id}>"
+    if process_owner:
+        who += f", the escalation process owner <@{process_owner}>"
+    raise PermissionDeniedError(
+        f"Only {who} or an Opsloop admin can change escalation #{row.id}. "
+        "Nothing was changed; ask one of them, or reply in the thread."
+    )
+
+
+def _transition(
+    sessions: SessionFactory,
+    team_id: str,
+    escalation_id: int,
+    actor_id: str,
+    now: datetime,
+    from_statuses: tuple[str, ...],
+    values: dict[str, Any],
+    kind: str,
+    detail: dict[str, Any],
+) -> ChangeOutcome:
+    with transaction(sessions) as session:
+        row = _load(session, team_id, escalation_id)
+        _check_permission(session, row, actor_id)
+        won = store.claim_transition(
+            session,
+            team_id=team_id,
+            escalation_id=escalation_id,
+            from_statuses=from_statuses,
+            values=values,
+        )
+        return _finish(session, row, won, actor_id, now, kind, detail)
+
+
+def _finish(
+    session: Any,
+    row: Escalation,
+    won: bool,
+    actor_id: str,
+    now: datetime,
+    kind: str,
+    detail: dict[str, Any],
+) -> ChangeOutcome:
+    # The conditional UPDATE bypassed the ORM: reload what the database now holds.
+    session.refresh(row)
+    if not won:
+        return ChangeOutcome(view_of(row, now), None, _refusal(row, kind))
+    event = store.add_event(
+        session,
+        team_id=row.team_id,
+        escalation_id=row.id,
+        actor_id=actor_id,
+        kind=kind,
+        at=now,
+        detail=detail,
+    )
+    add_audit_entry(
+        session,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=f"escalation.{kind}",
+        subject=f"escalation #{row.id}",
+        at=now,
+        detail=detail,
+    )
+    return ChangeOutcome(view_of(row, now), event_of(event))
+
+
+def _refusal(row: Escalation, kind: str) -> Refusal:
+    if kind == "reopened":
+        return "not_resolved"
+    if row.status == RESOLVED:
+        return "already_resolved"
+    return "already_acknowledged"
+
+
+def get_severity_slas(sessions: SessionFactory, *, team_id: str) -> SlaTable:
+    """The team's SLA table: its stored overrides on top of the defaults."""
+    with transaction(sessions) as session:
+        return _sla_table(store.list_sla_overrides(session, team_id=team_id))
+
+
+def set_severity_slas(
+    sessions: SessionFactory, *, team_id: str, slas: SlaTable | Mapping[str, SeveritySla]
+) -> SlaTable:
+    """Store a team's SLAs (a full table, or some severities); returns the table now in force.
+
+    Only future escalations use the new times: due times are fixed when one is opened.
+    """
+    given = slas.model_dump() if isinstance(slas, SlaTable) else dict(slas)
+    unknown = set(given) - set(SEVERITIES)
+    if unknown:
+        raise ValueError(f"unknown severities: {', '.join(sorted(unknown))}")
+    with transaction(sessions) as session:
+        for severity, value in given.items():
+            sla = SeveritySla.model_validate(value)
+            store.set_sla_override(
+                session,
+                team_id=team_id,
+                severity=severity,
+                ack_seconds=int(sla.ack_within.total_seconds()),
+                resolve_seconds=int(sla.resolve_within.total_seconds()),
+            )
+        return _sla_table(store.list_sla_overrides(session, team_id=team_id))
+
+
+def _sla_table(overrides: list[SeveritySlaOverride]) -> SlaTable:
+    values = {
+        row.severity: SeveritySla(
+            ack_within=timedelta(seconds=row.ack_seconds),
+            resolve_within=timedelta(seconds=row.resolve_seconds),
+        )
+        for row in overrides
+        if row.severity in SEVERITIES
+    }
+    return SlaTable(**values)

@@ -1,0 +1,237 @@
+"""Feedback use cases: log, edit, look up, and who must hear about a detractor."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFoundError, PermissionDeniedError, UserError
+from bot.feedback.models import (
+    DetractorAlert,
+    EditedFeedback,
+    FeedbackRecord,
+    LoggedFeedback,
+    MessageOrigin,
+    RecentFeedback,
+)
+from bot.feedback.nps import NpsReport, is_detractor, summarize_scores
+from bot.feedback.parse import ParsedFeedback, echo, parse_tag_list
+from bot.org import service as directory
+from storage import feedback as store
+from storage import org
+from storage.core import add_audit_entry
+from storage.db import SessionFactory, transaction
+from storage.models.feedback import Feedback
+
+RECENT_LIMIT = 10
+KNOWN_TAGS_LIMIT = 100  # a static/multi select holds at most 100 options
+
+
+def new_submission_key(prefix: str) -> str:
+    """A fresh key: every `/feedback` command (or opened modal) is its own submission."""
+    return f"{prefix}:{uuid.uuid4().hex}"
+
+
+def log_feedback(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    reporter_id: str,
+    parsed: ParsedFeedback,
+    submission_key: str,
+    now: datetime,
+    origin: MessageOrigin | None = None,
+) -> LoggedFeedback:
+    """Store feedback once per submission key; a repeated key returns the stored record."""
+    with transaction(sessions) as session:
+        row, created = store.add_feedback(
+            session,
+            team_id=team_id,
+            submission_key=submission_key,
+            tags=parsed.tags,
+            text=parsed.text,
+            customer=parsed.customer,
+            customer_key=_customer_key(parsed.customer),
+            source=parsed.source,
+            nps_score=parsed.nps,
+            reporter_id=reporter_id,
+            author_id=origin.author_id if origin else None,
+            channel_id=origin.channel_id if origin else None,
+            message_ts=origin.message_ts if origin else None,
+            created_at=now,
+        )
+        return LoggedFeedback(_record(row), created)
+
+
+def get_feedback_for_edit(
+    sessions: SessionFactory, *, team_id: str, feedback_id: int, user_id: str
+) -> FeedbackRecord:
+    """The record `user_id` wants to edit; only its reporter, the owner or an admin may."""
+    with transaction(sessions) as session:
+        row = _editable(session, team_id=team_id, feedback_id=feedback_id, user_id=user_id)
+        return _record(row)
+
+
+def edit_feedback(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    feedback_id: int,
+    user_id: str,
+    parsed: ParsedFeedback,
+    now: datetime,
+) -> EditedFeedback:
+    """Replace the fields of a stored record with the edited ones; audited."""
+    with transaction(sessions) as session:
+        row = _editable(session, team_id=team_id, feedback_id=feedback_id, user_id=user_id)
+        before = _record(row)
+        row.text = parsed.text
+        row.customer = parsed.customer
+        row.customer_key = _customer_key(parsed.customer)
+        row.nps_score = parsed.nps
+        row.source = parsed.source
+        row.updated_at = now
+        store.set_feedback_tags(session, row, parsed.tags)
+        after = _record(row)
+        changed = sorted(
+            name
+            for name in ("text", "customer", "nps_score", "source", "tags")
+            if getattr(before, name) != getattr(after, name)
+        )
+        add_audit_entry(
+            session,
+            team_id=team_id,
+            actor_id=user_id,
+            action="feedback.edited",
+            subject=str(feedback_id),
+            at=now,
+            detail={"changed": changed},
+        )
+        became = is_detractor(after.nps_score) and not is_detractor(before.nps_score)
+        return EditedFeedback(after, became)
+
+
+def attach_permalink(
+    sessions: SessionFactory, *, team_id: str, feedback_id: int, permalink: str
+) -> FeedbackRecord:
+    """Remember the Slack permalink of the message a record was captured from."""
+    with transaction(sessions) as session:
+        row = store.get_feedback(session, team_id=team_id, feedback_id=feedback_id)
+        if row is None:
+            raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
+        row.permalink = permalink
+        return _record(row)
+
+
+def list_recent(sessions: SessionFactory, *, team_id: str, query: str) -> RecentFeedback:
+    """The last 10 items, optionally only `#tag` or a customer (case-insensitive, partial)."""
+    query = query.strip()
+    tag: str | None = None
+    customer: str | None = None
+    if query.startswith("#"):
+        try:
+            (tag,) = parse_tag_list(query)
+        except (UserError, ValueError):
+            raise UserError(
+                f"`{echo(query, 60)}` is not a tag I can look for.",
+                example="/feedback recent #billing",
+            ) from None
+    elif query:
+        customer = query
+    with transaction(sessions) as session:
+        rows = store.list_recent_feedback(
+            session,
+            team_id=team_id,
+            tag=tag,
+            customer_contains=_customer_key(customer),
+            limit=RECENT_LIMIT,
+        )
+        return RecentFeedback(tag, customer, tuple(_record(r) for r in rows))
+
+
+def list_known_tags(
+    sessions: SessionFactory, *, team_id: str, limit: int = KNOWN_TAGS_LIMIT
+) -> list[str]:
+    """The team's most used tags, for the modal's tag picker."""
+    with transaction(sessions) as session:
+        return [tag for tag, _ in store.list_top_tags(session, team_id=team_id, limit=limit)]
+
+
+def plan_detractor_alert(
+    sessions: SessionFactory, *, feedback: FeedbackRecord
+) -> DetractorAlert | None:
+    """Who hears about a detractor score: the feedback channel and the process owner."""
+    if not is_detractor(feedback.nps_score):
+        return None
+    channel_id = directory.get_team_setting(
+        sessions, team_id=feedback.team_id, key=directory.FEEDBACK_CHANNEL
+    )
+    owner_id = directory.get_process_owner(
+        sessions, team_id=feedback.team_id, process_key=directory.FEEDBACK_PROCESS
+    )
+    if channel_id is None and owner_id is None:
+        return None
+    return DetractorAlert(channel_id=channel_id, owner_id=owner_id)
+
+
+def list_feedback_records(
+    sessions: SessionFactory, *, team_id: str | None, since: datetime | None
+) -> list[FeedbackRecord]:
+    """Every record (of one team or all) created on or after `since`, oldest first."""
+    with transaction(sessions) as session:
+        return [_record(r) for r in store.list_feedback(session, team_id=team_id, since=since)]
+
+
+def _editable(session: Session, *, team_id: str, feedback_id: int, user_id: str) -> Feedback:
+    row = store.get_feedback(session, team_id=team_id, feedback_id=feedback_id)
+    if row is None:
+        raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
+    if row.reporter_id == user_id or org.is_admin(session, team_id=team_id, user_id=user_id):
+        return row
+    process = org.get_process(session, team_id=team_id, key=directory.FEEDBACK_PROCESS)
+    if process is not None and process.owner_id == user_id:
+        return row
+    raise PermissionDeniedError(
+        f"Only the person who logged feedback #{feedback_id}, the feedback process owner or "
+        "an Opsloop admin can edit it."
+    )
+
+
+def _customer_key(customer: str | None) -> str | None:
+    # casefolding can lengthen text (ß → ss); the key only serves searching, so cut it
+    return customer.casefold()[:255] if customer else None
+
+
+def _record(row: Feedback) -> FeedbackRecord:
+    return FeedbackRecord(
+        id=row.id,
+        team_id=row.team_id,
+        text=row.text,
+        customer=row.customer,
+        source=row.source,
+        tags=tuple(t.tag for t in row.tags),
+        nps_score=row.nps_score,
+        status=row.status,
+        reporter_id=row.reporter_id,
+        author_id=row.author_id,
+        channel_id=row.channel_id,
+        message_ts=row.message_ts,
+        permalink=row.permalink,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        submission_key=row.submission_key,
+    )
+
+
+def get_nps_report(
+    sessions: SessionFactory, *, team_id: str, days: int, now: datetime
+) -> NpsReport:
+    """NPS of the last `days` days and of the `days` before them."""
+    since = now - timedelta(days=days)
+    before = since - timedelta(days=days)
+    with transaction(sessions) as session:
+        current = store.count_nps_scores(session, team_id=team_id, since=since, until=now)
+        previous = store.count_nps_scores(session, team_id=team_id, since=before, until=since)
+    return NpsReport(days, since, now, summarize_scores(current), summarize_scores(previous))

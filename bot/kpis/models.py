@@ -1,0 +1,93 @@
+"""KPIs as data: definitions, weekly values, reports, status against target. No storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ON_TRACK = "on track"
+
+
+AT_RISK = "at risk"
+
+
+OFF_TRACK = "off track"
+
+
+NO_DATA = "no data"
+
+
+NO_TARGET = "no target"
+
+
+AT_RISK_MARGIN = 0.10
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    key: str
+    name: str
+    description: str
+    unit: str
+    target: float | None
+    direction: str
+    owner_ref: str | None
+    owner_id: str | None
+    kind: str
+
+    @property
+    def is_manual(self) -> bool:
+        return self.kind == MANUAL_KIND
+
+
+@dataclass(frozen=True)
+class WeekValue:
+    week: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    kpi: KpiInfo
+    weeks: tuple[WeekValue, ...]
+    current: WeekValue
+    status: str
+
+
+@dataclass(frozen=True)
+class LoggedValue:
+    kpi: KpiInfo
+    value: float
+    week: str
+    status: str
+
+
+def kpi_status(value: float | None, target: float | None, direction: str) -> str:
+    """on track / at risk / off track (see the module docstring), or no data / no target."""
+    if value is None:
+        return NO_DATA
+    if target is None:
+        return NO_TARGET
+    margin = abs(target) * AT_RISK_MARGIN
+    miss = target - value if direction == "higher" else value - target
+    if miss <= 0:
+        return ON_TRACK
+    return AT_RISK if miss <= margin else OFF_TRACK
+
+
+# kind → the unit its value comes in (a playbook KPI of that kind must use this unit).
+COMPUTED_KIND_UNITS: dict[str, str] = {
+    "nps_30d": "points",
+    "feedback_volume": "items",
+    "median_time_to_ack": "minutes",
+    "median_time_to_resolve": "hours",
+    "sla_breaches": "escalations",
+    "checklists_completed": "checklists",
+    "median_time_to_onboard": "days",
+    "overdue_items": "items",
+}
+
+
+MANUAL_KIND = "manual"
+
+
+KPI_KINDS: tuple[str, ...] = (MANUAL_KIND, *COMPUTED_KIND_UNITS)

@@ -1,0 +1,114 @@
+"""Who owns what, and who is an admin: the questions every permission check asks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from bot.org.models import ProcessOwner
+from storage import org
+from storage.core import add_audit_entry
+from storage.db import SessionFactory, transaction
+
+# Keys of the built-in core processes; the playbook may add more.
+ESCALATION_PROCESS = "escalations"
+FEEDBACK_PROCESS = "feedback"
+ONBOARDING_PROCESS = "onboarding"
+
+
+def get_process_owner(sessions: SessionFactory, *, team_id: str, process_key: str) -> str | None:
+    """The Slack user id owning a process, or None when it has no owner (or does not exist)."""
+    with transaction(sessions) as session:
+        process = org.get_process(session, team_id=team_id, key=process_key)
+        return process.owner_id if process else None
+
+
+def is_admin(sessions: SessionFactory, *, team_id: str, user_id: str) -> bool:
+    """True when the user is an Opsloop admin."""
+    with transaction(sessions) as session:
+        return org.is_admin(session, team_id=team_id, user_id=user_id)
+
+
+def set_process_owner(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    process_key: str,
+    process_name: str,
+    owner_id: str,
+    actor_id: str,
+    now: datetime,
+) -> ProcessOwner:
+    """Make `owner_id` the one owner of a process (created if new); audited."""
+    with transaction(sessions) as session:
+        process = org.add_or_get_process(
+            session, team_id=team_id, key=process_key, name=process_name
+        )
+        previous = process.owner_id
+        process.owner_id = owner_id
+        add_audit_entry(
+            session,
+            team_id=team_id,
+            actor_id=actor_id,
+            action="process.owner_changed",
+            subject=process_key,
+            at=now,
+            detail={"from": previous, "to": owner_id},
+        )
+        return ProcessOwner(process.key, process.name, process.owner_id)
+
+
+def set_admins(sessions: SessionFactory, *, team_id: str, user_ids: list[str]) -> None:
+    """Replace the team's admin list."""
+    with transaction(sessions) as session:
+        org.set_admins(session, team_id=team_id, user_ids=user_ids)
+
+
+# Per-team setting keys. Channels come from the playbook (`channels:`) or from Slack.
+ESCALATIONS_CHANNEL = "channel.escalations"
+DIGEST_CHANNEL = "channel.digest"
+FEEDBACK_CHANNEL = "channel.feedback"
+TEAM_TIMEZONE = "timezone"
+
+
+def get_team_setting(sessions: SessionFactory, *, team_id: str, key: str) -> str | None:
+    """A per-team setting such as `channel.feedback`, or None when unset."""
+    with transaction(sessions) as session:
+        return org.get_team_setting(session, team_id=team_id, key=key)
+
+
+def set_team_setting(sessions: SessionFactory, *, team_id: str, key: str, value: str) -> None:
+    """Create or replace a per-team setting."""
+    with transaction(sessions) as session:
+        org.set_team_setting(session, team_id=team_id, key=key, value=value)
+
+
+def team_timezone(sessions: SessionFactory, *, team_id: str, default: str) -> str:
+    """The team's IANA timezone (playbook or Slack setting), else `default`, else UTC."""
+    name = get_team_setting(sessions, team_id=team_id, key=TEAM_TIMEZONE)
+    for candidate in (name, default):
+        if candidate:
+            try:
+                ZoneInfo(candidate)
+                return candidate
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return "UTC"
+
+
+def list_scheduled_teams(sessions: SessionFactory) -> list[str]:
+    """Teams the scheduler serves: every team with a setting."""
+    with transaction(sessions) as session:
+        return org.list_team_ids_with_settings(session)
+
+
+def resolve_owner(session: Session, *, team_id: str, owner_ref: str | None) -> str | None:
+    """The Slack user id behind an owner reference (`U…` or `process:<key>`)."""
+    if not owner_ref:
+        return None
+    if owner_ref.startswith("process:"):
+        process = org.get_process(session, team_id=team_id, key=owner_ref.removeprefix("process:"))
+        return process.owner_id if process else None
+    return owner_ref

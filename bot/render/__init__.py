@@ -1,1 +1,0 @@
-"""Rendering: plain data in, `(text, blocks)` out. No database, no Slack calls."""

@@ -1,1 +1,0 @@
-"""Use cases. Each owns its unit of work and returns plain data; no Slack, no rendering."""

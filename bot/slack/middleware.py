@@ -1,0 +1,54 @@
+"""Global middleware: inject dependencies and drop redelivered events.
+
+Bolt middleware runs before the listener, not around it, so it only injects; it never opens
+a session the listener would use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+
+from bot.deps import Deps
+from bot.slack.context import DEPS_KEY
+from bot.slack.events import claim_event_delivery
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.middleware(drop_redelivered_events)
+
+
+def inject_deps(deps: Deps) -> Callable[..., Any]:
+    """Middleware that makes `deps` available to every listener."""
+
+    def _inject(context: BoltContext, next: Callable[[], None]) -> None:
+        context[DEPS_KEY] = deps
+        next()
+
+    return _inject
+
+
+def drop_redelivered_events(
+    body: dict[str, Any], context: BoltContext, next: Callable[[], None]
+) -> BoltResponse | None:
+    """Answer 200 without running listeners when this event id was already handled.
+
+    Slack redelivers an event up to 3 times, possibly to another replica, so the check is
+    a unique row in the database rather than an in-memory set.
+    """
+    event_id = body.get("event_id")
+    if body.get("type") != "event_callback" or not event_id:
+        next()
+        return None
+    deps: Deps = context[DEPS_KEY]
+    team_id = str(body.get("team_id", ""))
+    if claim_event_delivery(deps.sessions, team_id=team_id, event_id=event_id, now=deps.clock()):
+        next()
+        return None
+    log.info("dropped redelivered event %s (retry %s)", event_id, context.get("retry_num"))
+    return BoltResponse(status=200, body="")

@@ -1,0 +1,53 @@
+"""users.info: the one adapter for Slack's user profiles."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """What Opsloop keeps of a Slack profile. `known` is False for an id Slack does not have
+    (`user_not_found`): worth remembering, so it is not asked about at every tick."""
+
+    user_id: str
+    display_name: str
+    timezone: str | None
+    deleted: bool
+    known: bool = True
+
+
+def lookup_user(client: WebClient, user_id: str) -> SlackUser | None:
+    """The user's profile; None when Slack could not answer (an error, a timeout).
+
+    A deactivated user comes back with `deleted` set, an id Slack does not know with
+    `known` False; callers cache both. None is never cached: the next caller asks again.
+    """
+    try:
+        response = client.users_info(user=user_id)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error == "user_not_found":
+            log.info("users.info %s: user_not_found", user_id)
+            return SlackUser(user_id, "", None, deleted=False, known=False)
+        log.warning("users.info %s failed: %s", user_id, error)
+        return None
+    except OSError as exc:  # timed out or dropped: ask again next time
+        log.warning("users.info %s: no answer from Slack (%r)", user_id, exc)
+        return None
+    user = response.get("user") or {}
+    profile = user.get("profile") or {}
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user_id
+    )
+    return SlackUser(user_id, str(name), user.get("tz"), bool(user.get("deleted")))

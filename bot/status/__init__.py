@@ -1,0 +1,1 @@
+"""`/ops status`: the health of the operation — owners, KPI data, SOP reviews."""

@@ -1,0 +1,63 @@
+"""`/ops status`: the health of the operation, as a short checklist of what is missing."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
+from bot.status.models import StatusReport
+
+MAX_NAMES = 20
+
+
+HEALTHY = (
+    ":white_check_mark: Every process has an active owner, every KPI has recent data "
+    "and every SOP is reviewed on time."
+)
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMES])
+    if len(names) > MAX_NAMES:
+        shown += f" and {len(names) - MAX_NAMES} more"
+    return shown
+
+
+def render_status(report: StatusReport) -> tuple[str, list[Block]]:
+    lines: list[str] = []
+    if report.processes_without_owner:
+        names = [escape(n) for n in report.processes_without_owner]
+        lines.append(f":warning: *Processes without an owner:* {_names(names)}")
+    for owner in report.deactivated_owners:
+        owns = _names([escape(o) for o in owner.owns])
+        lines.append(
+            f":warning: *Owner deactivated in Slack:* {escape(owner.display_name)} "
+            f"(`{owner.user_id}`) still owns {owns}"
+        )
+    if report.kpis_without_data:
+        names = [escape(n) for n in report.kpis_without_data]
+        lines.append(f":warning: *KPIs with no value for two weeks:* {_names(names)}")
+    if report.stale_sops:
+        parts = [
+            f"{escape(sop.name)} ({'never reviewed' if sop.due is None else f'due {sop.due}'})"
+            for sop in report.stale_sops
+        ]
+        lines.append(f":warning: *SOPs past their review date:* {_names(parts)}")
+    summary = f"{report.process_count} process(es), {report.kpi_count} KPI(s). " + (
+        "All healthy." if report.healthy else f"{len(lines)} thing(s) need attention."
+    )
+    if report.healthy:
+        lines.append(HEALTHY)
+    blocks: list[Block] = [HeaderBlock(text="Operation status")]
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT_LIMIT)))
+        for line in lines
+    ]
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=summary)]))
+    return "Operation status\n" + "\n".join(lines) + "\n" + summary, blocks

@@ -1,0 +1,534 @@
+"""The weekly digest: due computation, exactly-once posting, DST, rendering, preview, CLI."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.clock import FixedClock
+from bot.deps import Deps
+from bot.digest import service as digest_service
+from bot.digest.render import render_digest
+from bot.feedback import service as feedback_service
+from bot.feedback.parse import parse_inline
+from bot.org import service as directory
+from bot.shell.driver import SlackDriver
+from bot.shell.standin import SlackStandin
+from bot.slack import ledger
+from bot.slack.client import make_web_client
+from bot.wiring import deps_from_parts
+from schedules import digest_job
+from schedules.runner import run_once
+from storage.db import make_engine
+from tests.conftest import BOT_TOKEN
+from tests.support.schedule import Escalation, Feedback, Kpi, Records, nps
+
+TEAM = "T0001"
+CHANNEL = "C0DIGEST"
+MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the W47 digest is due
+
+
+@pytest.fixture
+def records(deps: Deps) -> Records:
+    """Fake digest sections over records the test adds; no nudge sources."""
+    found = Records()
+    deps.digest_sections = found.sections()
+    deps.nudge_sources = ()
+    return found
+
+
+def setup_team(deps: Deps, *, tz: str = "UTC", **settings: str) -> None:
+    directory.set_team_setting(
+        deps.sessions, team_id=TEAM, key=directory.DIGEST_CHANNEL, value=CHANNEL
+    )
+    directory.set_team_setting(deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value=tz)
+    for key, value in settings.items():
+        directory.set_team_setting(deps.sessions, team_id=TEAM, key=key, value=value)
+
+
+def digest_posts(standin: SlackStandin) -> list[str]:
+    """Text of every digest Slack accepted, in order."""
+    return [
+        c.params["text"]
+        for c in standin.calls("chat.postMessage")
+        if c.params["channel"] == CHANNEL
+    ]
+
+
+def test_digest_is_posted_once_at_the_configured_time(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    clock.now = MONDAY_9 - timedelta(minutes=5)
+    run_once(deps, clock())  # makes up W46's digest (see the next test)
+    standin.clear()
+    for minutes in (5, 10, 60 * 24):
+        clock.now = MONDAY_9 - timedelta(minutes=5) + timedelta(minutes=minutes)
+        run_once(deps, clock())
+    [text] = digest_posts(standin)
+    assert "Weekly review · 2026-W47" in text
+    state = ledger.get_send_state(deps.sessions, key=digest_job.digest_key(TEAM, "2026-W47"))
+    assert state is not None and state.state == "sent" and state.channel == CHANNEL and state.ts
+
+
+def test_before_the_hour_the_previous_weeks_digest_is_made_up_only_if_missing(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    clock.now = MONDAY_9 - timedelta(minutes=5)
+    [result] = run_once(deps, clock()).digests
+    # Monday 08:55: the most recent due digest is W46's (due a week ago), posted once
+    assert result.week == "2026-W46" and result.outcome == "sent"
+    assert run_once(deps, clock()).digests[0].outcome == "skipped"
+
+
+def test_bot_down_at_digest_hour_posts_on_start(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    clock.now = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # Tuesday afternoon
+    report = run_once(deps, clock())
+    assert [(r.week, r.outcome) for r in report.digests] == [("2026-W47", "sent")]
+    run_once(deps, clock() + timedelta(hours=1))
+    assert len(digest_posts(standin)) == 1
+
+
+@pytest.mark.parametrize(
+    ("tz", "start", "expected"),
+    [
+        # Europe/Berlin leaves summer time on Sunday 2026-10-25: Monday 09:00 is 07:00 UTC
+        # before and 08:00 UTC after.
+        (
+            "Europe/Berlin",
+            datetime(2026, 10, 18, 12, tzinfo=UTC),
+            [
+                ("2026-W41", datetime(2026, 10, 18, 12, tzinfo=UTC)),  # made up at start
+                ("2026-W42", datetime(2026, 10, 19, 7, tzinfo=UTC)),
+                ("2026-W43", datetime(2026, 10, 26, 8, tzinfo=UTC)),
+                ("2026-W44", datetime(2026, 11, 2, 8, tzinfo=UTC)),
+            ],
+        ),
+        # America/New_York leaves daylight time on Sunday 2026-11-01: 13:00 → 14:00 UTC.
+        (
+            "America/New_York",
+            datetime(2026, 10, 25, 12, tzinfo=UTC),
+            [
+                ("2026-W42", datetime(2026, 10, 25, 12, tzinfo=UTC)),
+                ("2026-W43", datetime(2026, 10, 26, 13, tzinfo=UTC)),
+                ("2026-W44", datetime(2026, 11, 2, 14, tzinfo=UTC)),
+                ("2026-W45", datetime(2026, 11, 9, 14, tzinfo=UTC)),
+            ],
+        ),
+    ],
+)
+def test_dst_change_weeks_get_exactly_one_digest_each_at_local_nine(
+    deps: Deps,
+    standin: SlackStandin,
+    clock: FixedClock,
+    records: Records,
+    tz: str,
+    start: datetime,
+    expected: list[tuple[str, datetime]],
+) -> None:
+    setup_team(deps, tz=tz)
+    sent: list[tuple[str, datetime]] = []
+    clock.now = start
+    end = expected[-1][1] + timedelta(days=2)
+    while clock.now < end:
+        for result in digest_job.run(deps, now=clock(), team_ids=[TEAM]):
+            if result.outcome == "sent":
+                sent.append((result.week, clock()))
+        clock.advance(minutes=30)
+    assert sent == expected
+    assert len(digest_posts(standin)) == len(expected)
+
+
+def test_custom_weekday_and_time_in_team_timezone(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps, tz="Asia/Tokyo", **{"digest.weekday": "friday", "digest.time": "16:30"})
+    # Friday 2026-11-27 16:30 JST = 07:30 UTC
+    clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    run_once(deps, clock())
+    weeks_before = [r.key.period for r in ledger.list_send_states(deps.sessions, team_id=TEAM)]
+    assert weeks_before == ["2026-W46"]  # Friday 16:00 JST: W47's digest is not due yet
+    clock.now = datetime(2026, 11, 27, 7, 30, tzinfo=UTC)
+    [result] = run_once(deps, clock()).digests
+    assert (result.week, result.outcome) == ("2026-W47", "sent")
+
+
+def test_429_storm_delivers_the_digest_once(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    standin.fail("chat.postMessage", status=429, retry_after=1, times=3)
+    clock.now = MONDAY_9
+    [result] = run_once(deps, clock()).digests
+    assert result.outcome == "sent"
+    attempts = standin.calls("chat.postMessage", ok_only=False)
+    assert [c.status for c in attempts] == [429, 429, 429, 200]
+    run_once(deps, clock() + timedelta(minutes=5))
+    assert len(digest_posts(standin)) == 1
+
+
+def test_crash_between_claim_and_post_is_retried_once_after_the_claim_goes_stale(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    clock.now = MONDAY_9
+    # Another process claimed the digest and died before posting.
+    key = digest_job.digest_key(TEAM, "2026-W47")
+    assert ledger.claim_send(deps.sessions, key=key, now=clock()) is not None
+    assert run_once(deps, clock()).digests[0].outcome == "skipped"
+    clock.advance(minutes=10)
+    assert run_once(deps, clock()).digests[0].outcome == "skipped"  # the claim may be alive
+    clock.advance(minutes=10)  # 20 minutes: stale
+    assert run_once(deps, clock()).digests[0].outcome == "sent"
+    clock.advance(minutes=30)
+    assert run_once(deps, clock()).digests[0].outcome == "skipped"
+    assert len(digest_posts(standin)) == 1
+    state = ledger.get_send_state(deps.sessions, key=key)
+    assert state is not None and (state.state, state.attempts) == ("sent", 2)
+
+
+def test_exception_before_post_leaves_it_retryable(
+    deps: Deps,
+    standin: SlackStandin,
+    clock: FixedClock,
+    records: Records,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    setup_team(deps)
+    clock.now = MONDAY_9
+    real_post = digest_job.post_message
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process killed")
+
+    monkeypatch.setattr(digest_job, "post_message", crash)
+    assert run_once(deps, clock()).digests[0].outcome == "failed"
+    assert digest_posts(standin) == []
+    monkeypatch.setattr(digest_job, "post_message", real_post)
+    clock.advance(minutes=5)
+    assert run_once(deps, clock()).digests[0].outcome == "sent"
+    clock.advance(minutes=5)
+    assert run_once(deps, clock()).digests[0].outcome == "skipped"
+    assert len(digest_posts(standin)) == 1
+
+
+def test_slack_refusal_is_recorded_and_retried_until_it_works(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    standin.channels_without_bot.add(CHANNEL)
+    clock.now = MONDAY_9
+    assert run_once(deps, clock()).digests[0].outcome == "failed"
+    state = ledger.get_send_state(deps.sessions, key=digest_job.digest_key(TEAM, "2026-W47"))
+    assert state is not None and state.state == "failed" and "not_in_channel" in (state.error or "")
+    standin.channels_without_bot.clear()  # someone invited the bot
+    clock.advance(minutes=5)
+    assert run_once(deps, clock()).digests[0].outcome == "sent"
+    assert len(digest_posts(standin)) == 1
+
+
+def test_two_schedulers_on_one_database_post_once(
+    deps: Deps, db_url: str, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    clock.now = MONDAY_9
+    other_engine = make_engine(db_url)
+    other = deps_from_parts(
+        settings=deps.settings,
+        engine=other_engine,
+        client=make_web_client(token=BOT_TOKEN, base_url=standin.base_url),
+        clock=clock,
+    )
+    other.digest_sections, other.nudge_sources = deps.digest_sections, deps.nudge_sources
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def tick(which: Deps) -> None:
+        barrier.wait()
+        outcomes.extend(r.outcome for r in run_once(which, clock()).digests)
+
+    threads = [threading.Thread(target=tick, args=(d,)) for d in (deps, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    other_engine.dispose()
+    assert sorted(outcomes) == ["sent", "skipped"]
+    assert len(digest_posts(standin)) == 1
+
+
+def _busy_week(records: Records) -> tuple[datetime, datetime]:
+    start = datetime(2026, 11, 16, tzinfo=UTC)
+    for i in range(10):
+        records.kpis.append(
+            Kpi(f"KPI {i} <b>", "%", 90.0, f"U00OWN{i}", this_week=80.0 + i * 2, last_week=85.0)
+        )
+    tags = ["reporting", "billing", "export", "sso"]
+    for i in range(200):
+        records.feedback.append(
+            Feedback(
+                at=start + timedelta(minutes=45 * i),
+                score=i % 11,
+                tags=(tags[i % 4], tags[(i * 3) % 4]) if i % 5 else (tags[0],),
+                text=f"Quote {i} <!channel> & <https://evil.test|click>",
+                customer=f"Acme {i}",
+            )
+        )
+    for _ in range(15):  # the week before: must not be counted
+        records.feedback.append(Feedback(start - timedelta(days=2), 0, ("old",), "old", "Old"))
+    for i in range(30):
+        records.escalations.append(
+            Escalation(
+                opened_at=start + timedelta(hours=5 * i),
+                severity=f"sev{1 + i % 4}",
+                ack_minutes=float(10 + i),
+                resolved_at=start + timedelta(hours=5 * i + 3) if i % 3 else None,
+                breached=i % 7 == 0,
+            )
+        )
+    return start, start + timedelta(days=7)
+
+
+def test_busy_week_fits_in_fifty_blocks_and_every_number_matches(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    start, end = _busy_week(records)
+    setup_team(deps)
+    clock.now = MONDAY_9
+    run_once(deps, clock())
+    [call] = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == CHANNEL]
+    blocks = call.params["blocks"]
+    text = call.params["text"]
+    assert len(blocks) <= 50 and len(text) < 4000
+    body = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    week_feedback = [f for f in records.feedback if start <= f.at < end]
+    expected_nps = nps([f.score for f in week_feedback if f.score is not None])
+    assert f"*{len(week_feedback)}* pieces of feedback · NPS *{expected_nps}*" in body
+    [(top_tag, top_count)] = Counter(t for f in week_feedback for t in f.tags).most_common(1)
+    assert f"Top tags: `{top_tag}` \u00d7{top_count}, " in body
+    opened = [e for e in records.escalations if start <= e.opened_at < end]
+    breaches = sum(1 for e in opened if e.breached)
+    resolved = sum(1 for e in records.escalations if e.resolved_at)
+    assert f"Opened *{len(opened)}* · resolved *{resolved}* · SLA breaches *{breaches}*" in body
+    assert "median time to acknowledge *24 min*" in body  # median of 10..39 = 24.5 → 24
+    open_sev1 = sum(
+        1 for e in records.escalations if e.resolved_at is None and e.severity == "sev1"
+    )
+    assert f"sev1 {open_sev1}" in body
+    for kpi in records.kpis:
+        assert (
+            f"*{kpi.name.replace('<', '&lt;').replace('>', '&gt;')}*: {kpi.this_week:.0f}%" in body
+        )
+        assert f"<@{kpi.owner_id}>" in body
+    assert body.count(":red_circle:") == 5 and body.count(":large_green_circle:") == 5
+    # user text is escaped: no channel ping, no injected link; three quotes at most
+    assert "<!channel>" not in body and "<https://evil.test" not in body
+    assert body.count("&lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;") == 3
+
+
+def test_empty_week_says_so_per_section(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    setup_team(deps)
+    clock.now = MONDAY_9
+    run_once(deps, clock())
+    [text] = digest_posts(standin)
+    assert "No escalations this week" in text
+    assert "No feedback this week" in text
+    assert "No KPIs are set up yet." in text
+    assert text.index("*KPIs*") < text.index("*Feedback*") < text.index("*Escalations*")
+
+
+def test_a_failing_section_does_not_cost_the_whole_digest(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+) -> None:
+    def broken(scope: digest_service.DigestWeek) -> digest_service.DigestSection:
+        raise RuntimeError("boom")
+
+    deps.digest_sections = tuple(
+        digest_service.SectionProvider("feedback", "Feedback", broken)
+        if provider.key == "feedback"
+        else provider
+        for provider in deps.digest_sections
+    )
+    setup_team(deps)
+    clock.now = MONDAY_9
+    run_once(deps, clock())
+    [text] = digest_posts(standin)
+    assert "This section could not be computed." in text
+    assert "No escalations this week" in text
+
+
+def test_team_overrides_a_template_from_a_folder(
+    deps: Deps, records: Records, clock: FixedClock, tmp_path: Path
+) -> None:
+    _busy_week(records)
+    (tmp_path / "escalations.j2").write_text(
+        "Custom: {{ facts.opened }} opened for {{ team_id | slack }}\n"
+    )
+    setup_team(deps)
+    digest = digest_service.build_digest(
+        deps.sessions,
+        sections=deps.digest_sections,
+        nudge_sources=deps.nudge_sources,
+        team_id=TEAM,
+        week="2026-W47",
+        now=MONDAY_9,
+        default_timezone="UTC",
+    )
+    text, _ = render_digest(digest, templates_dir=tmp_path)
+    assert "Custom: 30 opened for T0001" in text
+    assert "pieces of feedback" in text  # the other templates stay built in
+
+
+def test_many_sections_are_cut_to_fifty_blocks(
+    deps: Deps, records: Records, clock: FixedClock
+) -> None:
+    deps.digest_sections += tuple(
+        digest_service.SectionProvider(
+            f"extra{i}",
+            f"Extra {i}",
+            lambda scope, i=i: digest_service.DigestSection(
+                f"extra{i}", f"Extra {i}", {"value": i, "note": "<x>"}
+            ),
+        )
+        for i in range(40)
+    )
+    setup_team(deps)
+    digest = digest_service.build_digest(
+        deps.sessions,
+        sections=deps.digest_sections,
+        nudge_sources=deps.nudge_sources,
+        team_id=TEAM,
+        week="2026-W47",
+        now=MONDAY_9,
+        default_timezone="UTC",
+    )
+    text, blocks = render_digest(digest)
+    assert len(blocks) == 50
+    assert "did not fit" in blocks[-1].to_dict()["elements"][0]["text"]
+    assert len(text) < 4000
+    assert "• note: &lt;x&gt;" in text
+
+
+def test_ops_digest_preview_is_ephemeral(
+    slack: SlackDriver, deps: Deps, clock: FixedClock, standin: SlackStandin, records: Records
+) -> None:
+    _busy_week(records)
+    setup_team(deps)
+    clock.now = MONDAY_9 + timedelta(hours=1)
+    result = slack.command("/ops", "digest preview")
+    [reply] = result.of("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert "Weekly review · 2026-W47" in reply.params["text"]
+    assert f"<#{CHANNEL}>" in reply.params["text"]
+    assert len(reply.params["blocks"]) <= 50
+    assert standin.calls("chat.postMessage") == []  # a preview posts nothing
+    other = slack.command("/ops", "digest preview 2026-W46")
+    assert "Weekly review · 2026-W46" in other.reply_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("digest", "/ops digest preview"),
+        ("digest post", "/ops digest preview"),
+        ("digest preview 2026-W99", "is not an ISO week"),
+        ("digest preview <!here>", "is not an ISO week"),
+    ],
+)
+def test_ops_digest_bad_input_explains(
+    slack: SlackDriver, records: Records, text: str, expected: str
+) -> None:
+    result = slack.command("/ops", text)
+    [reply] = result.of("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert expected in reply.params["text"]
+    assert "<!here>" not in reply.params["text"]
+
+
+def _cli_env(monkeypatch: pytest.MonkeyPatch, deps: Deps, standin: SlackStandin) -> None:
+    monkeypatch.setenv("DATABASE_URL", deps.settings.database_url)
+    monkeypatch.setenv("SLACK_API_URL", standin.base_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("OPSLOOP_TIMEZONE", "UTC")
+    monkeypatch.chdir(Path(__file__).parent)  # no stray .env
+
+
+def test_cli_digest_dry_run_prints_and_posts_nothing(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI builds its own Deps with the real sections: it reports the real records."""
+    from bot.cli import cli
+
+    for text in ("Acme: <!channel> & <https://evil.test|click> nps:2", "Globex: love it nps:10"):
+        feedback_service.log_feedback(
+            deps.sessions,
+            team_id=TEAM,
+            reporter_id="U0REPORTER",
+            parsed=parse_inline(text),
+            submission_key=feedback_service.new_submission_key("test"),
+            now=clock(),  # Wednesday of 2026-W47
+        )
+    setup_team(deps)
+    _cli_env(monkeypatch, deps, standin)
+    result = CliRunner().invoke(cli, ["digest", "--week", "2026-W47", "--team", TEAM, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "== Weekly review · 2026-W47 ==" in result.output
+    assert "No escalations this week" in result.output
+    assert "*2* pieces of feedback" in result.output
+    # entities are shown as the reader would see them in Slack
+    assert "<!channel> & <https://evil.test|click>" in result.output
+    assert standin.calls("chat.postMessage") == []
+
+
+def test_cli_digest_posts_once_and_rejects_a_bad_week(
+    deps: Deps, standin: SlackStandin, records: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import cli
+
+    setup_team(deps)
+    _cli_env(monkeypatch, deps, standin)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["digest", "--week", "2026-W45"])
+    second = runner.invoke(cli, ["digest", "--week", "2026-W45"])
+    assert "digest 2026-W45 → C0DIGEST: sent" in first.output
+    assert "digest 2026-W45 → C0DIGEST: skipped" in second.output
+    assert len(digest_posts(standin)) == 1
+    bad = runner.invoke(cli, ["digest", "--week", "2026-47"])
+    assert bad.exit_code == 2 and "not an ISO week like 2026-W47" in bad.output
+
+
+def test_a_section_missing_facts_falls_back_to_the_generic_layout(
+    deps: Deps, records: Records
+) -> None:
+    deps.digest_sections = (
+        digest_service.SectionProvider(
+            "feedback",
+            "Feedback",
+            lambda scope: digest_service.DigestSection(
+                "feedback", "Feedback", {"count": 3, "note": "<!here>"}
+            ),
+        ),
+    )
+    setup_team(deps)
+    digest = digest_service.build_digest(
+        deps.sessions,
+        sections=deps.digest_sections,
+        nudge_sources=deps.nudge_sources,
+        team_id=TEAM,
+        week="2026-W47",
+        now=MONDAY_9,
+        default_timezone="UTC",
+    )
+    text, _ = render_digest(digest)
+    assert "• count: 3" in text and "• note: &lt;!here&gt;" in text

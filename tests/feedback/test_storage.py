@@ -1,0 +1,126 @@
+"""Feedback storage on both databases: idempotency under concurrency, indexes, tag queries."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, inspect
+
+from bot.clock import FixedClock
+from bot.feedback import service
+from bot.feedback.parse import ParsedFeedback
+from storage import feedback as store
+from storage.db import SessionFactory, transaction
+
+
+def log(
+    sessions: SessionFactory, clock: FixedClock, key: str, **fields: object
+) -> service.LoggedFeedback:
+    parsed = ParsedFeedback(**{"text": "some feedback", **fields})  # type: ignore[arg-type]
+    return service.log_feedback(
+        sessions,
+        team_id="T1",
+        reporter_id="U1",
+        parsed=parsed,
+        submission_key=key,
+        now=clock(),
+    )
+
+
+def test_concurrent_submissions_with_one_key_store_one_record(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    barrier = threading.Barrier(4)
+    results: list[service.LoggedFeedback] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            results.append(log(sessions, clock, "modal:same", tags=("a", "b")))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.feedback.id for r in results}) == 1
+    [record] = service.list_feedback_records(sessions, team_id=None, since=None)
+    assert record.tags == ("a", "b")  # tags written once, by the one that created it
+
+
+def test_same_key_in_another_team_is_another_record(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    log(sessions, clock, "k")
+    other = service.log_feedback(
+        sessions,
+        team_id="T2",
+        reporter_id="U1",
+        parsed=ParsedFeedback(text="x"),
+        submission_key="k",
+        now=clock(),
+    )
+    assert other.created
+
+
+def test_indexes_for_time_and_tag_queries_exist(engine: Engine) -> None:
+    inspector = inspect(engine)
+    feedback_indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("feedback")}
+    assert feedback_indexes["ix_feedback_team_id_created_at"] == ["team_id", "created_at"]
+    tag_indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("feedback_tags")}
+    assert tag_indexes["ix_feedback_tags_team_id_tag"] == ["team_id", "tag"]
+
+
+def test_score_outside_the_range_is_refused_by_the_database(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        log(sessions, clock, "bad", nps=11)
+
+
+def test_top_tags_and_nps_counts_respect_team_and_window(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    log(sessions, clock, "1", tags=("billing", "ux"), nps=10)
+    log(sessions, clock, "2", tags=("billing",), nps=3)
+    clock.advance(days=2)
+    log(sessions, clock, "3", tags=("api",), nps=8)
+    service.log_feedback(
+        sessions,
+        team_id="T2",
+        reporter_id="U1",
+        parsed=ParsedFeedback(text="x", tags=("billing",), nps=0),
+        submission_key="4",
+        now=clock(),
+    )
+    with transaction(sessions) as session:
+        assert store.list_top_tags(session, team_id="T1") == [
+            ("billing", 2),
+            ("api", 1),
+            ("ux", 1),
+        ]
+        assert store.list_top_tags(session, team_id="T1", since=clock() - timedelta(days=1)) == [
+            ("api", 1)
+        ]
+        counts = store.count_nps_scores(
+            session, team_id="T1", since=clock() - timedelta(days=3), until=clock()
+        )
+    assert counts == {10: 1, 3: 1, 8: 1}
+
+
+def test_deleting_feedback_removes_its_tags(sessions: SessionFactory, clock: FixedClock) -> None:
+    logged = log(sessions, clock, "1", tags=("billing",))
+    with transaction(sessions) as session:
+        row = store.get_feedback(session, team_id="T1", feedback_id=logged.feedback.id)
+        session.delete(row)
+    with transaction(sessions) as session:
+        assert store.list_top_tags(session, team_id="T1") == []

@@ -1,0 +1,118 @@
+"""The App Home tab: published on app_home_opened, within 100 blocks whatever the data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.deps import Deps
+from bot.home.models import HomeItem
+from bot.home.render import HOME_BLOCK_LIMIT
+from bot.home.service import HomeSections
+from bot.shell.driver import SlackDriver
+from bot.shell.standin import SlackStandin
+from tests.support.playbook import OWNER, TEAM, load_small_playbook
+
+
+def nothing(*_: object) -> list[HomeItem]:
+    return []
+
+
+def _open_home(slack: SlackDriver, user: str = OWNER, tab: str = "home") -> dict[str, Any]:
+    event = {"type": "app_home_opened", "user": user, "channel": "D1", "tab": tab,
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    result = slack.event(event)
+    assert result.status == 200
+    [call] = result.of("views.publish")
+    assert call.params["user_id"] == user
+    view = call.params["view"]
+    return json.loads(view) if isinstance(view, str) else view  # type: ignore[no-any-return]
+
+
+def _text(view: dict[str, Any]) -> str:
+    return json.dumps(view["blocks"], ensure_ascii=False)
+
+
+def test_home_shows_my_processes_and_the_kpis(
+    slack: SlackDriver, deps: Deps, standin: SlackStandin
+) -> None:
+    standin.add_user(OWNER, "Dana", tz="Europe/Berlin")
+    load_small_playbook(deps.sessions, deps.clock())
+    slack.command("/kpi", "log activation 26", user=OWNER)
+    view = _open_home(slack)
+    assert view["type"] == "home"
+    text = _text(view)
+    assert text.count("Nothing assigned to you.") == 2  # no checklist items, no escalations
+    assert "<https://wiki.example/onboarding|Customer onboarding>" in text
+    assert "next SOP review 2026-12-30" in text
+    assert "Escalation handling" not in text.split("KPIs")[0]  # not mine
+    assert "Trial-to-paid activation" in text and "26%" in text and "on track" in text
+    assert [c.params["user"] for c in standin.calls("users.info")] == [OWNER]
+
+
+def test_sections_come_from_the_providers_passed_in_and_are_escaped(
+    slack: SlackDriver, deps: Deps
+) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def my_items(sessions, team_id, user_id, now):  # type: ignore[no-untyped-def]
+        calls.append((team_id, user_id))
+        return [HomeItem("Kickoff with <!channel> & Acme", "due Fri 20 Nov", overdue=True)]
+
+    def my_escalations(sessions, team_id, user_id, now):  # type: ignore[no-untyped-def]
+        return [HomeItem("Acme: CSV export down", "sev1 · ack overdue by 20 min",
+                         url="https://slack.example/archives/C1/p1")]  # fmt: skip
+
+    deps.home_sections = HomeSections(checklist_items=my_items, escalations=my_escalations)
+    text = _text(_open_home(slack))
+    assert calls == [(TEAM, OWNER)]
+    assert "Kickoff with &lt;!channel&gt; &amp; Acme" in text and "<!channel>" not in text
+    assert ":red_circle: " in text
+    assert "<https://slack.example/archives/C1/p1|Acme: CSV export down>" in text
+    assert "sev1 · ack overdue by 20 min" in text
+    assert "Nothing assigned to you." not in text
+
+
+def test_a_failing_section_does_not_blank_the_home(slack: SlackDriver, deps: Deps) -> None:
+    def broken(sessions, team_id, user_id, now):  # type: ignore[no-untyped-def]
+        raise RuntimeError("table missing")
+
+    deps.home_sections = HomeSections(checklist_items=nothing, escalations=broken)
+    text = _text(_open_home(slack))
+    assert "Could not load escalations right now." in text
+    assert "Processes I own" in text
+
+
+def test_home_stays_within_100_blocks_with_lots_of_data(slack: SlackDriver, deps: Deps) -> None:
+    many = [HomeItem(f"item {i} " + "x" * 500) for i in range(300)]
+    deps.home_sections = HomeSections(lambda *_: many, lambda *_: many)
+    processes = "\n".join(
+        f"  - key: p{i}\n    name: Process {i}\n    owner: {OWNER}" for i in range(60)
+    )
+    kpis = "\n".join(f"  - key: k{i}\n    name: KPI {i}\n    target: {i}" for i in range(80))
+    load_small_playbook(
+        deps.sessions, deps.clock(), text=f"processes:\n{processes}\nkpis:\n{kpis}\n"
+    )
+    view = _open_home(slack)
+    assert len(view["blocks"]) <= HOME_BLOCK_LIMIT
+    text = _text(view)
+    assert text.count("… and 282 more") == 2
+    assert "… and 48 more" in text  # processes
+    assert "… and 55 more" in text  # KPIs
+    for block in view["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+
+
+def test_messages_tab_is_left_alone(slack: SlackDriver, deps: Deps) -> None:
+    event = {"type": "app_home_opened", "user": OWNER, "channel": "D1", "tab": "messages",
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    result = slack.event(event)
+    assert result.status == 200 and result.of("views.publish") == []
+
+
+def test_redelivered_event_publishes_once(slack: SlackDriver, deps: Deps) -> None:
+    event = {"type": "app_home_opened", "user": OWNER, "channel": "D1", "tab": "home",
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    assert len(slack.event(event, event_id="Ev1").of("views.publish")) == 1
+    assert slack.event(event, event_id="Ev1").of("views.publish") == []

@@ -1,0 +1,124 @@
+"""app.yaml declares exactly what the code handles, and every scope the code needs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.shell.driver import SlackDriver
+from tests.support.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
+MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "app.yaml").read_text())
+
+BUILT_IN_COMMANDS = {
+    "/me",
+    "/status",
+    "/away",
+    "/dnd",
+    "/shrug",
+    "/remind",
+    "/msg",
+    "/feed",
+    "/who",
+    "/collapse",
+    "/expand",
+    "/leave",
+    "/join",
+    "/open",
+    "/search",
+    "/topic",
+    "/mute",
+    "/pro",
+    "/shortcuts",
+    "/invite",
+    "/kick",
+    "/archive",
+    "/dm",
+    "/star",
+    "/apps",
+    "/feedback-slack",
+}
+# Web API methods the code may call → the bot scope each needs (None: no scope needed).
+METHOD_SCOPES: dict[str, str | None] = {
+    "chat_postMessage": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "chat_update": "chat:write",
+    "chat_getPermalink": None,
+    "conversations_open": "im:write",
+    "users_info": "users:read",
+    "views_open": None,
+    "views_update": None,
+    "views_push": None,
+    "views_publish": None,
+    "files_upload_v2": "files:write",
+}
+
+COMMANDS = [c["command"] for c in MANIFEST["features"].get("slash_commands", [])]
+SHORTCUTS = [s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])]
+EVENTS = MANIFEST["settings"]["event_subscriptions"].get("bot_events") or []
+
+
+def test_manifest_is_socket_mode_with_interactivity() -> None:
+    assert MANIFEST["settings"]["socket_mode_enabled"] is True
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_no_command_is_a_slack_built_in() -> None:
+    assert COMMANDS
+    assert not set(COMMANDS) & BUILT_IN_COMMANDS
+    for command in COMMANDS:
+        assert re.fullmatch(r"/[a-z0-9_-]{1,31}", command), command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_declared_command_reaches_a_listener(slack: SlackDriver, command: str) -> None:
+    result = slack.command(command, "help")
+    assert result.status == 200, f"{command} is declared in app.yaml but not handled"
+    assert result.replies, f"{command} help said nothing"
+
+
+@pytest.mark.parametrize("callback_id", SHORTCUTS)
+def test_every_declared_shortcut_reaches_a_listener(slack: SlackDriver, callback_id: str) -> None:
+    message = {"type": "message", "user": "U0002", "text": "hello", "ts": "1700000000.000100"}
+    result = slack.message_shortcut(callback_id, message)
+    assert result.status == 200, f"shortcut {callback_id} is declared but not handled"
+
+
+@pytest.mark.parametrize("event_type", EVENTS)
+def test_every_declared_event_reaches_a_listener(slack: SlackDriver, event_type: str) -> None:
+    event = {
+        "type": event_type,
+        "user": "U0001",
+        "channel": "D0001",
+        "tab": "home",
+        "event_ts": "1700000000.000100",
+    }
+    result = slack.event(event)
+    assert result.status == 200, f"event {event_type} is declared but not handled"
+
+
+def test_undeclared_command_is_not_handled(slack: SlackDriver) -> None:
+    assert slack.command("/not-ours", "help").status == 404
+
+
+def _called_methods() -> set[str]:
+    found: set[str] = set()
+    for package in ("bot", "handlers", "schedules"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "playground" in path.parts:
+                continue
+            found |= set(re.findall(r"\.(\w+_\w+)\(", path.read_text()))
+    return found & set(METHOD_SCOPES)
+
+
+def test_every_scope_the_code_needs_is_declared() -> None:
+    declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    needed = {METHOD_SCOPES[m] for m in _called_methods()} - {None}
+    if COMMANDS:
+        needed.add("commands")
+    assert needed <= declared, f"missing scopes: {needed - declared}"
