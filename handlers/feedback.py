@@ -36,6 +36,7 @@ from bot.feedback.parse import EmptyFeedbackError, FeedbackFormError, parse_form
 from bot.feedback.service import get_nps_report
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
+from bot.slack.mrkdwn import user_ref
 from bot.slack.replies import command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def handle_log_as_feedback(
     text = str(message.get("text") or "")
     notes = []
     if author:
-        notes.append(f"From a message by {render.user_ref(str(author))}.")
+        notes.append(f"From a message by {user_ref(str(author))}.")
     if len(text) > TEXT_INPUT_LIMIT:
         notes.append(
             f"The message has {len(text):,} characters; a form holds {TEXT_INPUT_LIMIT:,}, so "

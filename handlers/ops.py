@@ -30,7 +30,7 @@ from bot.org.render import render_owner_changed, render_owners
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import CommandHelp, render_overview
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import channel_ref, escape, truncate
 from bot.slack.replies import command_args, reply_ephemeral
 from bot.status import service as status
 from bot.status.render import render_status
@@ -148,7 +148,7 @@ def ops_digest(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[B
         default_timezone=default_tz,
     )
     text, blocks = render_digest(digest, templates_dir=deps.settings.opsloop_templates_dir)
-    where = f"<#{digest.channel}>" if digest.channel else "no digest channel set yet"
+    where = f"{channel_ref(digest.channel)}" if digest.channel else "no digest channel set yet"
     note = f"Preview, only you see this. The digest goes to {where}."
     if len(blocks) < MAX_BLOCKS:
         blocks.insert(0, ContextBlock(elements=[MarkdownTextObject(text=note)]))

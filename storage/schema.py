@@ -22,16 +22,18 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest migration(s) shipped with this version of Opsloop, comma-separated."""
-    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
-    return ",".join(sorted(heads)) or None
+    """The newest migration shipped with this version of Opsloop.
+
+    The chain is linear (files `NNNN_<revision>_*.py`, in order); Alembic raises if it ever
+    forks, which the migration tests would catch.
+    """
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration(s) the database is at (None for an empty database)."""
+    """The migration the database is at (None for an empty database)."""
     with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
-    return ",".join(sorted(heads)) or None
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def is_up_to_date(engine: Engine) -> bool:
@@ -39,7 +41,7 @@ def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
     command.upgrade(alembic_config(engine), revision)
 

@@ -21,13 +21,12 @@ from sqlalchemy import Engine
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.settings import Settings, load_settings
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from bot.slack.client import make_web_client
 from bot.slack.executor import TrackingExecutor
 from bot.wiring import build_app, deps_from_parts
 from storage import schema
 from storage.db import SessionFactory, make_engine, make_session_factory
+from tests.support.slack import SlackDriver, SlackStandin
 
 PG_URL = os.environ.get(
     "OPSLOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 
 from bot.checklists.models import CANCELLED, COMPLETED, ItemView, RunView, TemplateSummary
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, truncate, user_ref
 
 CHECKLIST_HELP = CommandHelp(
     "/checklist",
@@ -134,7 +134,7 @@ def due_text(item: ItemView, *, now: datetime, tz: str) -> str:
 
 def owner_text(item: ItemView) -> str:
     if item.owner_id:
-        return f"<@{item.owner_id}>"
+        return f"{user_ref(item.owner_id)}"
     return f"no owner ({escape(item.owner_spec)})"
 
 
@@ -148,7 +148,11 @@ def _fit(parts: list[str], limit: int = OPTION_TEXT_LIMIT) -> str:
 def _option(item: ItemView, *, now: datetime, tz: str) -> Option:
     if item.done and item.done_at is not None:
         done_at = _local(item.done_at, tz).strftime("%d %b %H:%M")
-        parts = [f"✓ <@{item.done_by}> {done_at}", owner_text(item), due_text(item, now=now, tz=tz)]
+        parts = [
+            f"✓ {user_ref(item.done_by)} {done_at}",
+            owner_text(item),
+            due_text(item, now=now, tz=tz),
+        ]
     else:
         warn = ":warning: " if item.is_overdue(now) else ""
         parts = [owner_text(item), warn + due_text(item, now=now, tz=tz)]
@@ -170,13 +174,13 @@ def progress_text(run: RunView) -> str:
 def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Block]]:
     """The checklist message in the channel, rebuilt from the run's stored state."""
     heading = truncate(run.heading, 150)
-    status = f"*{progress_text(run)}* · started by <@{run.started_by}>"
+    status = f"*{progress_text(run)}* · started by {user_ref(run.started_by)}"
     if run.status == COMPLETED and run.duration_seconds is not None:
         status = (
             f":white_check_mark: *Completed* in {format_duration(run.duration_seconds)} · " + status
         )
     elif run.status == CANCELLED:
-        status = f":no_entry_sign: *Cancelled* by <@{run.cancelled_by}> · " + status
+        status = f":no_entry_sign: *Cancelled* by {user_ref(run.cancelled_by)} · " + status
     overdue = run.overdue(now) if run.status != CANCELLED else []
     if overdue:
         status += f" · :warning: {len(overdue)} overdue"
@@ -294,7 +298,7 @@ def runs_reply(
     parts = [title]
     for run in runs[:MAX_LISTED_RUNS]:
         overdue = run.overdue(now)
-        line = f"*{escape(run.heading)}* in <#{run.channel_id}> · `{progress_text(run)}`"
+        line = f"*{escape(run.heading)}* in {channel_ref(run.channel_id)} · `{progress_text(run)}`"
         if overdue:
             line += f" · :warning: {len(overdue)} overdue"
         for item in overdue[:5]:

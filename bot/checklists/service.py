@@ -28,6 +28,7 @@ from bot.checklists.rows import run_view
 from bot.checklists.templates import PROCESS_PREFIX, STARTER
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.org import service as directory
+from bot.slack.mrkdwn import user_ref
 from storage import checklists as store
 from storage import org
 from storage.core import add_audit_entry
@@ -352,7 +353,7 @@ def cancel_run(
             session, team_id=team_id, user_id=user_id
         ):
             raise PermissionDeniedError(
-                f"Only the person who started this checklist (<@{run.started_by}>) or an "
+                f"Only the person who started this checklist ({user_ref(run.started_by)}) or an "
                 "Opsloop admin can cancel it."
             )
         if run.status != CANCELLED:

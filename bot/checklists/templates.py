@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.checklists.models import TemplateSummary
 from bot.errors import UserError
+from bot.ids import is_user_id
 from storage import checklists as store
 from storage.db import SessionFactory, transaction
 
@@ -28,7 +29,6 @@ from storage.db import SessionFactory, transaction
 MAX_ITEMS = 60
 STARTER = "starter"
 PROCESS_PREFIX = "process:"
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _PROCESS_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -54,7 +54,7 @@ class ChecklistItemSpec(BaseModel):
     @classmethod
     def _owner(cls, value: str) -> str:
         value = value.strip()
-        if value == STARTER or _USER_ID.match(value):
+        if value == STARTER or is_user_id(value):
             return value
         if value.startswith(PROCESS_PREFIX) and _PROCESS_KEY.match(value[len(PROCESS_PREFIX) :]):
             return value

@@ -24,9 +24,16 @@ from bot.wiring import SchemaOutdatedError
 log = logging.getLogger(__name__)
 
 
+def _detail(error: BaseException) -> str:
+    """The first line of what went wrong, without SQLAlchemy's statement and help link."""
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return " ".join(first.split())[:200]
+
+
 def one_line(error: BaseException) -> str:
     """What the user is told about an error a command could not handle itself."""
-    detail = " ".join(str(error).split())[:300]
+    detail = _detail(error)
     if isinstance(error, SettingsError | SchemaOutdatedError):
         return str(error)
     if isinstance(error, DatabaseUnavailableError | SQLAlchemyError):

@@ -10,7 +10,6 @@ user-derived value goes through the `slack` filter, which escapes `&`, `<` and `
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from slack_sdk.models.blocks import (
 
 from bot.digest.models import Digest, DigestSection
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate, user_ref
 
 DIGEST_HELP = CommandHelp(
     "/ops digest",
@@ -45,12 +44,15 @@ BUILT_IN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150
 _ONE_SECOND = timedelta(seconds=1)
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _STATUS = {
     "on_track": (":large_green_circle:", "on track"),
     "at_risk": (":large_yellow_circle:", "at risk"),
     "off_track": (":red_circle:", "off track"),
 }
+
+
+def _owner(user_id: Any) -> str:
+    return user_ref(user_id, otherwise="no owner")
 
 
 def _num(value: Any) -> str:
@@ -75,13 +77,6 @@ def _arrow(current: Any, previous: Any) -> str:
     if not isinstance(current, int | float) or not isinstance(previous, int | float):
         return ""
     return "↑" if current > previous else "↓" if current < previous else "→"
-
-
-def _mention(user_id: Any) -> str:
-    text = "" if user_id is None else str(user_id)
-    if _USER_ID.match(text):
-        return f"<@{text}>"
-    return escape(text) if text else "no owner"
 
 
 def _minutes(value: Any) -> str:
@@ -112,7 +107,7 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
         num=_num,
         signed=_signed,
         arrow=_arrow,
-        mention=_mention,
+        mention=_owner,
         minutes=_minutes,
         oneline=_oneline,
         unit=lambda unit: "" if not unit else ("%" if unit == "%" else " " + escape(unit)),

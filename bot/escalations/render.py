@@ -25,7 +25,7 @@ from bot.errors import UserError
 from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
 from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import escape, quote, truncate
+from bot.slack.mrkdwn import channel_ref, escape, quote, truncate, user_ref
 
 ESCALATE_HELP = CommandHelp(
     "/escalate",
@@ -141,9 +141,9 @@ def clock_line(clock: SlaClock) -> str:
 
 def _status_line(e: EscalationView) -> str:
     if e.status == "resolved" and e.resolved_by:
-        return f"*Resolved* by <@{e.resolved_by}>"
+        return f"*Resolved* by {user_ref(e.resolved_by)}"
     if e.status == "acknowledged" and e.acknowledged_by:
-        return f"*Acknowledged* by <@{e.acknowledged_by}>"
+        return f"*Acknowledged* by {user_ref(e.acknowledged_by)}"
     return "*Open* — waiting for acknowledgement"
 
 
@@ -158,8 +158,8 @@ def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
     facts = [
         f"*Customer:* {escape(e.customer) or '—'}",
         f"*Severity:* {severity_label(e.severity)} — {SEVERITY_MEANINGS.get(e.severity, '')}",
-        f"*Owner:* <@{e.owner_id}>",
-        f"*Reported by:* <@{e.reporter_id}> {when(e.created_at)}",
+        f"*Owner:* {user_ref(e.owner_id)}",
+        f"*Reported by:* {user_ref(e.reporter_id)} {when(e.created_at)}",
         f"*Status:* {_status_line(e)}",
     ]
     body = f"*{truncate(escape(e.title), 150)}*"
@@ -221,15 +221,15 @@ def _buttons(e: EscalationView) -> list[ButtonElement]:
 
 def render_event(event: TimelineEvent) -> str:
     """The thread line for one change."""
-    who = f"<@{event.actor_id}>"
+    who = f"{user_ref(event.actor_id)}"
     at = when(event.at)
     detail = event.detail
     if event.kind == "acknowledged":
         return f":eyes: {who} acknowledged this escalation — {at}"
     if event.kind == "reassigned":
         return (
-            f":arrows_counterclockwise: {who} reassigned it from <@{detail.get('from')}> "
-            f"to <@{detail.get('to')}> — {at}"
+            f":arrows_counterclockwise: {who} reassigned it from {user_ref(detail.get('from'))} "
+            f"to {user_ref(detail.get('to'))} — {at}"
         )
     if event.kind == "resolved":
         return (
@@ -246,7 +246,7 @@ def render_event(event: TimelineEvent) -> str:
 
 def render_owner_dm(e: EscalationView, *, assigned_by: str | None = None) -> str:
     """The DM telling an owner an escalation is theirs."""
-    how = f"<@{assigned_by}> assigned you" if assigned_by else "You own"
+    how = f"{user_ref(assigned_by)} assigned you" if assigned_by else "You own"
     lines = [
         f":rotating_light: {how} {severity_label(e.severity)} escalation #{e.id}: "
         f"*{truncate(escape(e.title), 150)}* (customer: {escape(e.customer) or '—'}).",
@@ -269,20 +269,21 @@ def render_confirmation(
     """What the reporter is told after submitting: where it went, and what went wrong."""
     head = f":white_check_mark: Escalation #{e.id} *{truncate(escape(e.title), 150)}* is stored"
     notes = [
-        f"I could not post in <#{c}>; invite me there with `/invite @Opsloop`." for c in failed
+        f"I could not post in {channel_ref(c)}; invite me there with `/invite @Opsloop`."
+        for c in failed
     ]
     if posted_in:
-        text = f"{head} and posted in <#{posted_in}>; <@{e.owner_id}> owns it."
+        text = f"{head} and posted in {channel_ref(posted_in)}; {user_ref(e.owner_id)} owns it."
         if configured is None:
             notes.append(
                 "No escalation channel is configured, so I posted it here. An admin can set "
                 "one in the playbook (`channels: escalations:`)."
             )
     elif in_owner_dm:
-        text = f"{head}; I could not post it in a channel, so <@{e.owner_id}> got it by DM."
+        text = f"{head}; I could not post it in a channel, so {user_ref(e.owner_id)} got it by DM."
     else:
         text = (
-            f"{head}, but I could not post it anywhere. <@{e.owner_id}> owns it; find it "
+            f"{head}, but I could not post it anywhere. {user_ref(e.owner_id)} owns it; find it "
             "with `/escalate list`."
         )
     return "\n".join([text, *notes])
@@ -294,7 +295,7 @@ _REFUSALS = {
     "Use *Reopen* if it is back.",
     "not_resolved": "Escalation #{id} is not resolved (it is {status}), so there is nothing "
     "to reopen.",
-    "same_owner": "<@{owner}> already owns escalation #{id}; nothing changed.",
+    "same_owner": "{owner} already owns escalation #{id}; nothing changed.",
 }
 
 
@@ -304,7 +305,10 @@ def render_refusal(outcome: ChangeOutcome) -> str:
     who = e.resolved_by if outcome.refusal == "already_resolved" else e.acknowledged_by
     template = _REFUSALS.get(outcome.refusal or "", "Nothing changed.")
     return template.format(
-        id=e.id, by=f" by <@{who}>" if who else "", status=e.status, owner=e.owner_id
+        id=e.id,
+        by=f" by {user_ref(who)}" if who else "",
+        status=e.status,
+        owner=user_ref(e.owner_id),
     )
 
 
@@ -333,7 +337,7 @@ def render_escalation_list(
         clock = e.resolve_clock if e.status != "open" else e.ack_clock
         state = "resolved" if e.is_resolved else f"{e.status}, {clock.kind} {clock.state}"
         lines.append(
-            f"• *#{e.id}* {severity_label(e.severity)} {title} — <@{e.owner_id}> — {state}"
+            f"• *#{e.id}* {severity_label(e.severity)} {title} — {user_ref(e.owner_id)} — {state}"
         )
     blocks: list[Block] = [HeaderBlock(text=heading)]
     chunk: list[str] = []

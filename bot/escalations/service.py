@@ -28,6 +28,7 @@ from bot.escalations.models import (
 from bot.escalations.rows import breach_of, clocks_of, event_of, view_of
 from bot.escalations.sla import SEVERITIES, SeveritySla, SlaTable
 from bot.org.service import ESCALATION_PROCESS
+from bot.slack.mrkdwn import user_ref
 from storage import escalations as store
 from storage import org
 from storage.core import add_audit_entry
@@ -309,9 +310,9 @@ def _check_permission(session: Any, row: Escalation, user_id: str) -> None:
     process_owner = process.owner_id if process else None
     if user_id == process_owner or org.is_admin(session, team_id=row.team_id, user_id=user_id):
         return
-    who = f"its owner <@{row.owner_id}>"
+    who = f"its owner {user_ref(row.owner_id)}"
     if process_owner:
-        who += f", the escalation process owner <@{process_owner}>"
+        who += f", the escalation process owner {user_ref(process_owner)}"
     raise PermissionDeniedError(
         f"Only {who} or an Opsloop admin can change escalation #{row.id}. "
         "Nothing was changed; ask one of them, or reply in the thread."

@@ -6,7 +6,6 @@ Every user-derived value (text, customer, tags) goes through `escape`, so `<!cha
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -23,7 +22,7 @@ from bot.feedback.models import FeedbackRecord, RecentFeedback
 from bot.feedback.nps import NpsReport, NpsSummary
 from bot.feedback.parse import SOURCES
 from bot.slack.help import CommandHelp, render_command_help
-from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, quote, truncate
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, quote, truncate, user_ref
 
 FEEDBACK_HELP = CommandHelp(
     "/feedback",
@@ -42,9 +41,6 @@ FEEDBACK_HELP = CommandHelp(
 EDIT_ACTION = "feedback_edit"
 QUOTE_LIMIT = 2400  # leaves room in a 3,000-character section for the heading
 RECENT_QUOTE_LIMIT = 280
-
-_CHANNEL_ID = re.compile(r"\A[CG][A-Z0-9]{2,}\Z")
-_USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,}\Z")
 
 
 def render_feedback_help(note: str | None = None) -> tuple[str, list[Block]]:
@@ -164,20 +160,6 @@ def format_nps(score: float) -> str:
     """An NPS as a signed whole number (half away from zero): +25, -10, 0."""
     rounded = int(abs(score) + 0.5) * (1 if score >= 0 else -1)
     return f"{rounded:+d}" if rounded else "0"
-
-
-def channel_ref(value: str | None) -> str:
-    """A channel mention for a channel id, the escaped name otherwise."""
-    if value and _CHANNEL_ID.match(value):
-        return f"<#{value}>"
-    return escape(value or "")
-
-
-def user_ref(value: str | None) -> str:
-    """A user mention for a user id, the escaped value otherwise."""
-    if value and _USER_ID.match(value):
-        return f"<@{value}>"
-    return escape(value or "someone")
 
 
 def _details(feedback: FeedbackRecord, *, short: bool = False) -> str:

@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import (
 
 from bot.kpis.models import KpiInfo, KpiReport, LoggedValue
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate, user_ref
 
 KPI_HELP = CommandHelp(
     "/kpi",
@@ -62,7 +62,7 @@ def status_text(status: str) -> str:
 
 def owner_text(kpi: KpiInfo) -> str:
     if kpi.owner_id:
-        return f"<@{kpi.owner_id}>"
+        return f"{user_ref(kpi.owner_id)}"
     return "_no owner_"
 
 

@@ -28,6 +28,7 @@ from bot.kpis.models import (
 from bot.kpis.parse import parse_kpi_value
 from bot.org.service import resolve_owner
 from bot.periods import last_weeks, week_bounds, week_of
+from bot.slack.mrkdwn import user_ref
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import add_audit_entry
@@ -166,7 +167,7 @@ def log_kpi_value(
                 example=f"/kpi show {info.key}",
             )
         if not _may_change(session, team_id=team_id, user_id=user_id, info=info):
-            owner = f"<@{info.owner_id}>" if info.owner_id else "nobody yet"
+            owner = f"{user_ref(info.owner_id)}" if info.owner_id else "nobody yet"
             raise PermissionDeniedError(
                 f"Only the owner of {info.name} ({owner}) or an Opsloop admin can log its value."
             )

@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 
 from bot.nudges.models import Nudge, OverdueItem
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate
+from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate, user_ref
 
 NUDGE_HELP = CommandHelp(
     "/ops nudge",
@@ -64,7 +64,7 @@ def _item_line(item: OverdueItem, now: datetime, *, with_owner: bool = False) ->
     title = truncate(escape(" ".join(item.title.split())), TITLE_LIMIT)
     if item.link and item.link.startswith(("https://", "http://")) and "|" not in item.link:
         title = f"<{escape(item.link)}|{title}>"
-    owner = f" · <@{item.owner_id}>" if with_owner else ""
+    owner = f" · {user_ref(item.owner_id)}" if with_owner else ""
     return f"*{title}*{owner}\nDue {_when(item.due_at)} · {_days_late(item, now)}"
 
 

@@ -10,17 +10,19 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
+from bot.ids import USER_ID_PATTERN, USER_MENTION
 from bot.org import service as directory
 from bot.org.models import OwnerChange, OwnerRow
 from bot.org.people import get_people
 from bot.org.service import resolve_owner
+from bot.slack.mrkdwn import user_ref
 from storage import kpis as kpi_store
 from storage import org
 from storage.db import SessionFactory, transaction
 from storage.models.org import Process
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_BARE_ID = re.compile(r"(?:^|\s)([UW][A-Z0-9]{6,})$")
+# A bare user id as the last word, for people who paste an id instead of mentioning.
+_BARE_ID = re.compile(rf"(?:^|\s)({USER_ID_PATTERN})$")
 OWNER_EXAMPLE = "/ops owner onboarding @dana"
 
 
@@ -55,8 +57,8 @@ def list_owner_ids(sessions: SessionFactory, *, team_id: str) -> set[str]:
 
 def parse_owner_args(text: str) -> tuple[str, str]:
     """(process, user id) from `<process> <@U123|name>`; `UserError` explains bad input."""
-    mentions = _MENTION.findall(text)
-    rest = _MENTION.sub(" ", text)
+    mentions = USER_MENTION.findall(text)
+    rest = USER_MENTION.sub(" ", text)
     if not mentions:
         bare = _BARE_ID.search(text.strip())
         if bare:
@@ -106,7 +108,7 @@ def change_process_owner(
         if not org.is_admin(session, team_id=team_id, user_id=actor_id):
             admins = org.list_admins(session, team_id=team_id)
             who = (
-                "Ask " + " or ".join(f"<@{a}>" for a in admins) + "."
+                "Ask " + " or ".join(f"{user_ref(a)}" for a in admins) + "."
                 if admins
                 else "No admins are set up yet: list them under `admins:` in the playbook."
             )

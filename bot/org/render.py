@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.org.models import OwnerChange, OwnerRow
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, user_ref
 
 MAX_ROWS = 45
 
@@ -21,7 +21,7 @@ def owner_row_line(row: OwnerRow) -> str:
     if not row.owner_id:
         return f":warning: {name} — *no owner*"
     flag = " — :warning: deactivated in Slack" if row.owner_deleted else ""
-    return f"• {name} — <@{row.owner_id}>{flag}"
+    return f"• {name} — {user_ref(row.owner_id)}{flag}"
 
 
 def render_owners(rows: list[OwnerRow]) -> tuple[str, list[Block]]:
@@ -46,8 +46,8 @@ def render_owners(rows: list[OwnerRow]) -> tuple[str, list[Block]]:
 
 
 def render_owner_changed(change: OwnerChange) -> tuple[str, list[Block]]:
-    was = f" (was <@{change.previous_id}>)" if change.previous_id else " (it had no owner)"
+    was = f" (was {user_ref(change.previous_id)})" if change.previous_id else " (it had no owner)"
     if change.previous_id == change.owner_id:
         was = " (unchanged)"
-    text = f":white_check_mark: <@{change.owner_id}> now owns *{escape(change.name)}*{was}."
+    text = f":white_check_mark: {user_ref(change.owner_id)} now owns *{escape(change.name)}*{was}."
     return text, [SectionBlock(text=MarkdownTextObject(text=text))]

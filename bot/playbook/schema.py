@@ -24,12 +24,11 @@ from pydantic import (
 )
 
 from bot.checklists.templates import ChecklistTemplateSpec
+from bot.ids import is_channel_id, is_user_id
 from bot.kpis.models import COMPUTED_KIND_UNITS, KPI_KINDS, MANUAL_KIND
 from bot.playbook.yaml_lines import LineMap, Path, YamlSyntaxError, load_with_lines
 from bot.settings import SettingsError
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 PROCESS_REF = "process:"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -57,7 +56,7 @@ class _Strict(BaseModel):
 def _owner_ref(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    if USER_ID.match(value) or value.startswith(PROCESS_REF):
+    if is_user_id(value) or value.startswith(PROCESS_REF):
         return value
     raise ValueError(
         f"{value!r} is not a Slack user id (like U0123ABCD) or a process:<key> reference"
@@ -82,7 +81,7 @@ class Channels(_Strict):
     @field_validator("escalations", "digest", "feedback")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
-        if value is not None and not CHANNEL_ID.match(value):
+        if value is not None and not is_channel_id(value):
             raise ValueError(f"{value!r} is not a Slack channel id (like C0123ABCD)")
         return value
 
@@ -99,7 +98,7 @@ class ProcessSpec(_Strict):
     @field_validator("owner")
     @classmethod
     def _user(cls, value: str | None) -> str | None:
-        if value is not None and value != "" and not USER_ID.match(value):
+        if value is not None and value != "" and not is_user_id(value):
             raise ValueError(f"{value!r} is not a Slack user id (like U0123ABCD)")
         return value or None
 
@@ -215,7 +214,7 @@ class Playbook(_Strict):
     @classmethod
     def _admin_ids(cls, value: list[str]) -> list[str]:
         for user in value:
-            if not USER_ID.match(user):
+            if not is_user_id(user):
                 raise ValueError(f"{user!r} is not a Slack user id (like U0123ABCD)")
         return value
 

@@ -23,6 +23,7 @@ import yaml
 from bot.checklists.templates import sync_templates
 from bot.escalations.service import set_severity_slas
 from bot.escalations.sla import SeveritySla
+from bot.ids import USER_ID_PATTERN, USER_ID_WORD
 from bot.org import service as directory
 from bot.org.people import get_people
 from bot.playbook.schema import Playbook, PlaybookInvalidError, SlaSpec, parse_playbook
@@ -291,7 +292,7 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
             "overdue_threshold_days": int(get(NUDGE_THRESHOLD_DAYS) or 3),
         }
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    user_ids = set(re.findall(r"\b([UW][A-Z0-9]{2,})\b", text))
+    user_ids = set(USER_ID_WORD.findall(text))
     names = get_people(sessions, team_id=team_id, user_ids=user_ids)
     header = "# Opsloop playbook, exported by `opsloop playbook export`; names are comments.\n"
     return header + _with_name_comments(
@@ -312,4 +313,4 @@ def _with_name_comments(text: str, names: dict[str, str]) -> str:
         name = " ".join(names.get(match.group(2), "").split())  # one line, whatever Slack says
         return match.group(0) + (f"  # {name}" if name else "")
 
-    return re.sub(r"^(\s*(?:- |owner: |- owner: ))([UW][A-Z0-9]{2,})$", comment, text, flags=re.M)
+    return re.sub(rf"^(\s*(?:- |owner: |- owner: ))({USER_ID_PATTERN})$", comment, text, flags=re.M)

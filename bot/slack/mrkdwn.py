@@ -1,6 +1,15 @@
-"""Escaping and trimming of user-derived text for Slack surfaces."""
+"""Slack's mrkdwn, written once: escaping, trimming, quoting, mentions and date tokens.
+
+Pure text in, text out (no Slack calls), so renderers and use cases alike may use it.
+Mentions are written by Opsloop, never passed through from user text: a value that is not
+shaped like an id (`bot.ids`) is escaped and shown as text, so it can never ping anyone.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from bot.ids import is_channel_id, is_user_id
 
 # Slack's mrkdwn control characters. `&` must go first or the others get double-escaped.
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
@@ -36,3 +45,25 @@ def quote(value: object, limit: int = 600) -> str:
     """An escaped, trimmed block quote of user text."""
     body = truncate(escape(value), limit)
     return "\n".join("> " + line for line in body.splitlines() or [""])
+
+
+def user_ref(value: object, *, otherwise: str = "someone") -> str:
+    """`<@U…>` for a user id; anything else escaped as text (`otherwise` when empty)."""
+    if is_user_id(value):
+        return f"<@{value}>"
+    return escape(value) if value else otherwise
+
+
+def channel_ref(value: object, *, otherwise: str = "") -> str:
+    """`<#C…>` for a channel id; anything else escaped as text (`otherwise` when empty)."""
+    if is_channel_id(value):
+        return f"<#{value}>"
+    return escape(value) if value else otherwise
+
+
+def date_token(at: datetime, fmt: str, fallback: str) -> str:
+    """`<!date^…>`: Slack shows `at` in each reader's own timezone; `fallback` where it can't.
+
+    `fmt` is Slack's token format, e.g. `{date_short_pretty} {time}`.
+    """
+    return f"<!date^{int(at.timestamp())}^{fmt}|{escape(fallback)}>"

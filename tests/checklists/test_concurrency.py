@@ -18,8 +18,6 @@ from slack_sdk import WebClient
 from bot.checklists import service as checklists
 from bot.checklists.render import TICK_ACTION
 from bot.deps import Deps
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.standin import SlackStandin
 from tests.support.checklists import (
     TEAM,
     add_templates,
@@ -29,6 +27,7 @@ from tests.support.checklists import (
     only_run,
     ticked,
 )
+from tests.support.slack import Result, SlackDriver, SlackStandin
 
 
 def _together(calls: list[Callable[[], Result]]) -> list[Result]:

@@ -13,8 +13,6 @@ from bot.checklists.templates import list_templates, parse_template_specs, sync_
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from storage.core import list_audit_entries
 from storage.db import transaction
 from tests.support.checklists import (
@@ -32,6 +30,7 @@ from tests.support.checklists import (
     raw_click,
     ticked,
 )
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 def _start(slack: SlackDriver, text: str = "onboarding Acme", **kwargs: Any) -> Any:

@@ -9,9 +9,8 @@ from bot.checklists import service as checklists
 from bot.checklists.models import RunView
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from tests.support.playbook import ADMIN, OWNER, TEAM, load_small_playbook
+from tests.support.slack import SlackDriver, SlackStandin
 
 PLAYBOOK = f"""\
 timezone: Europe/Berlin

@@ -16,8 +16,6 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.errors import NotFoundError
 from bot.exports import write_csv
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from tests.support.checklists import (
     CHANNEL,
     ONBOARDING,
@@ -28,6 +26,7 @@ from tests.support.checklists import (
     only_run,
     ticked,
 )
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 def test_list_overdue_items_returns_open_items_past_due(

@@ -20,10 +20,9 @@ from bot.feedback.parse import ParsedFeedback
 from bot.kpis import service as kpis
 from bot.playbook.schema import parse_playbook
 from bot.playbook.service import import_playbook
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, active_runs, add_templates
+from tests.support.slack import SlackDriver, SlackStandin
 
 DIGEST = "C0DIGEST"
 OWNER = "U0OWNER"

@@ -17,8 +17,6 @@ from bot.digest.render import render_digest
 from bot.feedback import service as feedback_service
 from bot.feedback.parse import parse_inline
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from bot.slack import ledger
 from bot.slack.client import make_web_client
 from bot.wiring import deps_from_parts
@@ -27,6 +25,7 @@ from schedules.runner import run_once
 from storage.db import make_engine
 from tests.conftest import BOT_TOKEN
 from tests.support.schedule import Escalation, Feedback, Kpi, Records, nps
+from tests.support.slack import SlackDriver, SlackStandin
 
 TEAM = "T0001"
 CHANNEL = "C0DIGEST"

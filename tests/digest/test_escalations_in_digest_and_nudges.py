@@ -11,8 +11,6 @@ from bot.escalations import service
 from bot.escalations.render import ACKNOWLEDGE
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
 from tests.support.escalations import (
     OWNER,
@@ -24,6 +22,7 @@ from tests.support.escalations import (
     thread_posts,
     updates_of,
 )
+from tests.support.slack import SlackDriver, SlackStandin
 
 DIGEST = "C0DIGEST"
 WEEK_START = datetime(2026, 11, 16, tzinfo=UTC)  # Monday of ISO week 2026-W47

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
+from tests.support.slack import SlackDriver, SlackStandin
 
 TEAM = "T0001"
 

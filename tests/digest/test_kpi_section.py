@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
 from tests.support.playbook import OWNER, load_small_playbook
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 def test_playbook_team_gets_its_kpi_digest_at_nine_berlin_time(

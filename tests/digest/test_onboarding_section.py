@@ -10,10 +10,9 @@ from bot.deps import Deps
 from bot.digest import service as digest_service
 from bot.nudges import service as nudges
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, active_runs, add_templates
+from tests.support.slack import SlackDriver, SlackStandin
 
 DIGEST = "C0DIGEST"
 WEEK_START = datetime(2026, 11, 16, tzinfo=UTC)  # Monday of ISO week 2026-W47

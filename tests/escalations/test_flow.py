@@ -8,8 +8,6 @@ from bot.clock import FixedClock
 from bot.escalations import modals, service
 from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from storage.db import SessionFactory
 from tests.support.escalations import (
     ADMIN,
@@ -31,6 +29,7 @@ from tests.support.escalations import (
     thread_posts,
     updates_of,
 )
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 def test_escalate_opens_the_modal_with_title_and_process_owner(

@@ -8,8 +8,6 @@ from bot.clock import FixedClock
 from bot.escalations import modals, service
 from bot.escalations.models import EscalationView
 from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, EscalationRef
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.standin import SlackStandin
 from storage.db import SessionFactory
 from tests.support.escalations import (
     OWNER,
@@ -22,6 +20,7 @@ from tests.support.escalations import (
     submit_reassign,
     submit_resolve,
 )
+from tests.support.slack import Result, SlackDriver, SlackStandin
 
 
 def _nothing_stored(sessions: SessionFactory, clock: FixedClock) -> bool:

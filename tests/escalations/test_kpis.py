@@ -10,8 +10,8 @@ from bot.deps import Deps
 from bot.escalations import service
 from bot.escalations.models import EscalationDraft
 from bot.kpis.compute import compute_kpi
-from bot.shell.driver import SlackDriver
 from storage.db import SessionFactory, transaction
+from tests.support.slack import SlackDriver
 
 TEAM = "T0001"
 OWNER = "U0OWNER"

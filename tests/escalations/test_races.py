@@ -13,8 +13,6 @@ from slack_sdk import WebClient
 from bot.clock import FixedClock
 from bot.escalations import service
 from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, render_escalation_message
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.standin import SlackStandin
 from bot.slack.replies import as_dicts
 from storage.db import SessionFactory
 from tests.support.escalations import (
@@ -29,6 +27,7 @@ from tests.support.escalations import (
     submit_resolve,
     updates_of,
 )
+from tests.support.slack import Result, SlackDriver, SlackStandin
 
 
 def _kinds(sessions: SessionFactory, escalation_id: int) -> list[str]:

@@ -18,11 +18,10 @@ from bot.escalations import service
 from bot.escalations.service import get_severity_slas, set_severity_slas
 from bot.escalations.sla import DEFAULT_SLAS, ClockState, SeveritySla, SlaTable, clock_state
 from bot.exports import write_csv, write_json
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from storage.db import SessionFactory
 from tests.conftest import START
 from tests.support.escalations import OWNER, TEAM, dump, press, raise_escalation, submit_resolve
+from tests.support.slack import SlackDriver, SlackStandin
 
 WINDOW = timedelta(minutes=15)
 DUE = START + WINDOW

@@ -9,9 +9,9 @@ import pytest
 from bot.clock import FixedClock
 from bot.feedback.models import FeedbackRecord
 from bot.feedback.service import list_feedback_records
-from bot.shell.driver import Result, SlackDriver
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT
 from storage.db import SessionFactory
+from tests.support.slack import Result, SlackDriver
 
 
 def stored(sessions: SessionFactory) -> list[FeedbackRecord]:

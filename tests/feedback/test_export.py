@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.clock import FixedClock
 from bot.feedback.export import COLUMNS
-from bot.shell.driver import SlackDriver
 from storage.db import SessionFactory
+from tests.support.slack import SlackDriver
 
 LONG = "Säge 🚀 " + "the report builder drops columns; " * 320
 

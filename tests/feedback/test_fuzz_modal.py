@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from bot.deps import Deps
 from bot.feedback.modal import MODAL_CALLBACK, FeedbackModalMeta, Field
 from bot.feedback.service import list_feedback_records
-from bot.shell import payloads
-from bot.shell.driver import SlackDriver
+from tests.support.slack import SlackDriver, payloads
 
 GENERIC_ERROR = "Something went wrong on our side"
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)

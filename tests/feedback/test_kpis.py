@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.shell.driver import SlackDriver
 from tests.support.playbook import load_small_playbook
+from tests.support.slack import SlackDriver
 
 PLAYBOOK = """\
 timezone: Europe/Berlin

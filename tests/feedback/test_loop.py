@@ -9,10 +9,8 @@ import pytest
 from bot.clock import FixedClock
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.payloads import select_value, text_value
-from bot.shell.standin import SlackStandin
 from storage.db import SessionFactory
+from tests.support.slack import Result, SlackDriver, SlackStandin, select_value, text_value
 
 OWNER = "U0OWNER"
 CHANNEL = "C0FEEDBACK"

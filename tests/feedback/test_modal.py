@@ -11,12 +11,17 @@ from bot.feedback import service as feedback_service
 from bot.feedback.models import FeedbackRecord
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.payloads import multi_select_value, select_value, text_value
-from bot.shell.standin import SlackStandin
 from storage.core import list_audit_entries
 from storage.db import SessionFactory, transaction
 from storage.errors import DatabaseUnavailableError
+from tests.support.slack import (
+    Result,
+    SlackDriver,
+    SlackStandin,
+    multi_select_value,
+    select_value,
+    text_value,
+)
 
 CALLBACK = "feedback_modal"
 

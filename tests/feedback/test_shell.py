@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.shell.repl import run_shell
+from tests.support.slack import run_shell
 
 
 def test_feedback_in_the_shell(tmp_path: Path) -> None:

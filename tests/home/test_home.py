@@ -9,9 +9,8 @@ from bot.deps import Deps
 from bot.home.models import HomeItem
 from bot.home.render import HOME_BLOCK_LIMIT
 from bot.home.service import HomeSections
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from tests.support.playbook import OWNER, TEAM, load_small_playbook
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 def nothing(*_: object) -> list[HomeItem]:

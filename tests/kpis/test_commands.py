@@ -9,10 +9,10 @@ import pytest
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.kpis import compute as kpi_compute
-from bot.shell.driver import SlackDriver
 from storage.core import list_audit_entries
 from storage.db import transaction
 from tests.support.playbook import ADMIN, OTHER, OWNER, load_small_playbook
+from tests.support.slack import SlackDriver
 
 
 @pytest.fixture

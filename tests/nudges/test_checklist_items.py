@@ -9,10 +9,9 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, add_templates, only_run
+from tests.support.slack import SlackDriver, SlackStandin
 
 MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

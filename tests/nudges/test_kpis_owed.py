@@ -8,10 +8,9 @@ from typing import Any
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from schedules.runner import run_once
 from tests.support.playbook import OWNER, load_small_playbook
+from tests.support.slack import SlackDriver, SlackStandin
 
 # 2026-11-23 is a Monday; the small playbook's team is in Europe/Berlin (UTC+1), nudges 10:00.
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)

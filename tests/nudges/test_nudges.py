@@ -15,14 +15,13 @@ from bot.nudges import service as nudges
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION
 from bot.org import service as directory
 from bot.org.people import get_people
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import ApiCall, SlackStandin
 from schedules.runner import run_once
 from storage.core import upsert_person
 from storage.db import transaction
 from tests.conftest import BOT_TOKEN
 from tests.support.escalations import raise_escalation
 from tests.support.schedule import OverdueBoard
+from tests.support.slack import ApiCall, SlackDriver, SlackStandin
 
 TEAM = "T0001"
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -214,18 +213,18 @@ def test_items_overdue_past_the_threshold_go_to_the_process_owner_once_a_day(
     )
     person(deps, "UPO", "Asia/Tokyo")
     clock.now = MONDAY + timedelta(hours=10)
-    board.add("late", "U1", clock.now - timedelta(days=5), process_key="onboarding")
-    board.add("recent", "U1", clock.now - timedelta(days=2), process_key="onboarding")
+    board.add("late", "U0ANN", clock.now - timedelta(days=5), process_key="onboarding")
+    board.add("recent", "U0ANN", clock.now - timedelta(days=2), process_key="onboarding")
     board.add("own", "UPO", clock.now - timedelta(days=9), process_key="onboarding")
-    board.add("noprocess", "U1", clock.now - timedelta(days=9))
+    board.add("noprocess", "U0ANN", clock.now - timedelta(days=9))
     # Monday 10:00 UTC is 19:00 in Tokyo: the process owner hears on Tuesday morning
     assert {(k, u) for k, u, _ in tick_hourly(deps, clock, clock.now + timedelta(hours=1))} == {
-        ("nudge", "U1")
+        ("nudge", "U0ANN")
     }
     sent = tick_hourly(deps, clock, MONDAY + timedelta(days=1, hours=3))
     assert ("nudge_escalation", "UPO", 1) in sent and ("nudge", "UPO", 1) in sent
     [report] = [c for c in dms(standin, "UPO") if "processes you own" in c.params["text"]]
-    assert "Task late" in report.params["text"] and "<@U1>" in report.params["text"]
+    assert "Task late" in report.params["text"] and "<@U0ANN>" in report.params["text"]
     for absent in ("Task recent", "Task own", "Task noprocess"):
         assert absent not in report.params["text"]
     assert "more than 4 days" in report.params["text"]

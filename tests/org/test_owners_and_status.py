@@ -10,11 +10,10 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import owners
 from bot.org.people import get_people
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from storage.core import list_audit_entries
 from storage.db import transaction
 from tests.support.playbook import ADMIN, OTHER, OWNER, TEAM, load_small_playbook
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 @pytest.fixture

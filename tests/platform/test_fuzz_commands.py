@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.deps import Deps
-from bot.shell.driver import SlackDriver
 from bot.slack.replies import command_args
 from tests.support.paths import MANIFEST
+from tests.support.slack import SlackDriver
 
 COMMANDS = [
     c["command"] for c in yaml.safe_load(MANIFEST.read_text())["features"]["slash_commands"]

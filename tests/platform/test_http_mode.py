@@ -19,13 +19,12 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.clock import FixedClock
 from bot.settings import load_settings
-from bot.shell import payloads
-from bot.shell.standin import SlackStandin
 from bot.slack.http import SlackWsgiApp
 from bot.wiring import SchemaOutdatedError, deps_from_parts, make_deps, prepare_schema
 from storage import schema
 from storage.db import make_engine
 from tests.conftest import SIGNING_SECRET
+from tests.support.slack import SlackStandin, payloads
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ DOMAINS = (
 )  # fmt: skip
 RENDERING = ("models.py", "render.py", "modal.py", "modals.py")
 SLACK_FACING = (*RENDERING, "messages.py")
-USE_CASE_NEVER = ("slack_bolt", "slack_sdk", "jinja2", "handlers", "schedules", "bot.slack")
+USE_CASE_NEVER = ("slack_bolt", "slack_sdk", "jinja2", "handlers", "schedules")
 
 
 def _rules(path: Path) -> tuple[str, ...]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.shell.driver import SlackDriver
 from tests.support.paths import REPO_ROOT
+from tests.support.slack import SlackDriver
 
 ROOT = REPO_ROOT
 MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "app.yaml").read_text())

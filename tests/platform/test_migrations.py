@@ -28,3 +28,22 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
     schema.upgrade(engine)
     assert schema.is_up_to_date(engine)
     engine.dispose()
+
+
+def test_migration_files_sort_in_chain_order() -> None:
+    """`ls` shows the chain: file N is revision N, whose parent is file N-1's revision."""
+    import ast
+
+    versions = sorted((schema.MIGRATIONS_DIR / "versions").glob("*.py"))
+    chain: list[tuple[str, str | None]] = []
+    for path in versions:
+        values = {
+            node.target.id: ast.literal_eval(node.value)
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        }
+        chain.append((values["revision"], values["down_revision"]))
+        assert path.name.startswith(f"{len(chain):04d}_"), path.name
+    assert [parent for _, parent in chain] == [None, *[rev for rev, _ in chain[:-1]]]

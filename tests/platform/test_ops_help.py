@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.org import owners
-from bot.shell.driver import SlackDriver
 from handlers.ops import COMMAND_HELP
+from tests.support.slack import SlackDriver
 
 
 def test_ops_help_lists_every_command(slack: SlackDriver) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot.errors import UserError
-from bot.shell.driver import SlackDriver
 from bot.slack.errors import guarded
 from storage.errors import DatabaseUnavailableError
+from tests.support.slack import SlackDriver
 
 ROUNDS = 15
 

@@ -9,8 +9,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
+from tests.support.slack import SlackDriver, SlackStandin
 
 
 def test_event_delivered_four_times_is_handled_once(slack: SlackDriver) -> None:

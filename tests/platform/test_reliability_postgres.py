@@ -23,8 +23,6 @@ from sqlalchemy import Engine, event, select
 from bot.errors import StorageUnavailableError
 from bot.org.service import set_team_setting
 from bot.settings import Settings
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from bot.slack.client import make_web_client
 from bot.slack.context import deps_of
 from bot.slack.errors import guarded
@@ -33,6 +31,7 @@ from bot.wiring import build_app, deps_from_parts
 from storage.db import make_engine, make_session_factory
 from storage.models.org import TeamSetting
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.support.slack import SlackDriver, SlackStandin
 
 STORE_COMMAND = "/storetest"
 BURST = 60

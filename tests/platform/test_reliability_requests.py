@@ -11,10 +11,9 @@ import pytest
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.deps import Deps
-from bot.shell import payloads
-from bot.shell.driver import SlackDriver
 from bot.slack.http import MAX_BODY_BYTES, SlackWsgiApp
 from tests.conftest import SIGNING_SECRET
+from tests.support.slack import SlackDriver, payloads
 
 REPLAY_AFTER_S = 301
 

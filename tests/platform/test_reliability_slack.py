@@ -10,10 +10,9 @@ import pytest
 from bot.deps import Deps
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
-from bot.shell.driver import SlackDriver
-from bot.shell.standin import SlackStandin
 from tests.support.checklists import ONBOARDING, add_templates, click_item, current_message
 from tests.support.checklists import only_run as only_checklist
+from tests.support.slack import SlackDriver, SlackStandin
 
 FEED_CHANNEL = "C0FEED"
 OWNER = "U0OWNER"

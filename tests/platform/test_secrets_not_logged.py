@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from bot.deps import Deps
-from bot.shell.driver import SlackDriver
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.support.slack import SlackDriver
 
 
 def test_tokens_absent_from_debug_logs(

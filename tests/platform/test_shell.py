@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.shell.repl import run_shell
+from tests.support.slack import run_shell
 
 
 def run_lines(tmp_path: Path, *lines: str) -> str:
@@ -40,7 +40,7 @@ def test_shell_creates_its_database(tmp_path: Path) -> None:
 
 
 def test_terminal_rendering_resolves_slack_markup() -> None:
-    from bot.shell.screen import slack_to_terminal
+    from tests.support.slack import slack_to_terminal
 
     shown = slack_to_terminal("in <#C0GEN> and <#C1|general> by <@U1> &lt;!channel&gt; &amp;")
     assert shown == "in #C0GEN and #general by @U1 <!channel> &"

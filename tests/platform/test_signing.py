@@ -6,9 +6,8 @@ import time
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.shell import payloads
-from bot.shell.driver import SlackDriver
 from tests.conftest import SIGNING_SECRET
+from tests.support.slack import SlackDriver, payloads
 
 
 def _ops_help_body(slack: SlackDriver) -> str:

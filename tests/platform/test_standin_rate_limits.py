@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.shell import standin as standin_module
-from bot.shell.standin import SlackStandin
+from tests.support.slack import SlackStandin
+from tests.support.slack import standin as standin_module
 
 
 class FakeMonotonic:

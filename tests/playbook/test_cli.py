@@ -19,10 +19,10 @@ from bot.clock import FixedClock
 from bot.kpis import service as kpis
 from bot.org import owners
 from bot.playbook.schema import parse_playbook
-from bot.shell.repl import run_shell
 from storage.db import SessionFactory
 from tests.support.paths import REPO_ROOT
 from tests.support.playbook import ADMIN, OWNER, SMALL_PLAYBOOK, TEAM, load_small_playbook
+from tests.support.slack import run_shell
 
 ROOT = REPO_ROOT
 EXAMPLE = ROOT / "playbook.example.yaml"

@@ -15,12 +15,12 @@ from bot.org import owners
 from bot.org import service as directory
 from bot.playbook import service as playbook
 from bot.playbook.schema import PlaybookInvalidError, parse_playbook
-from bot.shell.standin import SlackStandin
 from bot.wiring import import_playbook_at_start
 from storage.core import list_audit_entries
 from storage.db import SessionFactory, transaction
 from tests.support.paths import REPO_ROOT
 from tests.support.playbook import ADMIN, OWNER, SMALL_PLAYBOOK, TEAM, load_small_playbook
+from tests.support.slack import SlackStandin
 
 ROOT = REPO_ROOT
 

@@ -11,7 +11,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
-from bot.shell.standin import SlackStandin
 from bot.slack import ledger
 from bot.slack.events import claim_event_delivery
 from bot.slack.ledger import Outcome, Posted, SendKey
@@ -19,6 +18,7 @@ from schedules.leader import Leader
 from schedules.runner import TICK_JOB_ID, build_scheduler, run_once, stop
 from storage.db import SessionFactory, make_engine, make_session_factory
 from tests.support.schedule import Records
+from tests.support.slack import SlackStandin
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 KEY = SendKey("T1", "digest", "2026-W47", "team")

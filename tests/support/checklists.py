@@ -9,8 +9,7 @@ from bot.checklists import service as checklists
 from bot.checklists.render import MENU_ACTION, TICK_ACTION
 from bot.checklists.templates import parse_template_specs, sync_templates
 from bot.deps import Deps
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.standin import SlackStandin
+from tests.support.slack import Result, SlackDriver, SlackStandin
 
 TEAM = "T0001"
 CHANNEL = "C0001"

@@ -9,10 +9,16 @@ from bot.escalations import modals, service
 from bot.escalations.models import EscalationView
 from bot.escalations.render import EscalationRef, NewEscalationMeta
 from bot.org import service as directory
-from bot.shell.driver import Result, SlackDriver
-from bot.shell.payloads import select_value, text_value, user_value
-from bot.shell.standin import ApiCall, SlackStandin
 from storage.db import SessionFactory
+from tests.support.slack import (
+    ApiCall,
+    Result,
+    SlackDriver,
+    SlackStandin,
+    select_value,
+    text_value,
+    user_value,
+)
 
 TEAM = "T0001"
 REPORTER = "U0001"

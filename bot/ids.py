@@ -1,0 +1,32 @@
+"""Slack's id shapes, written once: what a user or channel id looks like.
+
+Anything else in a field that should hold an id (a forged `selected_user`, a typo in the
+playbook) is refused, never rendered as `<@…>` and never used as a channel. Ids are at most
+31 characters after the prefix letter (the columns hold 32).
+"""
+
+from __future__ import annotations
+
+import re
+
+# U… for users, W… for Enterprise Grid users; upper-case letters and digits.
+USER_ID_PATTERN = r"[UW][A-Z0-9]{2,31}"
+# C… public, G… private (legacy) channels, D… direct messages.
+CHANNEL_ID_PATTERN = r"[CGD][A-Z0-9]{2,31}"
+
+USER_ID = re.compile(rf"\A{USER_ID_PATTERN}\Z")
+CHANNEL_ID = re.compile(rf"\A{CHANNEL_ID_PATTERN}\Z")
+# `<@U123>` or `<@U123|dana>` as Slack writes a mention into command text.
+USER_MENTION = re.compile(rf"<@({USER_ID_PATTERN})(?:\|[^>]*)?>")
+# A user id standing alone as a word, e.g. in exported YAML.
+USER_ID_WORD = re.compile(rf"\b({USER_ID_PATTERN})\b")
+
+
+def is_user_id(value: object) -> bool:
+    """True when `value` is shaped like a Slack user id."""
+    return isinstance(value, str) and USER_ID.match(value) is not None
+
+
+def is_channel_id(value: object) -> bool:
+    """True when `value` is shaped like a Slack channel (or DM) id."""
+    return isinstance(value, str) and CHANNEL_ID.match(value) is not None

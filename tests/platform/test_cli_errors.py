@@ -1,0 +1,93 @@
+"""The CLI's one error boundary: every command answers a broken setting, a database that does
+not answer or an unreachable Slack with one line and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+TOKENS = {
+    "SLACK_BOT_TOKEN": "xoxb-test",
+    "SLACK_APP_TOKEN": "xapp-test",
+    "SLACK_SIGNING_SECRET": "secret",
+}
+COMMANDS = [
+    ["export", "feedback"],
+    ["digest"],
+    ["nudge"],
+    ["run"],
+    ["serve"],
+    ["scheduler"],
+    ["playbook", "export", "--team", "T0001"],
+    ["migrate"],
+]
+UNREACHABLE_DB = "postgresql+psycopg://nobody@127.0.0.1:1/opsloop"
+NO_SLACK = "http://127.0.0.1:9/api/"  # the discard port: nothing listens there
+
+
+def _invoke(
+    args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[int, str]:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in {**TOKENS, **env}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, args)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"{args} raised {result.exception!r}") from result.exception
+    return result.exit_code, result.output
+
+
+def _one_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert "Traceback" not in output
+    return lines[0]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+def test_a_malformed_database_url_is_one_line(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, output = _invoke(args, {"DATABASE_URL": "mysql://x"}, monkeypatch, tmp_path)
+    assert code == 2
+    assert "DATABASE_URL is invalid" in _one_line(output)
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+def test_a_database_that_does_not_answer_is_one_line(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, output = _invoke(args, {"DATABASE_URL": UNREACHABLE_DB}, monkeypatch, tmp_path)
+    assert code == 2
+    line = _one_line(output)
+    assert "the database did not answer" in line and "Connection refused" in line
+    assert "sqlalche.me" not in line  # SQLAlchemy's help link and statement are cut
+
+
+def test_an_unreachable_slack_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'o.db'}", "SLACK_API_URL": NO_SLACK}
+    code, output = _invoke(["playbook", "export"], env, monkeypatch, tmp_path)
+    assert code == 2
+    assert "could not ask Slack for the workspace id" in output.splitlines()[-1]
+    assert "Traceback" not in output
+
+
+def test_an_unexpected_error_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot.cli import export
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(export.EXPORTERS, "feedback", broken)  # type: ignore[arg-type]
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'o.db'}"}
+    code, output = _invoke(["export", "feedback"], env, monkeypatch, tmp_path)
+    assert code == 2
+    line = output.splitlines()[-1]
+    assert "unexpected error (ZeroDivisionError: a bug)" in line
+    assert "Traceback" not in output
