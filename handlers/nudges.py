@@ -19,6 +19,7 @@ from bot.nudges import service as nudges
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
+from bot.slack.mrkdwn import local_date
 from bot.slack.replies import as_dicts
 
 
@@ -99,6 +100,5 @@ def handle_nudge_snooze(
         now=deps.clock(),
         default_timezone=deps.settings.opsloop_timezone,
     )
-    stamp = int(until.timestamp())
-    when = f"<!date^{stamp}^{{date_short_pretty}}|{until:%Y-%m-%d}>"
+    when = local_date(until)
     _refresh(deps, body, respond, f":zzz: Snoozed: left out of nudges until {when}.")

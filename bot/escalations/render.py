@@ -25,7 +25,7 @@ from bot.errors import UserError
 from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
 from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import channel_ref, escape, quote, truncate, user_ref
+from bot.slack.mrkdwn import channel_ref, escape, local_time, quote, truncate, user_ref
 
 ESCALATE_HELP = CommandHelp(
     "/escalate",
@@ -99,8 +99,7 @@ def severity_label(severity: str) -> str:
 
 def when(at: datetime) -> str:
     """A time each reader sees in their own timezone (with a UTC fallback)."""
-    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return local_time(at)
 
 
 def human(delta: timedelta) -> str:

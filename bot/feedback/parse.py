@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import UserError
+from bot.text import storable, storable_or_none
 
 INLINE_EXAMPLE = "/feedback Acme: CSV export times out #reporting nps:6"
 NPS_MIN = 0
@@ -82,6 +83,7 @@ def parse_inline(raw: str) -> ParsedFeedback:
     reads as part of the sentence).
     """
     customer: str | None = None
+    raw = storable(raw)
     body = raw
     match = _CUSTOMER_PREFIX.match(raw)
     if match and len(match.group("customer")) <= _MAX_PREFIX_LENGTH:
@@ -160,6 +162,7 @@ def parse_form(
     `keep_text` is the stored text of an edited record too long for the form, kept as is.
     """
     errors: dict[str, str] = {}
+    text, customer, new_tags = (storable_or_none(v) for v in (text, customer, new_tags))
     clean_text = keep_text if keep_text is not None else (text or "").strip()
     if not clean_text:
         errors["text"] = "Please write the feedback."

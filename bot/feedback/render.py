@@ -6,8 +6,6 @@ Every user-derived value (text, customer, tags) goes through `escape`, so `<!cha
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -22,7 +20,15 @@ from bot.feedback.models import FeedbackRecord, RecentFeedback
 from bot.feedback.nps import NpsReport, NpsSummary
 from bot.feedback.parse import SOURCES
 from bot.slack.help import CommandHelp, render_command_help
-from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, quote, truncate, user_ref
+from bot.slack.mrkdwn import (
+    SECTION_TEXT_LIMIT,
+    channel_ref,
+    escape,
+    local_time,
+    quote,
+    truncate,
+    user_ref,
+)
 
 FEEDBACK_HELP = CommandHelp(
     "/feedback",
@@ -149,7 +155,7 @@ def render_recent(recent: RecentFeedback) -> tuple[str, list[Block]]:
         parts.append(filter_line)
     for item in recent.items:
         who = f" · *{escape(item.customer)}*" if item.customer else ""
-        line = f"*#{item.id}*{who} · {_when(item.created_at)} · {_details(item, short=True)}"
+        line = f"*#{item.id}*{who} · {local_time(item.created_at)} · {_details(item, short=True)}"
         body = truncate(f"{line}\n{quote(item.text, RECENT_QUOTE_LIMIT)}", SECTION_TEXT_LIMIT)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=body)))
         parts.append(body)
@@ -197,8 +203,3 @@ def _change_line(report: NpsReport) -> str:
         f"{arrow} {format_nps(report.change)} against {previous} "
         f"(NPS {format_nps(report.previous.score)}, {report.previous.responses} responses)"
     )
-
-
-def _when(at: datetime) -> str:
-    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"

@@ -18,7 +18,14 @@ from slack_sdk.models.blocks import (
 
 from bot.nudges.models import Nudge, OverdueItem
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate, user_ref
+from bot.slack.mrkdwn import (
+    MESSAGE_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape,
+    local_time,
+    truncate,
+    user_ref,
+)
 
 NUDGE_HELP = CommandHelp(
     "/ops nudge",
@@ -49,12 +56,6 @@ class ItemRef:
         return cls(str(data["s"]), str(data["i"]))
 
 
-def _when(moment: datetime) -> str:
-    # Slack shows the date in the reader's own timezone; the fallback is UTC.
-    stamp = int(moment.timestamp())
-    return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
-
-
 def _days_late(item: OverdueItem, now: datetime) -> str:
     days = (now - item.due_at).days
     return "due today" if days < 1 else f"{days} day{'s' if days != 1 else ''} overdue"
@@ -65,7 +66,7 @@ def _item_line(item: OverdueItem, now: datetime, *, with_owner: bool = False) ->
     if item.link and item.link.startswith(("https://", "http://")) and "|" not in item.link:
         title = f"<{escape(item.link)}|{title}>"
     owner = f" · {user_ref(item.owner_id)}" if with_owner else ""
-    return f"*{title}*{owner}\nDue {_when(item.due_at)} · {_days_late(item, now)}"
+    return f"*{title}*{owner}\nDue {local_time(item.due_at)} · {_days_late(item, now)}"
 
 
 def render_nudge(

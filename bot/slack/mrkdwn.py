@@ -7,7 +7,7 @@ shaped like an id (`bot.ids`) is escaped and shown as text, so it can never ping
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.ids import is_channel_id, is_user_id
 
@@ -67,3 +67,14 @@ def date_token(at: datetime, fmt: str, fallback: str) -> str:
     `fmt` is Slack's token format, e.g. `{date_short_pretty} {time}`.
     """
     return f"<!date^{int(at.timestamp())}^{fmt}|{escape(fallback)}>"
+
+
+def local_time(at: datetime) -> str:
+    """A moment each reader sees in their own timezone; the fallback is in UTC, labelled so."""
+    utc = at.astimezone(UTC)
+    return date_token(utc, "{date_short_pretty} {time}", f"{utc:%Y-%m-%d %H:%M} UTC")
+
+
+def local_date(at: datetime) -> str:
+    """A day each reader sees in their own timezone (the fallback is `at`'s own date)."""
+    return date_token(at, "{date_short_pretty}", f"{at:%Y-%m-%d}")

@@ -115,7 +115,9 @@ def test_form_merges_known_and_new_tags() -> None:
 
 
 _plain = st.text(
-    alphabet=st.characters(blacklist_characters="#:", blacklist_categories=("Cs",)), min_size=1
+    # NUL is left out too: it cannot be stored, so it is removed (tested below).
+    alphabet=st.characters(blacklist_characters="#:\x00", blacklist_categories=("Cs",)),
+    min_size=1,
 )
 
 
@@ -139,3 +141,19 @@ def test_parser_never_fails_with_anything_but_a_user_error(text: str) -> None:
         return
     assert parsed.text
     assert parsed.nps is None or 0 <= parsed.nps <= 10
+
+
+@pytest.mark.parametrize("unstorable", ["\x00", "\ud800", "\udfff"])
+def test_characters_no_database_can_store_are_removed(unstorable: str) -> None:
+    """A NUL or a lone surrogate made every save fail ("try again" could never succeed)."""
+    parsed = parse_form(
+        text=f"Export{unstorable} fails",
+        customer=f"Ac{unstorable}me",
+        nps="3",
+        known_tags=[],
+        new_tags=f"rep{unstorable}orting",
+        source=None,
+    )
+    assert (parsed.text, parsed.customer, parsed.tags) == ("Export fails", "Acme", ("reporting",))
+    inline = parse_inline(f"Acme: it{unstorable} broke #sso")
+    assert inline.text == "it broke" and inline.customer == "Acme"
