@@ -18,7 +18,11 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
-    """The ZoneInfo of `name`, or of `fallback` when `name` is empty or unknown."""
+    """The ZoneInfo of `name`, or of `fallback` when `name` is empty or unknown, else UTC.
+
+    The one timezone fallback: a person's zone falls back to the team's, the team's to the
+    installation's (OPSLOOP_TIMEZONE), and that to UTC.
+    """
     for candidate in (name, fallback, "UTC"):
         if candidate:
             try:
@@ -134,3 +138,25 @@ class WeeklyMoment:
             if moment <= now:
                 return moment
         raise AssertionError("a weekly moment always occurred within the last two weeks")
+
+
+def duration_text(seconds: float) -> str:
+    """How long, in words: `2 days 3 hours`, `4 hours 5 minutes`, `12 minutes`, `45 seconds`.
+
+    The two largest units only: the reader wants the size of it, not a stopwatch.
+    """
+    total = int(abs(seconds))
+    minutes, secs = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+
+    def unit(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if days:
+        return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")
+    if hours:
+        return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
+    if minutes:
+        return unit(minutes, "minute")
+    return unit(secs, "second")

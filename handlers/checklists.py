@@ -17,11 +17,12 @@ from bot.checklists.templates import list_templates
 from bot.deps import Deps
 from bot.errors import PermissionDeniedError, UserError
 from bot.org import service as directory
+from bot.slack.blocks import as_dicts
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
 from bot.slack.mrkdwn import escape, truncate
-from bot.slack.replies import as_dicts, command_args, reply_ephemeral
+from bot.slack.replies import command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
 

@@ -38,10 +38,13 @@ from bot.escalations.render import (
 )
 from bot.escalations.sla import SEVERITIES
 from bot.org import service as directory
+from bot.org import team_settings
+from bot.slack.blocks import action_id, as_dicts
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
-from bot.slack.replies import as_dicts, command_args, reply_ephemeral
+from bot.slack.post import permalink_of, send_dm, tell_privately
+from bot.slack.replies import command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +57,11 @@ def register(app: App) -> None:
     app.view(modals.NEW_CALLBACK)(guarded(handle_new_escalation_submission))
     app.view(modals.REASSIGN_CALLBACK)(guarded(handle_reassign_submission))
     app.view(modals.RESOLVE_CALLBACK)(guarded(handle_resolve_submission))
-    app.action(ACKNOWLEDGE)(guarded(handle_acknowledge_click))
-    app.action(REASSIGN)(guarded(handle_reassign_click))
-    app.action(RESOLVE)(guarded(handle_resolve_click))
-    app.action(REOPEN)(guarded(handle_reopen_click))
+    # Channel messages posted before action ids were `domain.verb` carry the old ids.
+    app.action(action_id(ACKNOWLEDGE, "escalation_acknowledge"))(guarded(handle_acknowledge_click))
+    app.action(action_id(REASSIGN, "escalation_reassign"))(guarded(handle_reassign_click))
+    app.action(action_id(RESOLVE, "escalation_resolve"))(guarded(handle_resolve_click))
+    app.action(action_id(REOPEN, "escalation_reopen"))(guarded(handle_reopen_click))
 
 
 # -- /escalate ----------------------------------------------------------------------------------
@@ -145,7 +149,7 @@ def _publish_new(
     """Post the message (escalation channel, else where /escalate was typed, else the owner's
     DM), DM the owner and confirm to the reporter."""
     configured = directory.get_team_setting(
-        deps.sessions, team_id=e.team_id, key=directory.ESCALATIONS_CHANNEL
+        deps.sessions, team_id=e.team_id, key=team_settings.ESCALATIONS_CHANNEL
     )
     candidates = [c for c in dict.fromkeys([configured, origin_channel, e.owner_id]) if c]
     text, blocks = render_escalation_message(e)
@@ -172,7 +176,7 @@ def _publish_new(
             escalation_id=e.id,
             channel_id=str(response["channel"]),
             message_ts=ts,
-            permalink=_permalink(client, str(response["channel"]), ts),
+            permalink=permalink_of(client, channel=str(response["channel"]), ts=ts),
         )
         break
     e = service.get_escalation(
@@ -180,7 +184,7 @@ def _publish_new(
     )
     in_owner_dm = posted_via == e.owner_id
     if not in_owner_dm:
-        _dm(client, e.owner_id, render_owner_dm(e))
+        send_dm(client, e.owner_id, render_owner_dm(e))
     confirmation = render_confirmation(
         e,
         posted_in=None if in_owner_dm else posted_via,
@@ -188,7 +192,7 @@ def _publish_new(
         failed=[c for c in failed if c != e.owner_id],
         in_owner_dm=in_owner_dm,
     )
-    _tell_reporter(client, e.reporter_id, origin_channel, confirmation)
+    tell_privately(client, user_id=e.reporter_id, channel_id=origin_channel, text=confirmation)
 
 
 # -- buttons ------------------------------------------------------------------------------------
@@ -252,7 +256,7 @@ def _allowed_unresolved(
     if not e.is_resolved:
         return e
     reply_ephemeral(respond, render_refusal(ChangeOutcome(e, None, "already_resolved")))
-    refresh_message(deps, client, team_id=team_id, escalation_id=e.id)
+    escalation_messages.refresh_message(deps, client, team_id=team_id, escalation_id=e.id)
     return None
 
 
@@ -275,9 +279,9 @@ def handle_reassign_submission(
         new_owner_id=new_owner,
         now=deps.clock(),
     )
-    _after_change(deps, client, outcome, tell=lambda text: _dm(client, user_id, text))
+    _after_change(deps, client, outcome, tell=lambda text: send_dm(client, user_id, text))
     if outcome.event is not None:
-        _dm(client, new_owner, render_owner_dm(outcome.escalation, assigned_by=user_id))
+        send_dm(client, new_owner, render_owner_dm(outcome.escalation, assigned_by=user_id))
 
 
 def handle_resolve_submission(
@@ -306,7 +310,7 @@ def handle_resolve_submission(
         corrective_action=corrective_action,
         now=deps.clock(),
     )
-    _after_change(deps, client, outcome, tell=lambda text: _dm(client, user_id, text))
+    _after_change(deps, client, outcome, tell=lambda text: send_dm(client, user_id, text))
 
 
 # -- shared ---------------------------------------------------------------------------------------
@@ -317,38 +321,7 @@ def _after_change(deps: Deps, client: WebClient, outcome: ChangeOutcome, *, tell
         tell(render_refusal(outcome))
     else:
         escalation_messages.post_event(deps, client, team_id=e.team_id, event=outcome.event)
-    refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
-
-
-def refresh_message(deps: Deps, client: WebClient, *, team_id: str, escalation_id: int) -> None:
-    """Re-render the escalation's message from the database (see bot.escalation_messages)."""
-    escalation_messages.refresh_message(deps, client, team_id=team_id, escalation_id=escalation_id)
-
-
-def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
-    try:
-        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except (SlackApiError, OSError) as exc:
-        log.warning("no permalink for %s/%s: %s", channel, ts, exc)
-        return None
-
-
-def _dm(client: WebClient, user_id: str, text: str) -> None:
-    try:
-        client.chat_postMessage(channel=user_id, text=text)
-    except (SlackApiError, OSError) as exc:
-        log.warning("could not DM %s: %s", user_id, exc)
-
-
-def _tell_reporter(client: WebClient, user_id: str, channel: str | None, text: str) -> None:
-    """Ephemeral in the channel where /escalate was typed; a DM when that is not possible."""
-    if channel:
-        try:
-            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
-            return
-        except (SlackApiError, OSError) as exc:
-            log.info("no ephemeral in %s (%s); telling %s by DM", channel, exc, user_id)
-    _dm(client, user_id, text)
+    escalation_messages.refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
 
 
 def _action_value(body: dict[str, Any]) -> str | None:

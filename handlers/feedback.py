@@ -14,12 +14,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
 from bot.feedback import render, service
-from bot.feedback.messages import announce_detractor, confirm_privately
+from bot.feedback.messages import announce_detractor
 from bot.feedback.modal import (
     ERROR_BLOCKS,
     MODAL_CALLBACK,
@@ -37,6 +36,7 @@ from bot.feedback.service import get_nps_report
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import user_ref
+from bot.slack.post import permalink_of, tell_privately
 from bot.slack.replies import command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -199,9 +199,8 @@ def handle_feedback_submission(
     meta = FeedbackModalMeta.load(view.get("private_metadata"))
     if meta is None:
         # Not a modal we opened (or one from an older version): still never lose the text.
-        meta = FeedbackModalMeta(
-            submission_key=f"view:{view.get('id', '')}:{view.get('hash', '')}"[:128]
-        )
+        key = re.sub(r"[^A-Za-z0-9_.:-]", "", f"view:{view.get('id', '')}:{view.get('hash', '')}")
+        meta = FeedbackModalMeta(submission_key=key[:128])
     form = read_form(view)
     first_block = Field.TEXT if Field.TEXT in form else Field.CUSTOMER
     try:
@@ -262,7 +261,7 @@ def handle_feedback_submission(
     if meta.feedback_id is not None:
         notes = announce_detractor(client, deps, edited.feedback) if edited.became_detractor else []
         text, blocks = render.render_logged(edited.feedback, edited=True, notes=notes)
-        confirm_privately(
+        tell_privately(
             client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks
         )
         return
@@ -274,9 +273,7 @@ def handle_feedback_submission(
         record = _attach_permalink(client, deps, record, meta.message)
     notes = announce_detractor(client, deps, record)
     text, blocks = render.render_logged(record, notes=notes)
-    confirm_privately(
-        client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks
-    )
+    tell_privately(client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks)
 
 
 def read_form(view: dict[str, Any]) -> dict[Field, Any]:
@@ -300,16 +297,11 @@ def _attach_permalink(
     client: WebClient, deps: Deps, record: FeedbackRecord, message: MessageRef
 ) -> FeedbackRecord:
     """Store the message's permalink; channel and ts are kept even when Slack refuses."""
-    try:
-        response = client.chat_getPermalink(channel=message.channel_id, message_ts=message.ts)
-    except SlackApiError as exc:
-        log.warning("no permalink for feedback %s: %s", record.id, exc.response.get("error"))
-        return record
-    permalink = response.get("permalink")
+    permalink = permalink_of(client, channel=message.channel_id, ts=message.ts)
     if not permalink:
         return record
     return service.attach_permalink(
-        deps.sessions, team_id=record.team_id, feedback_id=record.id, permalink=str(permalink)
+        deps.sessions, team_id=record.team_id, feedback_id=record.id, permalink=permalink
     )
 
 

@@ -17,16 +17,17 @@ from bot.escalations import messages as escalation_messages
 from bot.escalations.models import ChangeOutcome
 from bot.nudges import service as nudges
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
+from bot.slack.blocks import action_id, as_dicts
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import local_date
-from bot.slack.replies import as_dicts
 
 
 def register(app: App) -> None:
     # guarded: errors are answered inside the listener (see bot.slack.errors.guarded)
-    app.action(DONE_ACTION)(guarded(handle_nudge_done))
-    app.action(SNOOZE_ACTION)(guarded(handle_nudge_snooze))
+    # Nudge DMs posted before action ids were `domain.verb` carry the old ids.
+    app.action(action_id(DONE_ACTION, "nudge_done"))(guarded(handle_nudge_done))
+    app.action(action_id(SNOOZE_ACTION, "nudge_snooze"))(guarded(handle_nudge_snooze))
 
 
 def bring_item_message_up_to_date(deps: Deps, client: WebClient, result: nudges.DoneResult) -> None:

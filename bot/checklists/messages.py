@@ -9,18 +9,15 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.checklists import render
 from bot.checklists import service as checklists
+from bot.checklists.models import RunView, TickResult
 from bot.deps import Deps
 from bot.org import service as directory
-from bot.slack.replies import as_dicts
+from bot.slack.post import update_message, update_until_current
 
 log = logging.getLogger(__name__)
-
-# How often a message is re-rendered when the run changed while it was being updated.
-MAX_REFRESHES = 5
 
 
 def _timezone(deps: Deps, team_id: str) -> str:
@@ -29,33 +26,23 @@ def _timezone(deps: Deps, team_id: str) -> str:
     )
 
 
-def update_run_message(deps: Deps, client: WebClient, run: checklists.RunView) -> bool:
-    """Rebuild the run's message from the database; False when Slack refused the update.
-
-    After each update the run is read again: if it changed meanwhile (someone else ticked),
-    the message is rebuilt once more, so the last update Slack applies is never stale.
-    """
+def update_run_message(deps: Deps, client: WebClient, run: RunView) -> bool:
+    """Rebuild the run's message from the database; False when Slack refused the update."""
     tz = _timezone(deps, run.team_id)
-    for _ in range(MAX_REFRESHES):
-        text, blocks = render.run_message(run, now=deps.clock(), tz=tz)
-        try:
-            client.chat_update(
-                channel=run.channel_id, ts=run.message_ts, text=text, blocks=as_dicts(blocks)
-            )
-        except SlackApiError as exc:
-            log.warning("could not update checklist %s: %s", run.key, exc.response.get("error"))
-            return False
-        except OSError as exc:  # timed out or dropped; the tick itself is stored
-            log.warning("could not update checklist %s: %r", run.key, exc)
-            return False
-        latest = checklists.get_run(deps.sessions, team_id=run.team_id, run_key=run.key)
-        if latest.revision == run.revision:
-            return True
-        run = latest
-    return True
+
+    def update(current: RunView) -> bool:
+        text, blocks = render.run_message(current, now=deps.clock(), tz=tz)
+        return update_message(
+            client, channel=current.channel_id, ts=current.message_ts, text=text, blocks=blocks
+        )
+
+    def reload() -> RunView:
+        return checklists.get_run(deps.sessions, team_id=run.team_id, run_key=run.key)
+
+    return update_until_current(run, update=update, reload=reload, version=lambda r: r.revision)
 
 
-def announce(deps: Deps, client: WebClient, result: checklists.TickResult) -> bool:
+def announce(deps: Deps, client: WebClient, result: TickResult) -> bool:
     """Update the message after a tick, and note completion or reopening in its thread."""
     updated = update_run_message(deps, client, result.run)
     note = None

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.checklists.models import CANCELLED, COMPLETED, ItemView, RunView, TemplateSummary
+from bot.periods import duration_text
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, truncate, user_ref
 
@@ -91,24 +92,6 @@ def parse_positions(values: Sequence[str]) -> frozenset[int] | None:
 
 
 # -- formatting -----------------------------------------------------------------------------
-def format_duration(seconds: int) -> str:
-    """`2 days 3 hours`, `4 hours 5 minutes`, `12 minutes`, `less than a minute`."""
-    minutes, _ = divmod(max(seconds, 0), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-
-    def unit(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
-
-    if days:
-        return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")
-    if hours:
-        return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
-    if minutes:
-        return unit(minutes, "minute")
-    return "less than a minute"
-
-
 def _local(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz))
 
@@ -177,7 +160,7 @@ def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Bloc
     status = f"*{progress_text(run)}* · started by {user_ref(run.started_by)}"
     if run.status == COMPLETED and run.duration_seconds is not None:
         status = (
-            f":white_check_mark: *Completed* in {format_duration(run.duration_seconds)} · " + status
+            f":white_check_mark: *Completed* in {duration_text(run.duration_seconds)} · " + status
         )
     elif run.status == CANCELLED:
         status = f":no_entry_sign: *Cancelled* by {user_ref(run.cancelled_by)} · " + status
@@ -246,7 +229,7 @@ def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Bloc
 
 def completion_note(run: RunView) -> str:
     """The thread reply when the last item is ticked."""
-    took = format_duration(run.duration_seconds or 0)
+    took = duration_text(run.duration_seconds or 0)
     return f":tada: *{escape(run.heading)}* is complete: all {len(run.items)} items done in {took}."
 
 

@@ -21,22 +21,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
 from bot import periods
 from bot.digest.models import Digest, DigestSchedule, DigestSection, DueDigest
 from bot.nudges.service import NudgeSource
 from bot.org import service as directory
+from bot.org import team_settings
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
 DIGEST_KIND = "digest"
-# Per-team schedule settings (the playbook's `digest:` block writes them).
-DIGEST_WEEKDAY = "digest.weekday"
-DIGEST_TIME = "digest.time"
-DEFAULT_WEEKDAY = 0  # Monday
-DEFAULT_TIME = time(9, 0)
 
 
 @dataclass(frozen=True)
@@ -76,13 +72,17 @@ def get_digest_schedule(
     def setting(key: str) -> str | None:
         return directory.get_team_setting(sessions, team_id=team_id, key=key)
 
-    tz = periods.zone(setting(directory.TEAM_TIMEZONE), default_timezone)
+    tz = periods.zone(setting(team_settings.TEAM_TIMEZONE), default_timezone)
     moment = periods.WeeklyMoment(
-        weekday=periods.parse_weekday(setting(DIGEST_WEEKDAY), DEFAULT_WEEKDAY),
-        at=periods.parse_clock(setting(DIGEST_TIME), DEFAULT_TIME),
+        weekday=periods.parse_weekday(
+            setting(team_settings.DIGEST_WEEKDAY), team_settings.DEFAULT_DIGEST_WEEKDAY
+        ),
+        at=periods.parse_clock(
+            setting(team_settings.DIGEST_TIME), team_settings.DEFAULT_DIGEST_TIME
+        ),
         tz=tz,
     )
-    return DigestSchedule(team_id, setting(directory.DIGEST_CHANNEL), moment)
+    return DigestSchedule(team_id, setting(team_settings.DIGEST_CHANNEL), moment)
 
 
 def due_week(schedule: DigestSchedule, now: datetime) -> str:

@@ -14,13 +14,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.escalations import service
-from bot.escalations.models import TimelineEvent
+from bot.escalations.models import EscalationView, TimelineEvent
 from bot.escalations.render import render_escalation_message, render_event
+from bot.slack.post import update_message, update_until_current
 
 log = logging.getLogger(__name__)
-
-# A refresh that keeps seeing newer versions gives up after this many renders.
-MAX_REFRESHES = 5
 
 
 def post_event(deps: Deps, client: WebClient | None, *, team_id: str, event: TimelineEvent) -> None:
@@ -42,26 +40,17 @@ def refresh_message(
 ) -> None:
     """Re-render the escalation's message from the database until it shows the newest version."""
     web = client or deps.client
-    for _ in range(MAX_REFRESHES):
-        e = service.get_escalation(
+
+    def load() -> EscalationView:
+        return service.get_escalation(
             deps.sessions, team_id=team_id, escalation_id=escalation_id, now=deps.clock()
         )
-        if not e.channel_id or not e.message_ts:
-            return
+
+    def update(e: EscalationView) -> bool:
         text, blocks = render_escalation_message(e)
-        try:
-            web.chat_update(
-                channel=e.channel_id,
-                ts=e.message_ts,
-                text=text,
-                blocks=[b.to_dict() for b in blocks],
-            )
-        except (SlackApiError, OSError) as exc:
-            log.warning("could not update the message of escalation %s: %s", e.id, exc)
-            return
-        latest = service.get_escalation(
-            deps.sessions, team_id=team_id, escalation_id=escalation_id, now=deps.clock()
-        )
-        if latest.version == e.version:
-            return
-    log.warning("escalation %s kept changing while its message was refreshed", escalation_id)
+        return update_message(web, channel=e.channel_id or "", ts=e.message_ts or "", text=text,
+                              blocks=blocks)  # fmt: skip
+
+    current = load()
+    if current.channel_id and current.message_ts:
+        update_until_current(current, update=update, reload=load, version=lambda e: e.version)

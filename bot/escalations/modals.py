@@ -21,9 +21,9 @@ from bot.escalations.render import EscalationRef, NewEscalationMeta, severity_la
 from bot.escalations.sla import SEVERITIES, SEVERITY_MEANINGS
 from bot.slack.mrkdwn import escape, truncate
 
-NEW_CALLBACK = "escalation_new"
-REASSIGN_CALLBACK = "escalation_reassign_modal"
-RESOLVE_CALLBACK = "escalation_resolve_modal"
+NEW_CALLBACK = "escalation.new_form"
+REASSIGN_CALLBACK = "escalation.reassign_form"
+RESOLVE_CALLBACK = "escalation.resolve_form"
 
 # Block ids of the inputs; each input's action id is VALUE.
 TITLE = "title"

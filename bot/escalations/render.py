@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.models.blocks import (
@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.errors import UserError
 from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
 from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
+from bot.periods import duration_text
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import channel_ref, escape, local_time, quote, truncate, user_ref
 
@@ -40,10 +41,10 @@ ESCALATE_HELP = CommandHelp(
 )
 
 # Action ids of the message buttons.
-ACKNOWLEDGE = "escalation_acknowledge"
-REASSIGN = "escalation_reassign"
-RESOLVE = "escalation_resolve"
-REOPEN = "escalation_reopen"
+ACKNOWLEDGE = "escalation.acknowledge"
+REASSIGN = "escalation.reassign"
+RESOLVE = "escalation.resolve"
+REOPEN = "escalation.reopen"
 
 _LINK_RE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
 
@@ -102,21 +103,6 @@ def when(at: datetime) -> str:
     return local_time(at)
 
 
-def human(delta: timedelta) -> str:
-    """A short duration such as `3 d 4 h`, `2 h 5 min` or `45 s`."""
-    seconds = int(abs(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
-
-
 _STATE_ICON = {
     ClockState.ON_TRACK: ":large_green_circle:",
     ClockState.DUE_SOON: ":large_yellow_circle:",
@@ -131,10 +117,18 @@ def clock_line(clock: SlaClock) -> str:
     icon = _STATE_ICON[clock.state]
     if clock.stopped_at is not None:
         late = clock.stopped_at - clock.due_at
-        tail = f"{human(late)} late" if clock.breached else f"within {human(clock.elapsed or late)}"
+        tail = (
+            f"{duration_text(late.total_seconds())} late"
+            if clock.breached
+            else f"within {duration_text((clock.elapsed or late).total_seconds())}"
+        )
         return f"{icon} {verb}: *{clock.state}* — done {when(clock.stopped_at)}, {tail}"
     left = clock.due_at - clock.as_of
-    tail = f"{human(left)} overdue" if clock.breached else f"{human(left)} left"
+    tail = (
+        f"{duration_text(left.total_seconds())} overdue"
+        if clock.breached
+        else f"{duration_text(left.total_seconds())} left"
+    )
     return f"{icon} {verb} by {when(clock.due_at)} — *{clock.state}* ({tail})"
 
 

@@ -1,19 +1,16 @@
-"""Telling people about feedback: detractor alerts, and private receipts after a modal."""
+"""Telling people about feedback: the detractor alert to the feedback channel and owner."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
 from bot.feedback import render, service
 from bot.feedback.models import FeedbackRecord
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, truncate
-from bot.slack.replies import as_dicts
+from bot.slack.post import post_message
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +31,7 @@ def announce_detractor(client: WebClient, deps: Deps, feedback: FeedbackRecord) 
             continue
         error: str | None = None
         try:
-            _post(client, target, text, blocks)
+            post_message(client, channel=target, text=text, blocks=blocks)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "error")
             log.warning(
@@ -47,31 +44,3 @@ def announce_detractor(client: WebClient, deps: Deps, feedback: FeedbackRecord) 
             log.warning("detractor alert for feedback %s to %s: %r", feedback.id, target, exc)
         notes.append(render.alert_note(channel_id=channel_id, owner_id=owner_id, error=error))
     return notes
-
-
-def confirm_privately(
-    client: WebClient, *, user_id: str, channel_id: str | None, text: str, blocks: Sequence[Block]
-) -> None:
-    """Show a receipt only to `user_id`: ephemeral in the channel it came from, else a DM."""
-    if channel_id:
-        try:
-            client.chat_postEphemeral(
-                channel=channel_id,
-                user=user_id,
-                text=truncate(text, MESSAGE_TEXT_LIMIT),
-                blocks=as_dicts(blocks),
-            )
-            return
-        except SlackApiError as exc:
-            log.info("ephemeral receipt in %s failed (%s); sending a DM", channel_id, exc)
-    _post(client, user_id, text, blocks)
-
-
-def _post(client: WebClient, channel: str, text: str, blocks: Sequence[Block]) -> None:
-    client.chat_postMessage(
-        channel=channel,
-        text=truncate(text, MESSAGE_TEXT_LIMIT),
-        blocks=as_dicts(blocks),
-        unfurl_links=False,
-        unfurl_media=False,
-    )

@@ -20,9 +20,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.feedback.parse import MAX_CUSTOMER_LENGTH, MAX_TAGS, SOURCES
+from bot.ids import CHANNEL_ID_PATTERN
 from bot.slack.mrkdwn import truncate
 
-MODAL_CALLBACK = "feedback_modal"
+MODAL_CALLBACK = "feedback.form"
 TEXT_INPUT_LIMIT = 3000  # Slack's max_length for plain_text_input
 NO_SCORE = "none"
 MAX_TAG_OPTIONS = 100  # Slack's limit for a static select
@@ -68,10 +69,12 @@ class FeedbackModalMeta(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    submission_key: str
+    # Minted by Opsloop (`modal:<hex>`): anything else is a forged or broken metadata,
+    # refused before it reaches a query.
+    submission_key: str = Bounded(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
     # a row id: outside INTEGER's range PostgreSQL fails the query instead of finding nothing
     feedback_id: int | None = Bounded(default=None, ge=1, le=2**31 - 1)
-    reply_channel: str | None = None
+    reply_channel: str | None = Bounded(default=None, pattern=f"^{CHANNEL_ID_PATTERN}$")
     message: MessageRef | None = None
 
     def dump(self) -> str:

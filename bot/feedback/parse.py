@@ -177,7 +177,8 @@ def parse_form(
             errors["nps"] = exc.message
     tags: tuple[str, ...] = ()
     try:
-        tags = _unique([t.lower() for t in known_tags] + list(parse_tag_list(new_tags)))
+        known = [storable(t).lower() for t in known_tags]
+        tags = _unique(known + list(parse_tag_list(new_tags)))
     except FeedbackInputError as exc:
         errors["tags"] = f"{exc.message} Example: {exc.example}"
     if source is not None and source not in SOURCES:

@@ -44,7 +44,7 @@ FEEDBACK_HELP = CommandHelp(
     ),
 )
 
-EDIT_ACTION = "feedback_edit"
+EDIT_ACTION = "feedback.edit"
 QUOTE_LIMIT = 2400  # leaves room in a 3,000-character section for the heading
 RECENT_QUOTE_LIMIT = 280
 

@@ -19,6 +19,7 @@ from bot.feedback.models import (
 from bot.feedback.nps import NpsReport, is_detractor, summarize_scores
 from bot.feedback.parse import ParsedFeedback, echo, parse_tag_list
 from bot.org import service as directory
+from bot.org import team_settings
 from storage import feedback as store
 from storage import org
 from storage.core import add_audit_entry
@@ -166,7 +167,7 @@ def plan_detractor_alert(
     if not is_detractor(feedback.nps_score):
         return None
     channel_id = directory.get_team_setting(
-        sessions, team_id=feedback.team_id, key=directory.FEEDBACK_CHANNEL
+        sessions, team_id=feedback.team_id, key=team_settings.FEEDBACK_CHANNEL
     )
     owner_id = directory.get_process_owner(
         sessions, team_id=feedback.team_id, process_key=directory.FEEDBACK_PROCESS

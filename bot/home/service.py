@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import periods
 from bot.escalations.rows import clocks_of
 from bot.home.models import HomeData, HomeItem, OwnedProcess
 from bot.kpis.service import list_kpi_reports
+from bot.org.models import sop_review_due
 from storage import checklists as checklist_store
 from storage import core, org
 from storage import escalations as escalation_store
@@ -135,11 +136,7 @@ def build_home(
         for p in org.list_processes(session, team_id=team_id):
             if p.owner_id != user_id:
                 continue
-            due = (
-                p.last_reviewed_at + timedelta(days=p.review_every_days)
-                if p.last_reviewed_at
-                else None
-            )
+            due = sop_review_due(p.last_reviewed_at, p.review_every_days)
             processes.append(
                 OwnedProcess(
                     p.key, p.name, p.sop_url, due.date() if due else None, due is None or due < now

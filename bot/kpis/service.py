@@ -10,7 +10,6 @@ computed KPI's is computed from the records of that week.
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -29,6 +28,7 @@ from bot.kpis.parse import parse_kpi_value
 from bot.org.service import resolve_owner
 from bot.periods import last_weeks, week_bounds, week_of
 from bot.slack.mrkdwn import user_ref
+from bot.text import closest_keys, did_you_mean
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import add_audit_entry
@@ -65,9 +65,8 @@ def find_kpi(session: Session, *, team_id: str, ref: str) -> Kpi:
     names = {kpi.key.lower(): kpi.key for kpi in every} | {
         kpi.name.lower(): kpi.key for kpi in every
     }
-    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
-    keys = list(dict.fromkeys(names[c] for c in close))
-    hint = f" Did you mean {', '.join(f'`{k}`' for k in keys)}?" if keys else ""
+    keys = closest_keys(wanted, names)
+    hint = did_you_mean(keys)
     known = ", ".join(kpi.key for kpi in every)
     raise NotFoundError(
         f"There is no KPI called `{ref.strip()}`.{hint} KPIs: {known}.",

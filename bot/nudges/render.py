@@ -33,8 +33,8 @@ NUDGE_HELP = CommandHelp(
     ("`/ops nudge preview` — your own overdue items, with Done / Snooze buttons",),
 )
 
-DONE_ACTION = "nudge_done"
-SNOOZE_ACTION = "nudge_snooze"
+DONE_ACTION = "nudge.done"
+SNOOZE_ACTION = "nudge.snooze"
 # Two blocks per item (text + buttons); 20 items keep a nudge well under 50 blocks.
 MAX_ITEMS = 20
 TITLE_LIMIT = 200

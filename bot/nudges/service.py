@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import periods
@@ -24,6 +24,7 @@ from bot.errors import NotFoundError
 from bot.escalations.models import ChangeOutcome
 from bot.nudges.models import Nudge, NudgeSettings, OverdueItem
 from bot.org import service as directory
+from bot.org import team_settings
 from bot.org.people import FetchPerson, get_people, sync_people
 from storage import sends as ledger_rows
 from storage.db import SessionFactory, transaction
@@ -32,13 +33,6 @@ log = logging.getLogger(__name__)
 
 NUDGE_KIND = "nudge"
 ESCALATION_KIND = "nudge_escalation"
-# Per-team settings (the playbook's `nudge:` block writes them).
-NUDGE_HOUR = "nudge.time"  # "10:00" or "10"
-NUDGE_WEEKDAYS = "nudge.weekdays"
-NUDGE_ESCALATE_AFTER_DAYS = "nudge.overdue_threshold_days"
-DEFAULT_HOUR = 10
-DEFAULT_WEEKDAYS = (0, 1, 2, 3, 4)
-DEFAULT_ESCALATE_AFTER_DAYS = 3
 NUDGE_WINDOW_HOURS = 8
 
 
@@ -66,13 +60,15 @@ def get_nudge_settings(
     def setting(key: str) -> str | None:
         return directory.get_team_setting(sessions, team_id=team_id, key=key)
 
-    days_text = setting(NUDGE_ESCALATE_AFTER_DAYS)
+    days_text = setting(team_settings.NUDGE_THRESHOLD_DAYS)
     days = int(days_text) if days_text and days_text.strip().isdigit() else 0
     return NudgeSettings(
-        at=periods.parse_clock(setting(NUDGE_HOUR), time(DEFAULT_HOUR)),
-        weekdays=periods.parse_weekdays(setting(NUDGE_WEEKDAYS), DEFAULT_WEEKDAYS),
-        escalate_after=timedelta(days=days or DEFAULT_ESCALATE_AFTER_DAYS),
-        team_tz=periods.zone(setting(directory.TEAM_TIMEZONE), default_timezone),
+        at=periods.parse_clock(setting(team_settings.NUDGE_TIME), team_settings.DEFAULT_NUDGE_TIME),
+        weekdays=periods.parse_weekdays(
+            setting(team_settings.NUDGE_WEEKDAYS), team_settings.DEFAULT_NUDGE_WEEKDAYS
+        ),
+        escalate_after=timedelta(days=days or team_settings.DEFAULT_NUDGE_THRESHOLD_DAYS),
+        team_tz=periods.zone(setting(team_settings.TEAM_TIMEZONE), default_timezone),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,10 @@ class ProcessOwner:
     key: str
     name: str
     owner_id: str | None
+
+
+def sop_review_due(last_reviewed_at: datetime | None, review_every_days: int) -> datetime | None:
+    """When a process's SOP is next due for review; None when it was never reviewed (due now)."""
+    if last_reviewed_at is None:
+        return None
+    return last_reviewed_at + timedelta(days=review_every_days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import html
 import re
 from datetime import datetime
@@ -16,6 +15,7 @@ from bot.org.models import OwnerChange, OwnerRow
 from bot.org.people import get_people
 from bot.org.service import resolve_owner
 from bot.slack.mrkdwn import user_ref
+from bot.text import closest_keys, did_you_mean
 from storage import kpis as kpi_store
 from storage import org
 from storage.db import SessionFactory, transaction
@@ -84,9 +84,8 @@ def find_process(session: Session, *, team_id: str, ref: str) -> Process:
     if not processes:
         raise NotFoundError("There are no processes yet: an admin defines them in the playbook.")
     names = {p.key.lower(): p.key for p in processes} | {p.name.lower(): p.key for p in processes}
-    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
-    keys = list(dict.fromkeys(names[c] for c in close))
-    hint = f" Did you mean {', '.join(f'`{k}`' for k in keys)}?" if keys else ""
+    keys = closest_keys(wanted, names)
+    hint = did_you_mean(keys)
     raise NotFoundError(
         f"There is no process called `{ref}`.{hint} "
         f"Processes: {', '.join(p.key for p in processes)}.",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from bot import periods
 from bot.org.models import ProcessOwner
+from bot.org.team_settings import TEAM_TIMEZONE
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
@@ -66,13 +67,6 @@ def set_admins(sessions: SessionFactory, *, team_id: str, user_ids: list[str]) -
         org.set_admins(session, team_id=team_id, user_ids=user_ids)
 
 
-# Per-team setting keys. Channels come from the playbook (`channels:`) or from Slack.
-ESCALATIONS_CHANNEL = "channel.escalations"
-DIGEST_CHANNEL = "channel.digest"
-FEEDBACK_CHANNEL = "channel.feedback"
-TEAM_TIMEZONE = "timezone"
-
-
 def get_team_setting(sessions: SessionFactory, *, team_id: str, key: str) -> str | None:
     """A per-team setting such as `channel.feedback`, or None when unset."""
     with transaction(sessions) as session:
@@ -88,14 +82,7 @@ def set_team_setting(sessions: SessionFactory, *, team_id: str, key: str, value:
 def team_timezone(sessions: SessionFactory, *, team_id: str, default: str) -> str:
     """The team's IANA timezone (playbook or Slack setting), else `default`, else UTC."""
     name = get_team_setting(sessions, team_id=team_id, key=TEAM_TIMEZONE)
-    for candidate in (name, default):
-        if candidate:
-            try:
-                ZoneInfo(candidate)
-                return candidate
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return "UTC"
+    return periods.zone(name, default).key
 
 
 def list_scheduled_teams(sessions: SessionFactory) -> list[str]:

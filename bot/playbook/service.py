@@ -20,12 +20,30 @@ from typing import Any
 
 import yaml
 
+from bot import periods
 from bot.checklists.templates import sync_templates
 from bot.escalations.service import set_severity_slas
 from bot.escalations.sla import SeveritySla
 from bot.ids import USER_ID_PATTERN, USER_ID_WORD
 from bot.org import service as directory
 from bot.org.people import get_people
+from bot.org.team_settings import (
+    DEFAULT_DIGEST_TIME,
+    DEFAULT_DIGEST_WEEKDAY,
+    DEFAULT_NUDGE_THRESHOLD_DAYS,
+    DEFAULT_NUDGE_TIME,
+    DEFAULT_NUDGE_WEEKDAYS,
+    DIGEST_CHANNEL,
+    DIGEST_TIME,
+    DIGEST_WEEKDAY,
+    ESCALATIONS_CHANNEL,
+    FEEDBACK_CHANNEL,
+    NUDGE_THRESHOLD_DAYS,
+    NUDGE_TIME,
+    NUDGE_WEEKDAYS,
+    PLAYBOOK_HASH,
+    TEAM_TIMEZONE,
+)
 from bot.playbook.schema import Playbook, PlaybookInvalidError, SlaSpec, parse_playbook
 from storage import kpis as kpi_store
 from storage import org
@@ -34,14 +52,8 @@ from storage.db import SessionFactory, transaction
 
 log = logging.getLogger(__name__)
 
-PLAYBOOK_HASH = "playbook.sha256"
 CHECKLISTS = "playbook.checklists"
 SEVERITY_SLAS = "playbook.severity_slas"
-DIGEST_WEEKDAY = "digest.weekday"
-DIGEST_TIME = "digest.time"
-NUDGE_TIME = "nudge.time"
-NUDGE_WEEKDAYS = "nudge.weekdays"
-NUDGE_THRESHOLD_DAYS = "nudge.overdue_threshold_days"
 PLAYBOOK_ACTOR = "playbook"
 
 
@@ -198,11 +210,11 @@ def _settings_of(playbook: Playbook) -> dict[str, str]:
         ),
     }
     if playbook.timezone:
-        settings[directory.TEAM_TIMEZONE] = playbook.timezone
+        settings[TEAM_TIMEZONE] = playbook.timezone
     for name, key in (
-        ("escalations", directory.ESCALATIONS_CHANNEL),
-        ("digest", directory.DIGEST_CHANNEL),
-        ("feedback", directory.FEEDBACK_CHANNEL),
+        ("escalations", ESCALATIONS_CHANNEL),
+        ("digest", DIGEST_CHANNEL),
+        ("feedback", FEEDBACK_CHANNEL),
     ):
         channel = getattr(playbook.channels, name)
         if channel:
@@ -234,14 +246,14 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
             return org.get_team_setting(session, team_id=team_id, key=key)
 
         data: dict[str, Any] = {"version": 1}
-        if get(directory.TEAM_TIMEZONE):
-            data["timezone"] = get(directory.TEAM_TIMEZONE)
+        if get(TEAM_TIMEZONE):
+            data["timezone"] = get(TEAM_TIMEZONE)
         channels = {
             name: get(key)
             for name, key in (
-                ("escalations", directory.ESCALATIONS_CHANNEL),
-                ("digest", directory.DIGEST_CHANNEL),
-                ("feedback", directory.FEEDBACK_CHANNEL),
+                ("escalations", ESCALATIONS_CHANNEL),
+                ("digest", DIGEST_CHANNEL),
+                ("feedback", FEEDBACK_CHANNEL),
             )
             if get(key)
         }
@@ -280,16 +292,18 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
         data["checklists"] = json.loads(get(CHECKLISTS) or "[]")
         data["severity_slas"] = json.loads(get(SEVERITY_SLAS) or "{}")
         data["digest"] = {
-            "weekday": get(DIGEST_WEEKDAY) or "monday",
-            "time": get(DIGEST_TIME) or "09:00",
+            "weekday": get(DIGEST_WEEKDAY) or periods.WEEKDAYS[DEFAULT_DIGEST_WEEKDAY],
+            "time": get(DIGEST_TIME) or f"{DEFAULT_DIGEST_TIME:%H:%M}",
         }
         nudge_days = get(NUDGE_WEEKDAYS)
         data["nudge"] = {
-            "time": get(NUDGE_TIME) or "10:00",
+            "time": get(NUDGE_TIME) or f"{DEFAULT_NUDGE_TIME:%H:%M}",
             "weekdays": nudge_days.split(",")
             if nudge_days
-            else ["monday", "tuesday", "wednesday", "thursday", "friday"],
-            "overdue_threshold_days": int(get(NUDGE_THRESHOLD_DAYS) or 3),
+            else [periods.WEEKDAYS[day] for day in DEFAULT_NUDGE_WEEKDAYS],
+            "overdue_threshold_days": int(
+                get(NUDGE_THRESHOLD_DAYS) or DEFAULT_NUDGE_THRESHOLD_DAYS
+            ),
         }
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     user_ids = set(USER_ID_WORD.findall(text))

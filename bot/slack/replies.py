@@ -8,12 +8,8 @@ from typing import Any
 from slack_bolt.context.respond import Respond
 from slack_sdk.models.blocks import Block
 
+from bot.slack.blocks import as_dicts
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, truncate
-
-
-def as_dicts(blocks: Sequence[Block | dict[str, Any]]) -> list[dict[str, Any]]:
-    """Blocks as the JSON dicts Slack wants (validating slack_sdk models on the way)."""
-    return [b.to_dict() if isinstance(b, Block) else b for b in blocks]
 
 
 def reply_ephemeral(

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.kpis.compute import compute_kpi
 from bot.kpis.models import MANUAL_KIND
+from bot.org.models import sop_review_due
 from bot.org.people import get_people
 from bot.org.service import resolve_owner
 from bot.status.models import DeactivatedOwner, StaleSop, StatusReport
@@ -27,11 +28,7 @@ def operation_status(sessions: SessionFactory, *, team_id: str, now: datetime) -
         for p in processes:
             if p.owner_id:
                 owned.setdefault(p.owner_id, []).append(p.name)
-            due = (
-                p.last_reviewed_at + timedelta(days=p.review_every_days)
-                if p.last_reviewed_at
-                else None
-            )
+            due = sop_review_due(p.last_reviewed_at, p.review_every_days)
             if due is None or due < now:
                 stale.append(StaleSop(p.key, p.name, due.date() if due else None, p.sop_url))
         silent: list[str] = []

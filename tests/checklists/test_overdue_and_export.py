@@ -16,6 +16,7 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.errors import NotFoundError
 from bot.exports import write_csv
+from bot.org import team_settings
 from tests.support.checklists import (
     CHANNEL,
     ONBOARDING,
@@ -56,7 +57,7 @@ def test_team_timezone_moves_the_end_of_the_due_day(
     from bot.org import service as directory
 
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value="Asia/Tokyo"
+        deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="Asia/Tokyo"
     )
     add_templates(deps, ONBOARDING)
     slack.command("/checklist", "start onboarding Acme")

@@ -17,6 +17,7 @@ from bot.digest.render import render_digest
 from bot.feedback import service as feedback_service
 from bot.feedback.parse import parse_inline
 from bot.org import service as directory
+from bot.org import team_settings
 from bot.slack import ledger
 from bot.slack.client import make_web_client
 from bot.wiring import deps_from_parts
@@ -43,9 +44,11 @@ def records(deps: Deps) -> Records:
 
 def setup_team(deps: Deps, *, tz: str = "UTC", **settings: str) -> None:
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.DIGEST_CHANNEL, value=CHANNEL
+        deps.sessions, team_id=TEAM, key=team_settings.DIGEST_CHANNEL, value=CHANNEL
     )
-    directory.set_team_setting(deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value=tz)
+    directory.set_team_setting(
+        deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value=tz
+    )
     for key, value in settings.items():
         directory.set_team_setting(deps.sessions, team_id=TEAM, key=key, value=value)
 

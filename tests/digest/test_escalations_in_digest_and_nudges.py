@@ -11,6 +11,7 @@ from bot.escalations import service
 from bot.escalations.render import ACKNOWLEDGE
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef
 from bot.org import service as directory
+from bot.org import team_settings
 from schedules.runner import run_once
 from tests.support.escalations import (
     OWNER,
@@ -31,7 +32,10 @@ DIGEST_DUE = datetime(2026, 11, 23, 9, tzinfo=UTC)
 
 def _setup_team(deps: Deps, clock: FixedClock) -> None:
     setup_roles(deps.sessions, clock)
-    for key, value in ((directory.DIGEST_CHANNEL, DIGEST), (directory.TEAM_TIMEZONE, "UTC")):
+    for key, value in (
+        (team_settings.DIGEST_CHANNEL, DIGEST),
+        (team_settings.TEAM_TIMEZONE, "UTC"),
+    ):
         directory.set_team_setting(deps.sessions, team_id=TEAM, key=key, value=value)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
+from bot.org import team_settings
 from schedules.runner import run_once
 from tests.support.slack import SlackDriver, SlackStandin
 
@@ -17,7 +18,7 @@ def test_digest_feedback_section_matches_the_logged_feedback(
     deps: Deps, slack: SlackDriver, standin: SlackStandin, clock: FixedClock
 ) -> None:
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.DIGEST_CHANNEL, value="CD"
+        deps.sessions, team_id=TEAM, key=team_settings.DIGEST_CHANNEL, value="CD"
     )
     logged = [
         (datetime(2026, 11, 11, 12, tzinfo=UTC), "Hooli: great support nps:10"),  # W46

@@ -8,8 +8,8 @@ from bot.checklists import service as checklists
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.digest import service as digest_service
-from bot.nudges import service as nudges
 from bot.org import service as directory
+from bot.org import team_settings
 from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, active_runs, add_templates
 from tests.support.slack import SlackDriver, SlackStandin
@@ -48,7 +48,10 @@ def setup_onboarding_week(
     deps: Deps, slack: SlackDriver, standin: SlackStandin, clock: FixedClock
 ) -> None:
     """Five runs around 2026-W47 (UTC); see the expected numbers in the tests."""
-    for key, value in ((directory.DIGEST_CHANNEL, DIGEST), (directory.TEAM_TIMEZONE, "UTC")):
+    for key, value in (
+        (team_settings.DIGEST_CHANNEL, DIGEST),
+        (team_settings.TEAM_TIMEZONE, "UTC"),
+    ):
         directory.set_team_setting(deps.sessions, team_id=TEAM, key=key, value=value)
     clock.now = WEEK_START - timedelta(days=8)
     add_templates(deps, ONBOARDING)
@@ -83,7 +86,7 @@ def test_stuck_follows_the_team_threshold_and_the_week_end(
 ) -> None:
     setup_onboarding_week(deps, slack, standin, clock)
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=nudges.NUDGE_ESCALATE_AFTER_DAYS, value="5"
+        deps.sessions, team_id=TEAM, key=team_settings.NUDGE_THRESHOLD_DAYS, value="5"
     )
     digest = digest_service.build_digest(
         deps.sessions,
@@ -115,7 +118,10 @@ def test_stuck_follows_the_team_threshold_and_the_week_end(
 def test_at_most_five_stuck_runs_are_named(
     deps: Deps, slack: SlackDriver, standin: SlackStandin, clock: FixedClock
 ) -> None:
-    for key, value in ((directory.DIGEST_CHANNEL, DIGEST), (directory.TEAM_TIMEZONE, "UTC")):
+    for key, value in (
+        (team_settings.DIGEST_CHANNEL, DIGEST),
+        (team_settings.TEAM_TIMEZONE, "UTC"),
+    ):
         directory.set_team_setting(deps.sessions, team_id=TEAM, key=key, value=value)
     clock.now = WEEK_START
     add_templates(deps, ONBOARDING)

@@ -8,6 +8,7 @@ from bot.clock import FixedClock
 from bot.escalations import modals, service
 from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE
 from bot.org import service as directory
+from bot.org import team_settings
 from storage.db import SessionFactory
 from tests.support.escalations import (
     ADMIN,
@@ -62,7 +63,7 @@ def test_submit_stores_posts_dms_and_confirms(
     slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, standin: SlackStandin
 ) -> None:
     directory.set_team_setting(
-        sessions, team_id=TEAM, key=directory.ESCALATIONS_CHANNEL, value="C0ESC"
+        sessions, team_id=TEAM, key=team_settings.ESCALATIONS_CHANNEL, value="C0ESC"
     )
     result = submit_new(slack, severity="sev2", link="https://tickets.example/123?a=1&b=2")
     assert result.status == 200
@@ -103,7 +104,7 @@ def test_channel_without_the_bot_falls_back_and_tells_the_reporter(
     slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, standin: SlackStandin
 ) -> None:
     directory.set_team_setting(
-        sessions, team_id=TEAM, key=directory.ESCALATIONS_CHANNEL, value="C0ESC"
+        sessions, team_id=TEAM, key=team_settings.ESCALATIONS_CHANNEL, value="C0ESC"
     )
     standin.channels_without_bot.add("C0ESC")
     result = submit_new(slack)

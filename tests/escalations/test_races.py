@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.clock import FixedClock
 from bot.escalations import service
 from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, render_escalation_message
-from bot.slack.replies import as_dicts
+from bot.slack.blocks import as_dicts
 from storage.db import SessionFactory
 from tests.support.escalations import (
     ADMIN,

@@ -71,9 +71,9 @@ def test_ack_clock_through_slack_at_each_boundary(
     assert overdue.title == "Checkout fails for EU cards" and overdue.stopped_at is None
 
     clock.advance(minutes=1)  # acknowledged 1 min 1 s late
-    result = press(slack, "escalation_acknowledge", e, user=OWNER)
+    result = press(slack, "escalation.acknowledge", e, user=OWNER)
     message = dump(result.of("chat.update")[0])
-    assert "Acknowledge: *breached*" in message and "1 min late" in message
+    assert "Acknowledge: *breached*" in message and "1 minute late" in message
     assert "Resolve by" in message and "on track" in message
     [breach] = service.list_sla_breaches(sessions, team_id=TEAM, now=clock())
     assert (breach.kind, breach.stopped_at) == ("ack", clock())
@@ -99,7 +99,7 @@ def test_acknowledged_exactly_at_due_is_met(
 ) -> None:
     e = raise_escalation(slack, sessions, clock, severity="sev3")
     clock.advance(hours=4)
-    result = press(slack, "escalation_acknowledge", e, user=OWNER)
+    result = press(slack, "escalation.acknowledge", e, user=OWNER)
     assert "Acknowledge: *met*" in dump(result.of("chat.update")[0])
     assert service.list_sla_breaches(sessions, team_id=TEAM, now=clock()) == []
 
@@ -180,8 +180,8 @@ def test_export_has_every_field_durations_and_breaches(
     late = raise_escalation(slack, sessions, clock, severity="sev1", title="=HYPERLINK(evil)")
     fine = raise_escalation(slack, sessions, clock, severity="sev4", title="Typo on pricing")
     clock.advance(minutes=20)
-    press(slack, "escalation_acknowledge", late, user=OWNER)
-    press(slack, "escalation_acknowledge", fine, user=OWNER)
+    press(slack, "escalation.acknowledge", late, user=OWNER)
+    press(slack, "escalation.acknowledge", fine, user=OWNER)
     clock.advance(hours=1)
     submit_resolve(slack, fine.id, user=OWNER)
 

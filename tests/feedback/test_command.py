@@ -43,7 +43,7 @@ def test_inline_feedback_is_stored_and_echoed_with_an_edit_button(
     for shown in (f"#{record.id}", "Acme", "#reporting", "NPS: 8", "CSV export times out"):
         assert shown in text
     buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [(b["action_id"], b["value"]) for b in buttons] == [("feedback_edit", str(record.id))]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [("feedback.edit", str(record.id))]
     # not a detractor, nothing else was posted
     assert not result.of("chat.postMessage")
 

@@ -38,7 +38,7 @@ def logged(slack: SlackDriver, sessions: SessionFactory, clock: FixedClock) -> S
         .params["view"]
     )
     slack.submit(
-        "feedback_modal",
+        "feedback.form",
         {"feedback_text": {"feedback_text": {"type": "plain_text_input", "value": "from slack"}}},
         private_metadata=view["private_metadata"],
     )

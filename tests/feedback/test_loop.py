@@ -9,6 +9,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
+from bot.org import team_settings
 from storage.db import SessionFactory
 from tests.support.slack import Result, SlackDriver, SlackStandin, select_value, text_value
 
@@ -19,7 +20,7 @@ CHANNEL = "C0FEEDBACK"
 @pytest.fixture
 def configured(sessions: SessionFactory, clock: FixedClock) -> None:
     directory.set_team_setting(
-        sessions, team_id="T0001", key=directory.FEEDBACK_CHANNEL, value=CHANNEL
+        sessions, team_id="T0001", key=team_settings.FEEDBACK_CHANNEL, value=CHANNEL
     )
     directory.set_process_owner(
         sessions,
@@ -106,8 +107,8 @@ def test_detractor_from_the_modal_is_alerted_once(slack: SlackDriver) -> None:
         "feedback_customer": {"feedback_customer": text_value("Globex")},
         "feedback_nps": {"feedback_nps": select_value("4")},
     }
-    first = slack.submit("feedback_modal", values, private_metadata=view["private_metadata"])
-    second = slack.submit("feedback_modal", values, private_metadata=view["private_metadata"])
+    first = slack.submit("feedback.form", values, private_metadata=view["private_metadata"])
+    second = slack.submit("feedback.form", values, private_metadata=view["private_metadata"])
     assert len(posts_to(first, CHANNEL)) == 1 and len(posts_to(first, OWNER)) == 1
     assert second.of("chat.postMessage") == []
 
@@ -118,14 +119,14 @@ def test_editing_a_score_down_to_detractor_alerts(
 ) -> None:
     slack.command("/feedback", "Acme: okay-ish nps:8")
     [record] = list_feedback_records(sessions, team_id=None, since=None)
-    view = slack.click("feedback_edit", str(record.id)).of("views.open")[0].params["view"]
+    view = slack.click("feedback.edit", str(record.id)).of("views.open")[0].params["view"]
     values = {
         "feedback_text": {"feedback_text": text_value("actually unhappy")},
         "feedback_nps": {"feedback_nps": select_value("3")},
     }
-    result = slack.submit("feedback_modal", values, private_metadata=view["private_metadata"])
+    result = slack.submit("feedback.form", values, private_metadata=view["private_metadata"])
     assert posts_to(result, CHANNEL) and posts_to(result, OWNER)
     # editing it again while it stays a detractor does not alert a second time
-    view = slack.click("feedback_edit", str(record.id)).of("views.open")[0].params["view"]
-    result = slack.submit("feedback_modal", values, private_metadata=view["private_metadata"])
+    view = slack.click("feedback.edit", str(record.id)).of("views.open")[0].params["view"]
+    result = slack.submit("feedback.form", values, private_metadata=view["private_metadata"])
     assert result.of("chat.postMessage") == []

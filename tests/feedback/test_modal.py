@@ -23,7 +23,7 @@ from tests.support.slack import (
     text_value,
 )
 
-CALLBACK = "feedback_modal"
+CALLBACK = "feedback.form"
 
 
 def stored(sessions: SessionFactory) -> list[FeedbackRecord]:
@@ -229,6 +229,25 @@ def test_submission_without_our_metadata_is_still_idempotent(
     assert [r.text for r in stored(sessions)] == ["no metadata"]
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        '{"submission_key": "k\\u0000ey"}',  # a NUL, which PostgreSQL cannot store
+        '{"submission_key": "ok", "reply_channel": "<!channel>"}',  # not a channel id
+        '{"submission_key": "%s"}' % ("k" * 500),  # longer than the column
+    ],
+)
+def test_forged_metadata_is_ignored_and_the_feedback_still_stored(
+    slack: SlackDriver, sessions: SessionFactory, metadata: str
+) -> None:
+    """A private_metadata Opsloop did not write is treated as none: stored once, no 500."""
+    for _ in range(2):
+        result = slack.submit(CALLBACK, form("forged"), private_metadata=metadata, view_id="V7")
+        assert result.status == 200
+        assert "Something went wrong" not in json.dumps([c.params for c in result.calls])
+    assert [r.text for r in stored(sessions)] == ["forged"]
+
+
 @pytest.mark.parametrize("markup", ["<!channel>", "<!here>", "<@U123>", "<https://evil|bank>"])
 def test_markup_in_modal_customer_is_stored_verbatim_and_shown_escaped(
     slack: SlackDriver, sessions: SessionFactory, markup: str
@@ -271,7 +290,7 @@ def test_receipt_falls_back_to_a_dm_when_ephemeral_fails(
 
 
 def edit_click(slack: SlackDriver, feedback_id: int, user: str | None = None) -> Result:
-    return slack.click("feedback_edit", str(feedback_id), user=user)
+    return slack.click("feedback.edit", str(feedback_id), user=user)
 
 
 def test_edit_opens_the_modal_prefilled_and_updates_the_record(

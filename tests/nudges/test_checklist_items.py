@@ -9,6 +9,7 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION
 from bot.org import service as directory
+from bot.org import team_settings
 from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, add_templates, only_run
 from tests.support.slack import SlackDriver, SlackStandin
@@ -18,10 +19,10 @@ MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
 def _start_onboarding(deps: Deps, slack: SlackDriver) -> checklists.RunView:
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value="UTC"
+        deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="UTC"
     )
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.DIGEST_CHANNEL, value="CD"
+        deps.sessions, team_id=TEAM, key=team_settings.DIGEST_CHANNEL, value="CD"
     )
     directory.set_process_owner(
         deps.sessions,

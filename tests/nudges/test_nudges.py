@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.nudges import service as nudges
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION
 from bot.org import service as directory
+from bot.org import team_settings
 from bot.org.people import get_people
 from schedules.runner import run_once
 from storage.core import upsert_person
@@ -35,7 +35,7 @@ def board(deps: Deps) -> OverdueBoard:
     deps.nudge_sources = (found.as_source(),)
     deps.digest_sections = ()
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value="UTC"
+        deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="UTC"
     )
     return found
 
@@ -104,9 +104,11 @@ def test_no_nudges_at_the_weekend_and_person_without_timezone_uses_the_team_one(
     deps: Deps, standin: SlackStandin, clock: FixedClock, board: OverdueBoard
 ) -> None:
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value="Europe/Berlin"
+        deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="Europe/Berlin"
     )
-    directory.set_team_setting(deps.sessions, team_id=TEAM, key=nudges.NUDGE_HOUR, value="08:00")
+    directory.set_team_setting(
+        deps.sessions, team_id=TEAM, key=team_settings.NUDGE_TIME, value="08:00"
+    )
     board.add("a", "UNOTZ", LONG_AGO)
     clock.now = datetime(2026, 11, 21, tzinfo=UTC)  # Saturday
     assert tick_hourly(deps, clock, MONDAY) == []
@@ -185,6 +187,24 @@ def test_done_button_closes_the_item_through_its_source(
     assert "Task a" not in dms(standin, "U0001")[-1].params["text"]
 
 
+def test_a_done_button_posted_before_the_id_rename_still_works(
+    deps: Deps,
+    standin: SlackStandin,
+    clock: FixedClock,
+    board: OverdueBoard,
+    slack: SlackDriver,
+) -> None:
+    """Nudge DMs from before action ids were `domain.verb` say `nudge_done`; still clickable."""
+    assert DONE_ACTION == "nudge.done"
+    board.add("a", "U0001", LONG_AGO)
+    clock.now = MONDAY + timedelta(hours=10)
+    run_once(deps, clock())
+    [dm] = dms(standin, "U0001")
+    result = slack.click("nudge_done", buttons(dm, DONE_ACTION)[0], user="U0001")
+    assert result.status == 200
+    assert board.done_by == [("a", "U0001")]
+
+
 @pytest.mark.parametrize("value", ["not json", '{"s": "nope", "i": "1"}', "{}"])
 def test_broken_or_stale_buttons_explain(
     slack: SlackDriver, board: OverdueBoard, value: str
@@ -209,7 +229,7 @@ def test_items_overdue_past_the_threshold_go_to_the_process_owner_once_a_day(
         now=MONDAY,
     )
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=nudges.NUDGE_ESCALATE_AFTER_DAYS, value="4"
+        deps.sessions, team_id=TEAM, key=team_settings.NUDGE_THRESHOLD_DAYS, value="4"
     )
     person(deps, "UPO", "Asia/Tokyo")
     clock.now = MONDAY + timedelta(hours=10)
@@ -283,7 +303,7 @@ def test_cli_nudge_dry_run_and_send(
     from bot.cli import cli
 
     directory.set_team_setting(
-        deps.sessions, team_id=TEAM, key=directory.TEAM_TIMEZONE, value="UTC"
+        deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="UTC"
     )
     escalation = raise_escalation(slack, deps.sessions, clock, owner="U1")
     monkeypatch.setenv("DATABASE_URL", deps.settings.database_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.clock import FixedClock
 from bot.org import service as directory
+from bot.org import team_settings
 from storage.core import list_audit_entries
 from storage.db import SessionFactory, transaction
 
@@ -45,7 +46,7 @@ def test_admins_are_replaced_not_accumulated(sessions: SessionFactory) -> None:
 
 
 def test_team_settings_upsert(sessions: SessionFactory) -> None:
-    key = directory.FEEDBACK_CHANNEL
+    key = team_settings.FEEDBACK_CHANNEL
     assert directory.get_team_setting(sessions, team_id="T1", key=key) is None
     directory.set_team_setting(sessions, team_id="T1", key=key, value="C1")
     directory.set_team_setting(sessions, team_id="T1", key=key, value="C2")

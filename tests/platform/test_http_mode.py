@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.clock import FixedClock
+from bot.org import team_settings
 from bot.settings import load_settings
 from bot.slack.http import SlackWsgiApp
 from bot.wiring import SchemaOutdatedError, deps_from_parts, make_deps, prepare_schema
@@ -209,5 +210,6 @@ def test_playbook_is_imported_before_serving(tmp_path: Path, standin: SlackStand
     team = "T0STANDIN"  # the workspace the stand-in's auth.test names
     assert directory.get_process_owner(deps.sessions, team_id=team, process_key="escalations") \
         == "U0LEAD"  # fmt: skip
-    assert directory.get_team_setting(deps.sessions, team_id=team, key=directory.DIGEST_CHANNEL) \
+    digest_channel = team_settings.DIGEST_CHANNEL
+    assert directory.get_team_setting(deps.sessions, team_id=team, key=digest_channel) \
         == "C0DIGEST"  # fmt: skip

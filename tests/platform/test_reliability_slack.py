@@ -10,6 +10,7 @@ import pytest
 from bot.deps import Deps
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
+from bot.org import team_settings
 from tests.support.checklists import ONBOARDING, add_templates, click_item, current_message
 from tests.support.checklists import only_run as only_checklist
 from tests.support.slack import SlackDriver, SlackStandin
@@ -26,7 +27,7 @@ GENERIC_ERROR = "Something went wrong on our side"
 def alerting(deps: Deps) -> Deps:
     """Detractors are announced in a feedback channel and to the feedback process owner."""
     directory.set_team_setting(
-        deps.sessions, team_id="T0001", key=directory.FEEDBACK_CHANNEL, value=FEED_CHANNEL
+        deps.sessions, team_id="T0001", key=team_settings.FEEDBACK_CHANNEL, value=FEED_CHANNEL
     )
     directory.set_process_owner(
         deps.sessions,
@@ -166,7 +167,7 @@ def test_escalation_post_answered_too_late_is_stored_once_and_not_reposted(
 
     setup_roles(deps.sessions, deps.clock)
     directory.set_team_setting(
-        deps.sessions, team_id="T0001", key=directory.ESCALATIONS_CHANNEL, value="C0ESC"
+        deps.sessions, team_id="T0001", key=team_settings.ESCALATIONS_CHANNEL, value="C0ESC"
     )
     deps.client.timeout = CLIENT_TIMEOUT_S
     standin.stall("chat.postMessage", seconds=STALL_S)
@@ -193,7 +194,7 @@ def test_escalation_post_failing_transiently_is_retried_not_doubled(
 
     setup_roles(deps.sessions, deps.clock)
     directory.set_team_setting(
-        deps.sessions, team_id="T0001", key=directory.ESCALATIONS_CHANNEL, value="C0ESC"
+        deps.sessions, team_id="T0001", key=team_settings.ESCALATIONS_CHANNEL, value="C0ESC"
     )
     standin.fail("chat.postMessage", status=status, error="oops", retry_after=retry_after)
     assert submit_new(slack).status == 200

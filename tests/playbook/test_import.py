@@ -11,7 +11,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.kpis import service as kpis
-from bot.org import owners
+from bot.org import owners, team_settings
 from bot.org import service as directory
 from bot.playbook import service as playbook
 from bot.playbook.schema import PlaybookInvalidError, parse_playbook
@@ -40,11 +40,11 @@ def test_import_writes_everything_and_is_idempotent(
     assert (again.kpis_created, again.kpis_updated) == (0, 0)
 
     get = lambda key: directory.get_team_setting(sessions, team_id=TEAM, key=key)  # noqa: E731
-    assert get(directory.TEAM_TIMEZONE) == "Europe/Berlin"
-    assert get(directory.ESCALATIONS_CHANNEL) == "C0ESC"
-    assert get(directory.DIGEST_CHANNEL) == "C0DIGEST"
-    assert get(directory.FEEDBACK_CHANNEL) is None
-    assert get(playbook.NUDGE_TIME) == "10:00"
+    assert get(team_settings.TEAM_TIMEZONE) == "Europe/Berlin"
+    assert get(team_settings.ESCALATIONS_CHANNEL) == "C0ESC"
+    assert get(team_settings.DIGEST_CHANNEL) == "C0DIGEST"
+    assert get(team_settings.FEEDBACK_CHANNEL) is None
+    assert get(team_settings.NUDGE_TIME) == "10:00"
     slas = playbook.get_severity_slas(sessions, team_id=TEAM)
     assert (slas["sev1"].ack_minutes, slas["sev1"].resolve_minutes) == (15, 240)
     assert directory.is_admin(sessions, team_id=TEAM, user_id=ADMIN)

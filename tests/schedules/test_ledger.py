@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
+from bot.org import team_settings
 from bot.slack import ledger
 from bot.slack.events import claim_event_delivery
 from bot.slack.ledger import Outcome, Posted, SendKey
@@ -150,7 +151,7 @@ def records(deps: Deps) -> Records:
 
 def _digest_team(deps: Deps) -> None:
     directory.set_team_setting(
-        deps.sessions, team_id="T1", key=directory.DIGEST_CHANNEL, value="C1"
+        deps.sessions, team_id="T1", key=team_settings.DIGEST_CHANNEL, value="C1"
     )
 
 

@@ -1,0 +1,30 @@
+"""The per-team settings: every key of the `team_settings` table and its default, once.
+
+The playbook writes them (`opsloop playbook import`), Slack changes some, and the digest,
+the nudges and the exports read them; each reads the key and the default from here.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+# Channels (the playbook's `channels:` block).
+ESCALATIONS_CHANNEL = "channel.escalations"
+DIGEST_CHANNEL = "channel.digest"
+FEEDBACK_CHANNEL = "channel.feedback"
+# The team's IANA timezone; unset: the installation's OPSLOOP_TIMEZONE.
+TEAM_TIMEZONE = "timezone"
+# When the weekly review is posted (the playbook's `digest:` block).
+DIGEST_WEEKDAY = "digest.weekday"  # "monday" … "sunday"
+DIGEST_TIME = "digest.time"  # "09:00"
+DEFAULT_DIGEST_WEEKDAY = 0  # Monday
+DEFAULT_DIGEST_TIME = time(9, 0)
+# When owners are nudged (the playbook's `nudge:` block), each in their own timezone.
+NUDGE_TIME = "nudge.time"  # "10:00" or "10"
+NUDGE_WEEKDAYS = "nudge.weekdays"  # "monday,tuesday,…"
+NUDGE_THRESHOLD_DAYS = "nudge.overdue_threshold_days"  # past this, the process owner hears
+DEFAULT_NUDGE_TIME = time(10, 0)
+DEFAULT_NUDGE_WEEKDAYS = (0, 1, 2, 3, 4)
+DEFAULT_NUDGE_THRESHOLD_DAYS = 3
+# The fingerprint of the playbook last imported (so an unchanged file is not re-applied).
+PLAYBOOK_HASH = "playbook.sha256"
