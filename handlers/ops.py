@@ -25,6 +25,7 @@ from bot.kpis.render import KPI_HELP
 from bot.nudges import service as nudges
 from bot.nudges.render import NUDGE_HELP, render_nudge
 from bot.org import owners
+from bot.org import service as directory
 from bot.org.messages import refresh_people
 from bot.org.render import render_owner_changed, render_owners
 from bot.slack.context import deps_of, team_of, user_of
@@ -136,7 +137,7 @@ def ops_digest(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[B
                 example="/ops digest preview 2026-W47",
             ) from None
     else:
-        tz = digests.team_timezone(deps.sessions, team_id=team_id, default_timezone=default_tz)
+        tz = directory.team_timezone(deps.sessions, team_id=team_id, default=default_tz)
         week = digests.last_week(now, tz)
     digest = digests.build_digest(
         deps.sessions,

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from bot.deps import Deps
 from bot.nudges import service as nudges
 from bot.nudges.models import Nudge
-from bot.nudges.render import render_escalation, render_nudge
+from bot.nudges.render import render_nudge, render_owner_report
 from bot.org.messages import slack_person_fetcher
 from bot.slack.ledger import Outcome, Posted, SendKey, deliver_once
 from bot.slack.post import post_message
@@ -30,8 +30,8 @@ class NudgeResult:
 
 def render(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     """The DM text and blocks of a nudge or a process-owner report."""
-    if nudge.kind == nudges.ESCALATION_KIND:
-        return render_escalation(nudge, now=now)
+    if nudge.kind == nudges.OWNER_REPORT_KIND:
+        return render_owner_report(nudge, now=now)
     return render_nudge(nudge, now=now)
 
 

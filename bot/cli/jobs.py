@@ -9,6 +9,7 @@ import click
 from bot import periods
 from bot.cli.common import CliError, parse_moment, print_blocks, ready_deps
 from bot.digest import service as digests
+from bot.org import service as directory
 from bot.org.service import list_scheduled_teams
 from schedules import digest_job, nudge_job
 from schedules.runner import build_scheduler, stop
@@ -54,7 +55,7 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
     if not team_ids:
         raise CliError("no team has settings yet; import a playbook first (opsloop playbook)")
     for team_id in team_ids:
-        tz = digests.team_timezone(deps.sessions, team_id=team_id, default_timezone=default_tz)
+        tz = directory.team_timezone(deps.sessions, team_id=team_id, default=default_tz)
         team_week = week or digests.last_week(now, tz)
         if dry_run:
             text, blocks = digest_job.render_team_digest(

@@ -59,11 +59,6 @@ class SectionProvider:
     build: Callable[[DigestWeek], DigestSection]
 
 
-def team_timezone(sessions: SessionFactory, *, team_id: str, default_timezone: str) -> str:
-    """The team's IANA timezone (team setting, else the installation default)."""
-    return directory.team_timezone(sessions, team_id=team_id, default=default_timezone)
-
-
 def get_digest_schedule(
     sessions: SessionFactory, *, team_id: str, default_timezone: str
 ) -> DigestSchedule:

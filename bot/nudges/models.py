@@ -36,7 +36,7 @@ class NudgeSettings:
 
 @dataclass(frozen=True)
 class Nudge:
-    """One DM: an owner's overdue items, or (escalation) items overdue past the threshold
+    """One DM: an owner's overdue items, or (the owner report) items overdue past the threshold
     sent to the process owner. `period` is the recipient's local date."""
 
     team_id: str

@@ -104,7 +104,7 @@ def render_nudge(
     return truncate(text, MESSAGE_TEXT_LIMIT), blocks
 
 
-def render_escalation(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
+def render_owner_report(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     """The process owner's report: items overdue for more than the threshold, by owner."""
     count = len(nudge.items)
     intro = (

@@ -32,7 +32,9 @@ from storage.db import SessionFactory, transaction
 log = logging.getLogger(__name__)
 
 NUDGE_KIND = "nudge"
-ESCALATION_KIND = "nudge_escalation"
+# The report to a process owner of items overdue past the threshold. Not an Escalation
+# (bot.escalations); the stored send-ledger kind keeps its first spelling.
+OWNER_REPORT_KIND = "nudge_escalation"
 NUDGE_WINDOW_HOURS = 8
 
 
@@ -157,7 +159,7 @@ def due_nudges(
             # The owner already hears about their own items; the report is for someone else.
             if process_owner and process_owner != item.owner_id:
                 by_process_owner[process_owner].append(item)
-        for kind, groups in ((NUDGE_KIND, by_owner), (ESCALATION_KIND, by_process_owner)):
+        for kind, groups in ((NUDGE_KIND, by_owner), (OWNER_REPORT_KIND, by_process_owner)):
             for user_id, group in groups.items():
                 tz = _timezone_of(
                     sessions,
