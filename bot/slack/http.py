@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.slack.requests import make_bolt_request
+from bot.slack.requests import MalformedRequestError, is_signed_by_slack, parse_signed_request
 from storage.db import ping
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ CONNECTION_LIMIT = 1000
 _REASONS = {
     200: "OK",
     401: "Unauthorized",
+    400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",
@@ -77,15 +78,20 @@ class SlackWsgiApp:
         }
         if "CONTENT_TYPE" in environ:
             headers["content-type"] = environ["CONTENT_TYPE"]
-        if not _timestamp_is_number(headers.get("x-slack-request-timestamp")):
-            # slack-sdk's verifier raises on a non-numeric timestamp; Bolt then runs the
-            # error handler, which would answer the unverified request's response_url.
+        secret = self.deps.settings.slack_signing_secret
+        if not is_signed_by_slack(
+            secret.get_secret_value() if secret else "", body=raw, headers=headers
+        ):
+            # Refused before anything is parsed: a forged body never reaches a parser, and
+            # Bolt never answers the unverified request's response_url.
             return _json(start_response, 401, {"error": "invalid request"})
-        request = make_bolt_request(
-            body=raw.decode("utf-8", errors="replace"),
-            headers=headers,
-            query=environ.get("QUERY_STRING"),
-        )
+        try:
+            request = parse_signed_request(
+                body=raw, headers=headers, query=environ.get("QUERY_STRING")
+            )
+        except MalformedRequestError as exc:
+            log.warning("signed request that is not a Slack payload: %s", exc)
+            return _json(start_response, 400, {"error": "malformed request"})
         response = self.app.dispatch(request)
         status = f"{response.status} {_REASONS.get(response.status, '')}".strip()
         response_headers = [
@@ -94,16 +100,6 @@ class SlackWsgiApp:
         start_response(status, response_headers)
         body = response.body
         return [body.encode("utf-8") if isinstance(body, str) else bytes(body)]
-
-
-def _timestamp_is_number(value: str | None) -> bool:
-    if value is None:
-        return True  # missing: Bolt's verifier refuses it cleanly
-    try:
-        int(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _plain(start_response: StartResponse, status: int, text: str) -> Iterable[bytes]:

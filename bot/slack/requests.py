@@ -1,4 +1,8 @@
-"""Turning raw HTTP requests into Bolt requests, with slack-bolt 1.30's form parser fixed.
+"""Raw HTTP requests from Slack, verified first and only then parsed into Bolt requests.
+
+The signature is checked on the raw bytes before anything is parsed: an unsigned or stale
+body is refused with 401 without being looked at, so no forged body can reach a parser.
+A signed body that still does not parse as a Slack payload gets a 400, never a 500.
 
 slack-bolt 1.30 treats any form body containing the word "payload" as an interactivity
 payload, so `/feedback show payload errors` arrives as an empty body and Bolt answers 404.
@@ -14,6 +18,45 @@ from urllib.parse import parse_qsl
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
+from slack_sdk.signature import SignatureVerifier
+
+# Every request Slack sends has one of these: a slash command's `command`, an interaction's
+# `payload` (decoded by Bolt into its `type`), an Events API `type`, or Slack's `ssl_check`.
+SLACK_SHAPES = frozenset({"command", "type", "ssl_check"})
+
+
+class MalformedRequestError(ValueError):
+    """A correctly signed body that is not a Slack payload (Slack never sends one)."""
+
+
+def is_signed_by_slack(signing_secret: str, *, body: bytes, headers: Mapping[str, str]) -> bool:
+    """True when `body` carries a valid, fresh (within 5 minutes) Slack signature."""
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if not signing_secret or not timestamp or not signature:
+        return False
+    try:
+        return SignatureVerifier(signing_secret).is_valid(
+            body=body, timestamp=timestamp, signature=signature
+        )
+    except (ValueError, TypeError):  # a timestamp that is not a number
+        return False
+
+
+def parse_signed_request(
+    *, body: bytes, headers: Mapping[str, str | Sequence[str]], query: str | None = None
+) -> BoltRequest:
+    """The Bolt request of a verified body; `MalformedRequestError` when it is not a payload."""
+    try:
+        text = body.decode("utf-8")
+        request = make_bolt_request(body=text, headers=headers, query=query)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        # JSON that is not an object, `payload=` that is not JSON, nesting deeper than
+        # Python's parser goes: nothing Slack sends.
+        raise MalformedRequestError(type(exc).__name__) from None
+    if not isinstance(request.body, dict) or not SLACK_SHAPES.intersection(request.body):
+        raise MalformedRequestError("neither a command, an interaction nor an event")
+    return request
 
 
 def make_bolt_request(

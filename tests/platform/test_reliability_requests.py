@@ -203,3 +203,44 @@ def test_serve_admits_more_than_waitress_default_connections(
     http.serve(slack.app, deps, host="127.0.0.1", port=0, threads=16)
     assert seen["connection_limit"] >= 500
     assert seen["max_request_body_size"] == MAX_BODY_BYTES
+
+
+def _signed_headers(body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=timestamp, body=body)
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+NOT_SLACK_PAYLOADS = [
+    b"payload=notjson",
+    b"payload=%5B1%5D",  # payload=[1]
+    b"payload=null",
+    b"payload=" + b"%5B" * 3000 + b"%5D" * 3000,  # nested deeper than the JSON parser goes
+    b'{"type":',
+    b"[1]",
+    b"null",
+]
+
+
+@pytest.mark.parametrize("body", NOT_SLACK_PAYLOADS, ids=lambda b: b[:20].decode())
+def test_unsigned_bodies_are_refused_before_anything_parses_them(
+    wsgi: SlackWsgiApp, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: Bolt parsed each of these before checking the signature (HTTP 500, traceback)."""
+    status, answer, _ = _call(wsgi, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (status, answer) == (401, b'{"error": "invalid request"}')
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize("body", NOT_SLACK_PAYLOADS, ids=lambda b: b[:20].decode())
+def test_signed_bodies_that_are_not_slack_payloads_get_400(
+    wsgi: SlackWsgiApp, slack: SlackDriver, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    status, answer, _ = _call(wsgi, body, _signed_headers(body))
+    assert (status, answer) == (400, b'{"error": "malformed request"}')
+    assert not [r for r in caplog.records if r.exc_info]
+    assert slack.standin.calls() == []
