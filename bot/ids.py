@@ -11,10 +11,13 @@ import re
 
 # U… for users, W… for Enterprise Grid users; upper-case letters and digits.
 USER_ID_PATTERN = r"[UW][A-Z0-9]{2,31}"
+# T… a workspace, E… an Enterprise Grid org (the workspace of an org-wide install).
+TEAM_ID_PATTERN = r"[TE][A-Z0-9]{2,31}"
 # C… public, G… private (legacy) channels, D… direct messages.
 CHANNEL_ID_PATTERN = r"[CGD][A-Z0-9]{2,31}"
 
 USER_ID = re.compile(rf"\A{USER_ID_PATTERN}\Z")
+TEAM_ID = re.compile(rf"\A{TEAM_ID_PATTERN}\Z")
 CHANNEL_ID = re.compile(rf"\A{CHANNEL_ID_PATTERN}\Z")
 # `<@U123>` or `<@U123|dana>` as Slack writes a mention into command text.
 USER_MENTION = re.compile(rf"<@({USER_ID_PATTERN})(?:\|[^>]*)?>")
@@ -30,3 +33,8 @@ def is_user_id(value: object) -> bool:
 def is_channel_id(value: object) -> bool:
     """True when `value` is shaped like a Slack channel (or DM) id."""
     return isinstance(value, str) and CHANNEL_ID.match(value) is not None
+
+
+def is_team_id(value: object) -> bool:
+    """True when `value` is shaped like a Slack workspace or org id."""
+    return isinstance(value, str) and TEAM_ID.match(value) is not None

@@ -37,6 +37,7 @@ from bot.escalations.render import (
     render_refusal,
 )
 from bot.escalations.sla import SEVERITIES
+from bot.ids import is_user_id
 from bot.org import service as directory
 from bot.org import team_settings
 from bot.slack.blocks import action_id, as_dicts
@@ -347,5 +348,7 @@ def _selected(values: dict[str, Any], block_id: str) -> str | None:
 
 
 def _user(values: dict[str, Any], block_id: str) -> str | None:
+    """The person picked in a user select; None for anything not shaped like a user id (a
+    forged value is never rendered as a mention nor posted to as if it were a DM)."""
     user = _state(values, block_id).get("selected_user")
-    return str(user) if user else None
+    return str(user) if is_user_id(user) else None

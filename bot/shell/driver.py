@@ -154,6 +154,8 @@ class SlackDriver:
         private_metadata: str = "",
         user: str | None = None,
         view_id: str = "V0000001",
+        partner_team_id: str | None = None,
+        org_id: str | None = None,
     ) -> Result:
         body = payloads.view_submission(
             callback_id=callback_id,
@@ -162,6 +164,8 @@ class SlackDriver:
             user_id=user or self.user_id,
             private_metadata=private_metadata,
             view_id=view_id,
+            partner_team_id=partner_team_id,
+            org_id=org_id,
         )
         return self.send(body, content_type=payloads.FORM)
 
@@ -184,8 +188,17 @@ class SlackDriver:
         )
         return self.send(body, content_type=payloads.FORM)
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> Result:
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        partner_team_id: str | None = None,
+    ) -> Result:
         body = payloads.event_callback(
-            event, team_id=self.team_id, event_id=event_id or f"Ev{next(self._ids):06d}"
+            event,
+            team_id=self.team_id,
+            event_id=event_id or f"Ev{next(self._ids):06d}",
+            partner_team_id=partner_team_id,
         )
         return self.send(body, content_type=payloads.JSON)

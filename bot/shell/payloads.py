@@ -111,8 +111,13 @@ def view_submission(
     private_metadata: str = "",
     view_id: str = "V0000001",
     view_hash: str = "h",
+    partner_team_id: str | None = None,
+    org_id: str | None = None,
 ) -> str:
-    payload = {
+    """A modal submission. `partner_team_id`: submitted by a partner's user in a Slack Connect
+    channel (Slack then names their workspace as `team` and ours only as
+    `view.app_installed_team_id`); `org_id`: through an org-wide install (`team` is null)."""
+    payload: dict[str, Any] = {
         "type": "view_submission",
         "team": {"id": team_id, "domain": "playground"},
         "user": {"id": user_id, "team_id": team_id, "username": "someone"},
@@ -129,7 +134,21 @@ def view_submission(
         },
         "response_urls": [],
     }
+    if partner_team_id:
+        payload["team"] = {"id": partner_team_id, "domain": "partner"}
+        payload["user"]["team_id"] = partner_team_id
+        payload["view"]["team_id"] = partner_team_id
+        payload["view"]["app_installed_team_id"] = team_id
+    if org_id:
+        _org_wide(payload, org_id)
     return _form_payload(payload)
+
+
+def _org_wide(payload: dict[str, Any], org_id: str) -> None:
+    """Rewrite `payload` as an org-wide install sends it: no team, the org as enterprise."""
+    payload["team"] = None
+    payload["enterprise"] = {"id": org_id, "name": "org"}
+    payload["is_enterprise_install"] = True
 
 
 def message_shortcut(
@@ -156,17 +175,22 @@ def message_shortcut(
     return _form_payload(payload)
 
 
-def event_callback(event: dict[str, Any], *, team_id: str, event_id: str) -> str:
+def event_callback(
+    event: dict[str, Any], *, team_id: str, event_id: str, partner_team_id: str | None = None
+) -> str:
+    """An Events API delivery. `partner_team_id`: from a Slack Connect channel, where the
+    top-level `team_id` can be the partner's and only `authorizations` names ours."""
     return json.dumps(
         {
             "token": "unused",
-            "team_id": team_id,
+            "team_id": partner_team_id or team_id,
             "api_app_id": "A0OPSLOOP",
             "event": event,
             "type": "event_callback",
             "event_id": event_id,
             "event_time": int(time.time()),
             "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True}],
+            "is_ext_shared_channel": partner_team_id is not None,
         }
     )
 

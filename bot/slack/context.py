@@ -1,4 +1,4 @@
-"""How listeners reach their dependencies: the middleware puts `Deps` in the Bolt context."""
+"""Who and where a request is: its `Deps`, the installed workspace, the acting user."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.deps import Deps
+from bot.ids import is_team_id, is_user_id
 
 DEPS_KEY = "opsloop_deps"
 
@@ -18,27 +19,56 @@ def deps_of(context: BoltContext) -> Deps:
 
 
 def team_of(body: dict[str, Any]) -> str:
-    """The workspace id of any Slack payload shape."""
-    team = body.get("team_id") or body.get("team") or {}
-    if isinstance(team, dict):
-        team = team.get("id", "")
-    if not team:
-        team = (
-            (body.get("user") or {}).get("team_id", "")
-            if isinstance(body.get("user"), dict)
-            else ""
+    """The workspace the app is installed in, for any Slack payload shape; "" if none.
+
+    Everything Opsloop stores is filed under it. It is not always `team.id`: a partner's
+    user in a Slack Connect channel sends their own workspace there, and the installed one
+    comes as `view.app_installed_team_id` (modals) or `authorizations[0]` (events); an
+    org-wide install sends `team: null` and files everything under the org (`enterprise`).
+    """
+    for candidate in _installed_team_candidates(body):
+        if is_team_id(candidate):
+            return str(candidate)
+    return ""
+
+
+def _installed_team_candidates(body: dict[str, Any]) -> list[object]:
+    view: dict[str, Any] = body["view"] if isinstance(body.get("view"), dict) else {}
+    candidates: list[object] = [view.get("app_installed_team_id")]
+    authorizations = body.get("authorizations")
+    if isinstance(authorizations, list) and authorizations and isinstance(authorizations[0], dict):
+        first = authorizations[0]
+        if first.get("is_enterprise_install"):
+            candidates.append(first.get("enterprise_id"))
+        candidates.append(first.get("team_id"))
+    if body.get("is_enterprise_install") in (True, "true"):
+        enterprise = body.get("enterprise")
+        candidates.append(
+            enterprise.get("id") if isinstance(enterprise, dict) else body.get("enterprise_id")
         )
-    return str(team or "")
+    team = body.get("team")
+    user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
+    candidates += [
+        body.get("team_id"),
+        team.get("id") if isinstance(team, dict) else team,
+        user.get("team_id"),
+        view.get("team_id"),
+    ]
+    return candidates
 
 
 def user_of(body: dict[str, Any]) -> str:
-    """The acting user's id of any Slack payload shape."""
+    """The acting user's id of any Slack payload shape; "" when it is not a user id.
+
+    A value that is not shaped like a user id (a forged body) is never used as a person.
+    """
+    candidate: object = ""
     if "user_id" in body:
-        return str(body["user_id"])
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id", ""))
-    event = body.get("event")
-    if isinstance(event, dict):
-        return str(event.get("user", ""))
-    return str(user or "")
+        candidate = body["user_id"]
+    elif isinstance(user := body.get("user"), dict):
+        candidate = user.get("id", "")
+    elif isinstance(event := body.get("event"), dict):
+        candidate = event.get("user", "")
+    else:
+        candidate = body.get("user") or ""
+    return str(candidate) if is_user_id(candidate) else ""

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.deps import Deps
-from bot.slack.context import DEPS_KEY
+from bot.slack.context import DEPS_KEY, team_of
 from bot.slack.events import claim_event_delivery
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def drop_redelivered_events(
         next()
         return None
     deps: Deps = context[DEPS_KEY]
-    team_id = str(body.get("team_id", ""))
+    team_id = team_of(body)
     if claim_event_delivery(deps.sessions, team_id=team_id, event_id=event_id, now=deps.clock()):
         next()
         return None

@@ -162,7 +162,7 @@ def test_forged_modal_metadata_is_refused_and_changes_nothing(
         submit_resolve(slack, other.id, user=OWNER, metadata=metadata),
         slack.submit(
             modals.REASSIGN_CALLBACK,
-            {modals.NEW_OWNER: {modals.VALUE: {"type": "users_select", "selected_user": "U9"}}},
+            {modals.NEW_OWNER: {modals.VALUE: {"type": "users_select", "selected_user": "U0NINE"}}},
             private_metadata=metadata,
             user=OWNER,
         ),
@@ -265,3 +265,17 @@ def test_longest_inputs_fit_slack_limits(
                 assert all(len(el["text"]) <= 3000 for el in block["elements"])
     after = service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert after.root_cause == "&" * 3000  # stored in full, only the display is trimmed
+
+
+@pytest.mark.parametrize("forged", ["U0X> <!channel", "C0GENERAL", "<!here>"])
+def test_a_forged_owner_is_never_pinged_nor_posted_to(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, forged: str
+) -> None:
+    """Before: `U0X> <!channel` pinged the channel; `C0GENERAL` got the owner DM posted in it.
+    A value that is not a user id is ignored: the escalation process owner takes it."""
+    setup_roles(sessions, clock)
+    escalation = raise_escalation(slack, sessions, clock, owner=forged)
+    assert escalation.owner_id == "U0PROC"
+    result_text = " ".join(dump(c) for c in slack.standin.calls())
+    assert "<!channel>" not in result_text and "<!here>" not in result_text
+    assert not [c for c in slack.standin.calls("chat.postMessage") if c.params["channel"] == forged]

@@ -305,7 +305,7 @@ def test_cli_nudge_dry_run_and_send(
     directory.set_team_setting(
         deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="UTC"
     )
-    escalation = raise_escalation(slack, deps.sessions, clock, owner="U1")
+    escalation = raise_escalation(slack, deps.sessions, clock, owner="U0ANN")
     monkeypatch.setenv("DATABASE_URL", deps.settings.database_url)
     monkeypatch.setenv("SLACK_API_URL", standin.base_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
@@ -315,14 +315,14 @@ def test_cli_nudge_dry_run_and_send(
     posts_before = len(standin.calls("chat.postMessage"))
     dry = runner.invoke(cli, ["nudge", "--as-of", at, "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "nudge → U1 (2026-11-23)" in dry.output
+    assert "nudge → U0ANN (2026-11-23)" in dry.output
     assert f"Acknowledge escalation #{escalation.id}" in dry.output
     assert len(standin.calls("chat.postMessage")) == posts_before
     sent = runner.invoke(cli, ["nudge", "--as-of", at])
     again = runner.invoke(cli, ["nudge", "--as-of", at])
-    assert "nudge → U1 (2026-11-23): sent" in sent.output
-    assert "nudge → U1 (2026-11-23): skipped" in again.output
-    assert len([c for c in dms(standin, "U1") if "Acknowledge escalation" in str(c.params)]) == 1
+    assert "nudge → U0ANN (2026-11-23): sent" in sent.output
+    assert "nudge → U0ANN (2026-11-23): skipped" in again.output
+    assert len([c for c in dms(standin, "U0ANN") if "Acknowledge escalation" in str(c.params)]) == 1
     bad = runner.invoke(cli, ["nudge", "--as-of", "tomorrow"])
     assert bad.exit_code == 2 and "not an ISO timestamp" in bad.output
 

@@ -1,0 +1,110 @@
+"""Everything is filed under the workspace the app is installed in, whatever shape the
+payload comes in: Slack Connect (a partner's user in a shared channel) and org-wide installs
+name another team in `team`; forged ids are never used as a workspace or a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.feedback.service import list_feedback_records
+from bot.slack.context import team_of, user_of
+from storage.db import SessionFactory
+from tests.feedback.test_modal import CALLBACK, form, open_modal
+from tests.support.slack import SlackDriver
+
+OURS = "T0001"  # the driver's workspace: where the app is installed
+PARTNER = "T0PARTNER"
+
+
+def test_a_slack_connect_modal_is_filed_under_the_installed_workspace(
+    slack: SlackDriver, sessions: SessionFactory
+) -> None:
+    """Before: filed under the partner's team, so `/feedback recent` never showed it."""
+    meta = open_modal(slack)
+    result = slack.submit(
+        CALLBACK, form("Shared-channel export bug"), private_metadata=meta,
+        user="U0PARTNERX", partner_team_id=PARTNER,
+    )  # fmt: skip
+    assert result.status == 200
+    [record] = list_feedback_records(sessions, team_id=None, since=None)
+    assert record.team_id == OURS and record.reporter_id == "U0PARTNERX"
+    [reply] = slack.command("/feedback", "recent").of("response_url")
+    assert "Shared-channel export bug" in reply.params["text"]
+
+
+def test_an_org_wide_install_files_under_the_org(
+    slack: SlackDriver, sessions: SessionFactory
+) -> None:
+    meta = open_modal(slack)
+    slack.submit(CALLBACK, form("Org-wide"), private_metadata=meta, org_id="E0ORG")
+    [record] = list_feedback_records(sessions, team_id=None, since=None)
+    assert record.team_id == "E0ORG"
+
+
+def test_a_shared_channel_event_is_handled_for_the_installed_workspace(
+    slack: SlackDriver,
+) -> None:
+    """Events name the installed workspace in `authorizations`, not in `team_id`."""
+    event = {"type": "app_home_opened", "user": "U0001", "channel": "D1", "tab": "home",
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    first = slack.event(event, event_id="EvShared1", partner_team_id=PARTNER)
+    assert len(first.of("views.publish")) == 1
+    # the redelivery is recognised under the same workspace, wherever it is named
+    again = slack.event(event, event_id="EvShared1")
+    assert again.of("views.publish") == []
+
+
+BODIES: list[tuple[dict[str, Any], str]] = [
+    ({"team_id": "T0A", "user_id": "U0A"}, "T0A"),  # a slash command
+    ({"team": {"id": "T0B"}, "user": {"id": "U0B", "team_id": "T0B"}}, "T0B"),
+    (
+        {"team": {"id": PARTNER}, "view": {"app_installed_team_id": "T0C", "team_id": PARTNER}},
+        "T0C",
+    ),
+    ({"team_id": PARTNER, "authorizations": [{"team_id": "T0D"}]}, "T0D"),
+    (
+        {
+            "team_id": PARTNER,
+            "authorizations": [
+                {"team_id": None, "enterprise_id": "E0F", "is_enterprise_install": True}
+            ],
+        },
+        "E0F",
+    ),
+    (
+        {
+            "team": None,
+            "enterprise": {"id": "E0E"},
+            "is_enterprise_install": True,
+            "user": {"id": "U0E", "team_id": "T0WORK"},
+        },
+        "E0E",
+    ),
+    ({"team": None, "user": {"id": "U0G", "team_id": "T0G"}}, "T0G"),
+    ({"team_id": "<!channel>"}, ""),
+    ({"team": {"id": "C0GENERAL"}}, ""),
+    ({}, ""),
+]
+
+
+@pytest.mark.parametrize(("body", "team"), BODIES)
+def test_team_of_every_payload_shape(body: dict[str, Any], team: str) -> None:
+    assert team_of(body) == team
+
+
+@pytest.mark.parametrize(
+    ("body", "user"),
+    [
+        ({"user_id": "U0AB12"}, "U0AB12"),
+        ({"user": {"id": "W0ENT1"}}, "W0ENT1"),
+        ({"event": {"user": "U0EV"}}, "U0EV"),
+        ({"user_id": "U0X> <!channel"}, ""),
+        ({"user": {"id": "C0GENERAL"}}, ""),
+        ({"user": "U" * 80}, ""),
+        ({}, ""),
+    ],
+)
+def test_user_of_refuses_what_is_not_a_user_id(body: dict[str, Any], user: str) -> None:
+    assert user_of(body) == user
