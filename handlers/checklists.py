@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.checklists import render
 from bot.checklists import service as checklists
 from bot.checklists.messages import announce, update_run_message
+from bot.checklists.models import RunView
 from bot.checklists.templates import list_templates
 from bot.deps import Deps
 from bot.errors import PermissionDeniedError, UserError
@@ -92,7 +93,7 @@ def _start(
     tz = _timezone(deps, team_id)
     now = deps.clock()
 
-    def post(draft: checklists.RunView) -> str:
+    def post(draft: RunView) -> str:
         text, blocks = render.run_message(draft, now=now, tz=tz)
         try:
             response = client.chat_postMessage(
@@ -108,7 +109,7 @@ def _start(
             raise
         return str(response["ts"])
 
-    def retract(posted: checklists.RunView) -> None:
+    def retract(posted: RunView) -> None:
         try:
             client.chat_delete(channel=posted.channel_id, ts=posted.message_ts)
         except SlackApiError:

@@ -79,7 +79,7 @@ class TickResult:
 
 
 @dataclass(frozen=True)
-class OverdueItem:
+class OverdueChecklistItem:
     item_id: int
     title: str
     owner_id: str | None

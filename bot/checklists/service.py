@@ -20,7 +20,7 @@ from bot.checklists.models import (
     COMPLETED,
     GROUP_SIZE,
     ItemView,
-    OverdueItem,
+    OverdueChecklistItem,
     RunView,
     TickResult,
 )
@@ -34,17 +34,6 @@ from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.models.checklists import ChecklistItem, ChecklistRun
-
-__all__ = [
-    "ACTIVE",
-    "CANCELLED",
-    "COMPLETED",
-    "GROUP_SIZE",
-    "ItemView",
-    "OverdueItem",
-    "RunView",
-    "TickResult",
-]
 
 SUBJECT_MAX = 200
 
@@ -391,11 +380,11 @@ def list_active_runs(
 
 def list_overdue_items(
     sessions: SessionFactory, *, team_id: str, now: datetime
-) -> list[OverdueItem]:
+) -> list[OverdueChecklistItem]:
     """Open items of active runs past their due time, for nudges and the digest."""
     with transaction(sessions) as session:
         return [
-            OverdueItem(
+            OverdueChecklistItem(
                 item_id=item.id,
                 title=item.title,
                 owner_id=item.owner_id,

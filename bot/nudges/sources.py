@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from bot import periods
 from bot.checklists import service as checklists
+from bot.checklists.models import TickResult
 from bot.errors import NotFoundError, UserError
 from bot.escalations import service as escalations
 from bot.escalations.models import ChangeOutcome
@@ -61,7 +62,7 @@ def list_overdue_checklist_items(
 
 def mark_checklist_item_done(
     sessions: SessionFactory, team_id: str, item_id: str, user_id: str, now: datetime
-) -> checklists.TickResult:
+) -> TickResult:
     """Tick the item, as if in the checklist message; the caller refreshes that message."""
     if not item_id.isdigit():
         raise NotFoundError("That checklist item does not exist; nothing was changed.")

@@ -8,6 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.checklists import service as checklists
+from bot.checklists.models import RunView
 from bot.checklists.render import TICK_ACTION
 from bot.checklists.templates import list_templates, parse_template_specs, sync_templates
 from bot.clock import FixedClock
@@ -313,7 +314,7 @@ def test_list_shows_active_runs_with_progress_and_overdue_items(
     assert "takes `mine` or `all`" in bad.reply_text
 
 
-def only_run_with(deps: Deps, subject: str) -> checklists.RunView:
+def only_run_with(deps: Deps, subject: str) -> RunView:
     runs = active_runs(deps)
     return next(r for r in runs if r.subject == subject)
 

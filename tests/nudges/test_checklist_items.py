@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.checklists import service as checklists
+from bot.checklists.models import RunView
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION
@@ -17,7 +18,7 @@ from tests.support.slack import SlackDriver, SlackStandin
 MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
 
-def _start_onboarding(deps: Deps, slack: SlackDriver) -> checklists.RunView:
+def _start_onboarding(deps: Deps, slack: SlackDriver) -> RunView:
     directory.set_team_setting(
         deps.sessions, team_id=TEAM, key=team_settings.TEAM_TIMEZONE, value="UTC"
     )

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.checklists import service as checklists
+from bot.checklists.models import RunView
 from bot.checklists.render import MENU_ACTION, TICK_ACTION
 from bot.checklists.templates import parse_template_specs, sync_templates
 from bot.deps import Deps
@@ -48,18 +49,18 @@ def add_templates(deps: Deps, *raw: dict[str, Any], team_id: str = TEAM) -> None
     )
 
 
-def active_runs(deps: Deps, team_id: str = TEAM) -> list[checklists.RunView]:
+def active_runs(deps: Deps, team_id: str = TEAM) -> list[RunView]:
     return checklists.list_active_runs(
         deps.sessions, team_id=team_id, user_id=STARTER, mine_only=False
     )
 
 
-def only_run(deps: Deps, team_id: str = TEAM) -> checklists.RunView:
+def only_run(deps: Deps, team_id: str = TEAM) -> RunView:
     [run] = active_runs(deps, team_id)
     return run
 
 
-def current_message(standin: SlackStandin, run: checklists.RunView) -> dict[str, Any]:
+def current_message(standin: SlackStandin, run: RunView) -> dict[str, Any]:
     """The message as Slack holds it now: the last chat.update, else the original post."""
     updates = [c for c in standin.calls("chat.update") if c.params.get("ts") == run.message_ts]
     if updates:
