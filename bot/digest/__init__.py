@@ -1,1 +1,1 @@
-"""digest."""
+"""The weekly review digest: which week is due, its sections in order, Block Kit from Jinja2."""

@@ -1,1 +1,1 @@
-"""slack."""
+"""The Slack plumbing, each piece once: client, HTTP mode, request context, posting, mrkdwn."""

@@ -1,1 +1,1 @@
-"""Tests of checklists."""
+"""Checklist templates, runs, ticks (also concurrent), overdue items and the export."""

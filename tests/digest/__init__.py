@@ -1,1 +1,1 @@
-"""Tests of digest."""
+"""The weekly digest: schedule, sections from real records, templates, limits, the CLI."""

@@ -1,1 +1,1 @@
-"""Tests of escalations."""
+"""Escalations: the modal, the lifecycle buttons, races, SLA clocks, forged input, KPIs."""

@@ -1,1 +1,1 @@
-"""Tests of feedback."""
+"""Feedback: the command, the modal, the parser, NPS, storage, the export, fuzzing."""

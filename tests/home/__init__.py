@@ -1,1 +1,1 @@
-"""Tests of home."""
+"""The App Home tab through app_home_opened events."""

@@ -1,1 +1,1 @@
-"""Tests of kpis."""
+"""KPI commands and value parsing."""

@@ -1,1 +1,1 @@
-"""Tests of org."""
+"""Owners, admins, team settings and /ops owners|owner|status."""

@@ -1,1 +1,1 @@
-"""Tests of platform."""
+"""Settings, HTTP and signing, the manifest, migrations, layers, the CLI boundary, reliability."""

@@ -1,1 +1,1 @@
-"""Tests of playbook."""
+"""The playbook: schema errors, import, export, the CLI and the shell."""

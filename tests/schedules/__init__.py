@@ -1,1 +1,1 @@
-"""Tests of schedules."""
+"""The send ledger and the scheduler's lease."""
