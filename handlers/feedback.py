@@ -35,7 +35,7 @@ from bot.feedback.parse import EmptyFeedbackError, FeedbackFormError, parse_form
 from bot.feedback.service import get_nps_report
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
-from bot.slack.mrkdwn import user_ref
+from bot.slack.mrkdwn import plain_text, user_ref
 from bot.slack.post import permalink_of, tell_privately
 from bot.slack.replies import command_args, reply_ephemeral
 
@@ -135,7 +135,7 @@ def handle_log_as_feedback(
     channel_id = str((body.get("channel") or {}).get("id") or "")
     ts = str(message.get("ts") or body.get("message_ts") or "")
     author = message.get("user") or message.get("bot_id")
-    text = str(message.get("text") or "")
+    text = plain_text(str(message.get("text") or ""))
     notes = []
     if author:
         notes.append(f"From a message by {user_ref(str(author))}.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime
 
@@ -68,7 +67,7 @@ def parse_owner_args(text: str) -> tuple[str, str]:
         raise UserError(
             f"Tell me the process and the new owner ({problem}).", example=OWNER_EXAMPLE
         )
-    process = html.unescape(" ".join(rest.split()))
+    process = " ".join(rest.split())
     if not process:
         raise UserError("Which process? Give its key or name first.", example=OWNER_EXAMPLE)
     return process, mentions[0]

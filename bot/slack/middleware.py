@@ -15,12 +15,23 @@ from slack_bolt import App, BoltContext, BoltResponse
 from bot.deps import Deps
 from bot.slack.context import DEPS_KEY, team_of
 from bot.slack.events import claim_event_delivery
+from bot.slack.mrkdwn import decode_entities
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
+    app.middleware(decode_command_text)
     app.middleware(drop_redelivered_events)
+
+
+def decode_command_text(body: dict[str, Any], next: Callable[[], None]) -> None:
+    """Slash-command text arrives entity-encoded (`AT&amp;T`); every listener reads it
+    decoded, exactly once. Mentions and links stay as Slack's markup (`<@U1|dana>`) for
+    the commands that parse them."""
+    if isinstance(body.get("command"), str) and isinstance(body.get("text"), str):
+        body["text"] = decode_entities(body["text"])
+    next()
 
 
 def inject_deps(deps: Deps) -> Callable[..., Any]:

@@ -7,6 +7,7 @@ shaped like an id (`bot.ids`) is escaped and shown as text, so it can never ping
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from bot.ids import is_channel_id, is_user_id
@@ -78,3 +79,38 @@ def local_time(at: datetime) -> str:
 def local_date(at: datetime) -> str:
     """A day each reader sees in their own timezone (the fallback is `at`'s own date)."""
     return date_token(at, "{date_short_pretty}", f"{at:%Y-%m-%d}")
+
+
+# Slack sends `&`, `<` and `>` in typed text as entities (and only those three).
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+# Markup Slack writes into typed text: mentions, channel links, URLs, special mentions.
+_MARKUP = re.compile(r"<([@#!]?)([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def decode_entities(text: str) -> str:
+    """Slack's `&amp;`, `&lt;`, `&gt;` back to what the person typed; `&amp;` last, so
+    `&amp;lt;` (someone typing `&lt;`) comes back as `&lt;` and not as `<`."""
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+def plain_text(text: str) -> str:
+    """A message as a reader sees it, for storing: markup such as `<@U1|dana>`,
+    `<#C1|general>` or `<https://x.io|the docs>` becomes `@dana`, `#general`,
+    `the docs (https://x.io)`; entities are decoded. Run on Slack's raw text, once."""
+
+    def readable(match: re.Match[str]) -> str:
+        sigil, target, label = match.group(1), match.group(2), match.group(3)
+        if sigil in ("@", "#"):
+            return f"{sigil}{label or target}"
+        if sigil == "!":  # <!here>, <!subteam^S1|@design>, <!date^…|Nov 23>
+            if target.startswith("date"):
+                return label or ""
+            name = label or target.split("^")[0]
+            return name if name.startswith("@") else f"@{name}"
+        if label and label != target:
+            return f"{label} ({target})"
+        return target
+
+    return decode_entities(_MARKUP.sub(readable, text))

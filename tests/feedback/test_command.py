@@ -271,3 +271,16 @@ def test_recent_escapes_what_it_shows(slack: SlackDriver) -> None:
     assert "ping" in result.reply_text
     assert "<!here>" not in result.reply_text and "<!channel>" not in result.reply_text
     assert "&lt;!channel&gt;" in result.reply_text
+
+
+def test_entity_encoded_command_text_is_stored_as_typed(
+    slack: SlackDriver, sessions: SessionFactory
+) -> None:
+    """Slack sends `AT&T: export <5 MB` as `AT&amp;T: export &lt;5 MB`. Before: stored
+    `AT&amp;T`, echoed `&amp;amp;`, and the customer lost (the prefix parser refused `;`)."""
+    result = slack.command("/feedback", "AT&amp;T: export &lt;5 MB fails #reporting")
+    [record] = list_feedback_records(sessions, team_id=None, since=None)
+    assert (record.customer, record.text) == ("AT&T", "export <5 MB fails")
+    [reply] = result.of("response_url")
+    assert "AT&amp;T" in reply.params["text"] and "&amp;amp;" not in reply.params["text"]
+    assert "export &lt;5 MB" in reply.params["text"]

@@ -394,7 +394,10 @@ def test_shortcut_prefills_and_keeps_author_channel_and_permalink(
     result = slack.message_shortcut("log_as_feedback", THREAD_REPLY, channel="C0SUPPORT")
     view = opened_view(result)
     blocks = blocks_by_id(view)
-    assert blocks["feedback_text"]["element"]["initial_value"] == THREAD_REPLY["text"]
+    # Slack's markup becomes what a reader sees (it used to be stored raw: `<https://…|…>`)
+    assert blocks["feedback_text"]["element"]["initial_value"] == (
+        "The export (https://example.test) keeps failing for us :( "
+    )
     assert blocks["feedback_source"]["element"]["initial_option"]["value"] == "slack"
     assert "<@U0CUSTOMER>" in json.dumps(view["blocks"])
     meta = json.loads(view["private_metadata"])

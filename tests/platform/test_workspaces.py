@@ -108,3 +108,37 @@ def test_team_of_every_payload_shape(body: dict[str, Any], team: str) -> None:
 )
 def test_user_of_refuses_what_is_not_a_user_id(body: dict[str, Any], user: str) -> None:
     assert user_of(body) == user
+
+
+@pytest.mark.parametrize(
+    ("raw", "typed"),
+    [
+        ("AT&amp;T: export &lt;5 MB &gt; 2", "AT&T: export <5 MB > 2"),
+        ("&amp;lt; is how you write <", "&lt; is how you write <"),  # decoded once only
+        ("plain", "plain"),
+    ],
+)
+def test_command_text_is_decoded_once(raw: str, typed: str) -> None:
+    from bot.slack.mrkdwn import decode_entities
+
+    assert decode_entities(raw) == typed
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("Ask <@U0DANA|dana> in <#C0GEN|general>", "Ask @dana in #general"),
+        (
+            "see <https://status.example|status page> now",
+            "see status page (https://status.example) now",
+        ),
+        ("<https://x.example>", "https://x.example"),
+        ("<!here> ping &amp; <!subteam^S1|@design>", "@here ping & @design"),
+        ("due <!date^1700000000^{date}|Nov 14>", "due Nov 14"),
+        ("<@U0BARE>", "@U0BARE"),
+    ],
+)
+def test_message_markup_is_stored_as_plain_text(raw: str, stored: str) -> None:
+    from bot.slack.mrkdwn import plain_text
+
+    assert plain_text(raw) == stored
