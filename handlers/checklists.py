@@ -22,7 +22,7 @@ from bot.slack.blocks import as_dicts
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import escape, typed
 from bot.slack.replies import command_args, reply_ephemeral
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def handle_checklist_command(
         scope = rest.lower() or "all"
         if scope not in ("mine", "all"):
             raise UserError(
-                f"`/checklist list` takes `mine` or `all`, not `{truncate(escape(rest), 50)}`.",
+                f"`/checklist list` takes `mine` or `all`, not `{typed(rest, 50)}`.",
                 example="/checklist list mine",
             )
         runs = checklists.list_active_runs(
@@ -71,9 +71,9 @@ def handle_checklist_command(
     elif word == "start":
         text, blocks = _start(deps, client, body, rest, team_id=team_id, user_id=user_id), []
     else:
-        typed = truncate(escape(body.get("text", "")), 100)
+        shown = typed(body.get("text", ""), 100)
         text, blocks = render_command_help(render.CHECKLIST_HELP)
-        text = f"I don't know `/checklist {typed}`.\n" + text
+        text = f"I don't know `/checklist {shown}`.\n" + text
         blocks = []
     reply_ephemeral(respond, text, blocks)
 

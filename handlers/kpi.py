@@ -21,7 +21,7 @@ from bot.org import service as directory
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import typed
 from bot.slack.replies import command_args, reply_ephemeral
 
 KPI_COMMAND = "/kpi"
@@ -82,7 +82,7 @@ def handle_kpi_command(
         )
         text, blocks = render_target_changed(changed)
     else:
-        typed = truncate(escape(body.get("text", "")), 100)
+        shown = typed(body.get("text", ""), 100)
         help_text, _ = render_command_help(KPI_HELP)
-        raise UserError(f"I don't know `/kpi {typed}`.\n{help_text}", example=LOG_EXAMPLE)
+        raise UserError(f"I don't know `/kpi {shown}`.\n{help_text}", example=LOG_EXAMPLE)
     reply_ephemeral(respond, text, blocks)

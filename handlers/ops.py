@@ -31,7 +31,7 @@ from bot.org.render import render_owner_changed, render_owners
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import CommandHelp, render_overview
-from bot.slack.mrkdwn import channel_ref, escape, truncate
+from bot.slack.mrkdwn import channel_ref, escape, typed
 from bot.slack.replies import command_args, reply_ephemeral
 from bot.status import service as status
 from bot.status.render import render_status
@@ -79,8 +79,8 @@ def handle_ops_command(
     if subcommand is None:
         note = None
         if word not in ("", "help"):
-            typed = truncate(escape(body.get("text", "")), 100)
-            note = f"I don't know `/ops {typed}`. Here is what I can do:"
+            shown = typed(body.get("text", ""), 100)
+            note = f"I don't know `/ops {shown}`. Here is what I can do:"
         text, blocks = render_overview(COMMAND_HELP, note)
     else:
         text, blocks = subcommand(deps_of(context), rest, body)

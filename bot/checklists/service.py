@@ -28,7 +28,7 @@ from bot.checklists.rows import run_view
 from bot.checklists.templates import PROCESS_PREFIX, STARTER
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.org import service as directory
-from bot.slack.mrkdwn import user_ref
+from bot.slack.mrkdwn import typed, user_ref
 from storage import checklists as store
 from storage import org
 from storage.core import add_audit_entry
@@ -100,11 +100,12 @@ def start_checklist(
         names = _template_names(sessions, team_id=team_id)
         if not names:
             raise NotFoundError(
-                f"There is no checklist template called `{template_name}` — in fact there are "
-                "no templates yet. An Opsloop admin adds them in the playbook (`checklists:`)."
+                f"There is no checklist template called `{typed(template_name)}` — in fact "
+                "there are no templates yet. An Opsloop admin adds them in the playbook "
+                "(`checklists:`)."
             )
         raise NotFoundError(
-            f"There is no checklist template called `{template_name}`. "
+            f"There is no checklist template called `{typed(template_name)}`. "
             f"Templates: {', '.join(f'`{n}`' for n in names)}.",
             example=f"/checklist start {names[0]} Acme",
         )

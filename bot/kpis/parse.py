@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.errors import UserError
+from bot.slack.mrkdwn import typed
 
 _NUMBER = re.compile(
     r"^(?P<pre>[$€£])?\s*(?P<num>[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))\s*(?P<suf>[^\d\s].*)?$"
@@ -43,16 +44,17 @@ def _family(unit: str) -> tuple[str, int]:
 def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
     """The number in `raw`, converted to `unit`; `UserError` with an example otherwise."""
     text = raw.strip()
+    shown = typed(text, 40)  # quoted back in every refusal below
     unit_text = unit or "plain numbers"
     example = f"/kpi log {kpi_key} 42"
     match = _NUMBER.match(text)
     if not match:
-        raise UserError(f"`{text}` is not a number.", example=example)
+        raise UserError(f"`{shown}` is not a number.", example=example)
     number = match.group("num")
     if "," in number:
         if not _THOUSANDS.match(number):
             raise UserError(
-                f"`{text}` is ambiguous: use a dot for decimals (3.5) and no separators, "
+                f"`{shown}` is ambiguous: use a dot for decimals (3.5) and no separators, "
                 "or commas only between thousands (1,250).",
                 example=example,
             )
@@ -63,7 +65,7 @@ def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
     if prefix:
         if unit.strip().lower() not in _CURRENCIES[prefix] or suffix:
             raise UserError(
-                f"`{text}` is money, but {kpi_key} is measured in {unit_text}.", example=example
+                f"`{shown}` is money, but {kpi_key} is measured in {unit_text}.", example=example
             )
         return value
     if not suffix or suffix == unit.strip().lower():
@@ -72,7 +74,7 @@ def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
         if family == "percent":
             return value
         raise UserError(
-            f"`{text}` is a percentage, but {kpi_key} is measured in {unit_text}; "
+            f"`{shown}` is a percentage, but {kpi_key} is measured in {unit_text}; "
             "log the plain number.",
             example=example,
         )
@@ -80,16 +82,17 @@ def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
         if factor == 1:
             return value
         raise UserError(
-            f"`{text}` is ambiguous (minutes or months?); {kpi_key} is measured in {unit_text}.",
+            f"`{shown}` is ambiguous (minutes or months?); {kpi_key} is measured in {unit_text}.",
             example=f"/kpi log {kpi_key} 3.5",
         )
     if suffix in _DURATIONS:
         if family == "duration":
             return value * _DURATIONS[suffix] / factor
         raise UserError(
-            f"`{text}` is a duration, but {kpi_key} is measured in {unit_text}.", example=example
+            f"`{shown}` is a duration, but {kpi_key} is measured in {unit_text}.", example=example
         )
     raise UserError(
-        f"I don't know the unit `{match.group('suf')}`; {kpi_key} is measured in {unit_text}.",
+        f"I don't know the unit `{typed(match.group('suf'), 20)}`; "
+        f"{kpi_key} is measured in {unit_text}.",
         example=example,
     )

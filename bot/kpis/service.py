@@ -27,7 +27,7 @@ from bot.kpis.models import (
 from bot.kpis.parse import parse_kpi_value
 from bot.org.service import resolve_owner
 from bot.periods import last_weeks, week_bounds, week_of
-from bot.slack.mrkdwn import user_ref
+from bot.slack.mrkdwn import typed, user_ref
 from bot.text import closest_keys, did_you_mean
 from storage import kpis as kpi_store
 from storage import org
@@ -69,7 +69,7 @@ def find_kpi(session: Session, *, team_id: str, ref: str) -> Kpi:
     hint = did_you_mean(keys)
     known = ", ".join(kpi.key for kpi in every)
     raise NotFoundError(
-        f"There is no KPI called `{ref.strip()}`.{hint} KPIs: {known}.",
+        f"There is no KPI called `{typed(ref)}`.{hint} KPIs: {known}.",
         example=f"/kpi show {keys[0] if keys else every[0].key}",
     )
 

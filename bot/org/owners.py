@@ -13,7 +13,7 @@ from bot.org import service as directory
 from bot.org.models import OwnerChange, OwnerRow
 from bot.org.people import get_people
 from bot.org.service import resolve_owner
-from bot.slack.mrkdwn import user_ref
+from bot.slack.mrkdwn import typed, user_ref
 from bot.text import closest_keys, did_you_mean
 from storage import kpis as kpi_store
 from storage import org
@@ -86,7 +86,7 @@ def find_process(session: Session, *, team_id: str, ref: str) -> Process:
     keys = closest_keys(wanted, names)
     hint = did_you_mean(keys)
     raise NotFoundError(
-        f"There is no process called `{ref}`.{hint} "
+        f"There is no process called `{typed(ref)}`.{hint} "
         f"Processes: {', '.join(p.key for p in processes)}.",
         example=OWNER_EXAMPLE,
     )

@@ -48,6 +48,12 @@ def quote(value: object, limit: int = 600) -> str:
     return "\n".join("> " + line for line in body.splitlines() or [""])
 
 
+def typed(value: object, limit: int = 80) -> str:
+    """What the person typed, quoted back in a reply or an error: escaped and cut short, so
+    `<!channel>` shows as typed and pings nobody."""
+    return truncate(escape(" ".join(str(value or "").split())), limit)
+
+
 def user_ref(value: object, *, otherwise: str = "someone") -> str:
     """`<@U…>` for a user id; anything else escaped as text (`otherwise` when empty)."""
     if is_user_id(value):

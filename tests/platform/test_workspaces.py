@@ -4,14 +4,17 @@ name another team in `team`; forged ids are never used as a workspace or a perso
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from bot.deps import Deps
 from bot.feedback.service import list_feedback_records
 from bot.slack.context import team_of, user_of
 from storage.db import SessionFactory
 from tests.feedback.test_modal import CALLBACK, form, open_modal
+from tests.support.playbook import ADMIN, load_small_playbook
 from tests.support.slack import SlackDriver
 
 OURS = "T0001"  # the driver's workspace: where the app is installed
@@ -142,3 +145,26 @@ def test_message_markup_is_stored_as_plain_text(raw: str, stored: str) -> None:
     from bot.slack.mrkdwn import plain_text
 
     assert plain_text(raw) == stored
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("/checklist", "start <!channel>"),
+        ("/kpi", "show <!channel>"),
+        ("/kpi", "log activation <!here>"),
+        ("/ops", "owner <!channel> <@U0NEW1>"),
+        ("/checklist", "list <!everyone>"),
+    ],
+)
+def test_errors_quote_what_was_typed_escaped(
+    slack: SlackDriver, deps: Deps, command: str, text: str
+) -> None:
+    """Before: `There is no checklist template called <!channel>` pinged the channel."""
+    load_small_playbook(deps.sessions, deps.clock())
+    result = slack.command(command, text, user=ADMIN)
+    [reply] = result.of("response_url")
+    said = reply.params["text"] + json.dumps(reply.params.get("blocks") or [])
+    for ping in ("<!channel>", "<!here>", "<!everyone>"):
+        assert ping not in said
+    assert "&lt;!" in said
