@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Person, ProcessedEvent
@@ -18,6 +18,15 @@ def claim_event(session: Session, *, team_id: str, event_id: str, now: datetime)
         session,
         ProcessedEvent.__table__,  # type: ignore[arg-type]
         {"team_id": team_id, "event_id": event_id, "received_at": now},
+    )
+
+
+def release_event(session: Session, *, team_id: str, event_id: str) -> None:
+    """Forget a delivery whose handling failed, so Slack's retry of it is handled."""
+    session.execute(
+        delete(ProcessedEvent).where(
+            ProcessedEvent.team_id == team_id, ProcessedEvent.event_id == event_id
+        )
     )
 
 

@@ -15,7 +15,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
-from bot.slack.context import user_of
+from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.events import release_event_delivery
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,24 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], None]:
                     # keeps it open with Slack's error, and the error handler DMs the reason.
                     raise
                 args.ack()  # answer Slack in time; the user hears about it below
+            _release_failed_event(args.body, args.context)
             handle_error(error, args.body, args.context, args.respond, args.client)
 
     run_guarded.__name__ = getattr(listener, "__name__", "listener")
     run_guarded.opsloop_guarded = True  # type: ignore[attr-defined]
     run_guarded.__qualname__ = getattr(listener, "__qualname__", run_guarded.__name__)
     return run_guarded
+
+
+def _release_failed_event(body: dict[str, Any], context: BoltContext) -> None:
+    """A failed event is not "handled": let Slack's retry of it run (see bot.slack.events)."""
+    event_id = body.get("event_id")
+    if body.get("type") != "event_callback" or not isinstance(event_id, str):
+        return
+    try:
+        release_event_delivery(deps_of(context).sessions, team_id=team_of(body), event_id=event_id)
+    except DatabaseUnavailableError:
+        log.warning("could not release failed event %s; its retry will be dropped", event_id)
 
 
 def message_for(error: BaseException) -> str:

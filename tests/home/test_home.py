@@ -115,3 +115,19 @@ def test_redelivered_event_publishes_once(slack: SlackDriver, deps: Deps) -> Non
              "event_ts": "1700000000.000100"}  # fmt: skip
     assert len(slack.event(event, event_id="Ev1").of("views.publish")) == 1
     assert slack.event(event, event_id="Ev1").of("views.publish") == []
+
+
+def test_an_event_whose_handling_failed_is_handled_on_slacks_retry(
+    slack: SlackDriver, deps: Deps, standin: SlackStandin
+) -> None:
+    """Before: the event id was claimed before the listener ran and kept when it failed, so
+    Slack's retry was dropped and the App Home was never published."""
+    standin.fail("views.publish", status=200, error="internal_error", times=1)
+    event = {"type": "app_home_opened", "user": OWNER, "channel": "D1", "tab": "home",
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    assert slack.event(event, event_id="EvRetry1").status == 200  # publishing it failed
+    assert len(standin.calls("views.publish")) == 1
+    slack.event(event, event_id="EvRetry1")  # Slack redelivers the same event id
+    assert len(standin.calls("views.publish")) == 2  # tried again, and published
+    slack.event(event, event_id="EvRetry1")
+    assert len(standin.calls("views.publish")) == 2  # handled now: a further retry is dropped
