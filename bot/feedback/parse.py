@@ -177,8 +177,9 @@ def parse_form(
             errors["nps"] = exc.message
     tags: tuple[str, ...] = ()
     try:
-        known = [storable(t).lower() for t in known_tags]
-        tags = _unique(known + list(parse_tag_list(new_tags)))
+        # The picker's values come back from Slack: a forged one is checked like a typed tag.
+        known = parse_tag_list(" ".join(storable(t) for t in known_tags))
+        tags = _unique([*known, *parse_tag_list(new_tags)])
     except FeedbackInputError as exc:
         errors["tags"] = f"{exc.message} Example: {exc.example}"
     if source is not None and source not in SOURCES:

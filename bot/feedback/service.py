@@ -17,7 +17,7 @@ from bot.feedback.models import (
     RecentFeedback,
 )
 from bot.feedback.nps import NpsReport, is_detractor, summarize_scores
-from bot.feedback.parse import ParsedFeedback, echo, parse_tag_list
+from bot.feedback.parse import MAX_TAG_LENGTH, ParsedFeedback, echo, parse_tag_list
 from bot.org import service as directory
 from bot.org import team_settings
 from storage import feedback as store
@@ -155,9 +155,12 @@ def list_recent(sessions: SessionFactory, *, team_id: str, query: str) -> Recent
 def list_known_tags(
     sessions: SessionFactory, *, team_id: str, limit: int = KNOWN_TAGS_LIMIT
 ) -> list[str]:
-    """The team's most used tags, for the modal's tag picker."""
+    """The team's most used tags, for the modal's tag picker. A tag stored before tags were
+    bounded (SQLite does not enforce the column's length) is left out: one such option made
+    Slack refuse the whole form, for everyone in the team."""
     with transaction(sessions) as session:
-        return [tag for tag, _ in store.list_top_tags(session, team_id=team_id, limit=limit)]
+        rows = store.list_top_tags(session, team_id=team_id, limit=limit)
+    return [tag for tag, _ in rows if len(tag) <= MAX_TAG_LENGTH]
 
 
 def plan_detractor_alert(

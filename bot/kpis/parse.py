@@ -8,11 +8,14 @@ refused with a message saying what to type instead.
 
 from __future__ import annotations
 
+import math
 import re
 
 from bot.errors import UserError
 from bot.slack.mrkdwn import typed
 
+# Far beyond any KPI a team tracks, well inside what every database and JSON reader keeps.
+MAX_MAGNITUDE = 1e15
 _NUMBER = re.compile(
     r"^(?P<pre>[$€£])?\s*(?P<num>[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))\s*(?P<suf>[^\d\s].*)?$"
 )
@@ -60,6 +63,12 @@ def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
             )
         number = number.replace(",", "")
     value = float(number)
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        # `9` typed 400 times parses as inf: stored, it broke every chart and the JSON export.
+        raise UserError(
+            f"`{shown}` is too large for a KPI value (at most {MAX_MAGNITUDE:,.0f}).",
+            example=example,
+        )
     family, factor = _family(unit)
     prefix, suffix = match.group("pre"), (match.group("suf") or "").strip().lower()
     if prefix:

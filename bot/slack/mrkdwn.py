@@ -43,9 +43,13 @@ def truncate(text: str, limit: int) -> str:
 
 
 def quote(value: object, limit: int = 600) -> str:
-    """An escaped, trimmed block quote of user text."""
-    body = truncate(escape(value), limit)
-    return "\n".join("> " + line for line in body.splitlines() or [""])
+    """An escaped block quote of user text, at most `limit` characters in all.
+
+    Cut after quoting: `> ` adds two characters a line, so a pasted list of short lines
+    would otherwise overflow the section it is put in.
+    """
+    lines = escape(value).splitlines() or [""]
+    return truncate("\n".join("> " + line for line in lines), limit)
 
 
 def typed(value: object, limit: int = 80) -> str:

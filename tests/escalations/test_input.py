@@ -279,3 +279,25 @@ def test_a_forged_owner_is_never_pinged_nor_posted_to(
     result_text = " ".join(dump(c) for c in slack.standin.calls())
     assert "<!channel>" not in result_text and "<!here>" not in result_text
     assert not [c for c in slack.standin.calls("chat.postMessage") if c.params["channel"] == forged]
+
+
+def test_a_root_cause_of_many_short_lines_still_fits_the_message(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, standin: SlackStandin
+) -> None:
+    """Before: `> ` was added per line after the cut, a 3,000-character section overflowed,
+    slack_sdk raised, the channel message never updated and the user saw an error."""
+    setup_roles(sessions, clock)
+    escalation = raise_escalation(slack, sessions, clock)
+    pasted = "\n".join(f"- {i}" for i in range(1200))  # short lines: quoting doubles them
+    result = submit_resolve(
+        slack, escalation.id, user=OWNER, root_cause=pasted, corrective_action=pasted
+    )
+    assert result.status == 200
+    [update] = [c for c in standin.calls("chat.update") if "Root cause" in dump(c)][-1:]
+    for block in update.params["blocks"]:
+        text = (block.get("text") or {}).get("text", "")
+        assert len(text) <= 3000
+    stored = service.get_escalation(
+        sessions, team_id=TEAM, escalation_id=escalation.id, now=clock()
+    )
+    assert stored.status == "resolved" and stored.root_cause == pasted

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.feedback import service as feedback_service
 from bot.feedback.models import FeedbackRecord
+from bot.feedback.parse import ParsedFeedback
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
 from storage.core import list_audit_entries
@@ -455,3 +457,29 @@ def test_shortcut_on_a_bot_message_without_text(
     slack.submit(CALLBACK, form("typed by hand"), private_metadata=view["private_metadata"])
     [record] = stored(sessions)
     assert record.author_id == "B0BOT"
+
+
+def test_a_forged_tag_is_refused_and_cannot_break_the_form_for_the_team(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, db_url: str
+) -> None:
+    """Before: a forged 200-character picker value was stored (SQLite ignores String(64)),
+    became an option of every later form, and Slack refused the form for the whole team."""
+    forged = "x" * 200
+    meta = open_modal(slack)
+    result = slack.submit(CALLBACK, form("ok", known=[forged]), private_metadata=meta)
+    assert isinstance(result.body, dict) and result.body["response_action"] == "errors"
+    assert any("at most" in message for message in result.body["errors"].values())
+    assert stored(sessions) == []
+    if not db_url.startswith("sqlite"):
+        return  # PostgreSQL enforces the column's length: no such old row can exist there
+    # A long tag SQLite stored before tags were bounded is left out of the picker.
+    feedback_service.log_feedback(
+        sessions,
+        team_id="T0001",
+        reporter_id="U0001",
+        parsed=ParsedFeedback(text="old", tags=(forged,)),
+        submission_key="old:1",
+        now=clock(),
+    )
+    view = opened_view(slack.command("/feedback", ""))
+    assert forged not in json.dumps(view)

@@ -71,3 +71,10 @@ def test_status_against_target(
     value: float | None, target: float | None, direction: str, status: str
 ) -> None:
     assert kpi_status(value, target, direction) == status
+
+
+@pytest.mark.parametrize("raw", ["9" * 400, "-" + "9" * 30, "1,000,000,000,000,000,000"])
+def test_numbers_beyond_any_kpi_are_refused_with_a_true_message(raw: str) -> None:
+    """Before: 400 nines were stored as inf and the JSON export wrote invalid `Infinity`."""
+    with pytest.raises(UserError, match="too large for a KPI value"):
+        parse_kpi_value(raw, unit="", kpi_key="arr")
