@@ -45,7 +45,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    """Every knob Opsloop reads from the environment (PRODUCT.md §5)."""
+    """Every knob Opsloop reads from the environment (README → Configuration)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False

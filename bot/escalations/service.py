@@ -9,8 +9,7 @@ so the caller can still refresh the message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
@@ -26,7 +25,8 @@ from bot.escalations.models import (
     TimelineEvent,
 )
 from bot.escalations.rows import breach_of, clocks_of, event_of, view_of
-from bot.escalations.sla import SEVERITIES, SeveritySla, SlaTable
+from bot.escalations.sla import SEVERITIES
+from bot.escalations.slas import get_severity_slas
 from bot.org.service import ESCALATION_PROCESS
 from bot.slack.mrkdwn import user_ref
 from storage import escalations as store
@@ -34,7 +34,7 @@ from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.escalations import ACKNOWLEDGED, OPEN, RESOLVED, UNRESOLVED
-from storage.models.escalations import Escalation, SeveritySlaOverride
+from storage.models.escalations import Escalation
 
 ListScope = Literal["open", "mine", "all"]
 
@@ -383,45 +383,3 @@ def _refusal(row: Escalation, kind: str) -> Refusal:
     if row.status == RESOLVED:
         return "already_resolved"
     return "already_acknowledged"
-
-
-def get_severity_slas(sessions: SessionFactory, *, team_id: str) -> SlaTable:
-    """The team's SLA table: its stored overrides on top of the defaults."""
-    with transaction(sessions) as session:
-        return _sla_table(store.list_sla_overrides(session, team_id=team_id))
-
-
-def set_severity_slas(
-    sessions: SessionFactory, *, team_id: str, slas: SlaTable | Mapping[str, SeveritySla]
-) -> SlaTable:
-    """Store a team's SLAs (a full table, or some severities); returns the table now in force.
-
-    Only future escalations use the new times: due times are fixed when one is opened.
-    """
-    given = slas.model_dump() if isinstance(slas, SlaTable) else dict(slas)
-    unknown = set(given) - set(SEVERITIES)
-    if unknown:
-        raise ValueError(f"unknown severities: {', '.join(sorted(unknown))}")
-    with transaction(sessions) as session:
-        for severity, value in given.items():
-            sla = SeveritySla.model_validate(value)
-            store.set_sla_override(
-                session,
-                team_id=team_id,
-                severity=severity,
-                ack_seconds=int(sla.ack_within.total_seconds()),
-                resolve_seconds=int(sla.resolve_within.total_seconds()),
-            )
-        return _sla_table(store.list_sla_overrides(session, team_id=team_id))
-
-
-def _sla_table(overrides: list[SeveritySlaOverride]) -> SlaTable:
-    values = {
-        row.severity: SeveritySla(
-            ack_within=timedelta(seconds=row.ack_seconds),
-            resolve_within=timedelta(seconds=row.resolve_seconds),
-        )
-        for row in overrides
-        if row.severity in SEVERITIES
-    }
-    return SlaTable(**values)

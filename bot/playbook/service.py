@@ -22,8 +22,8 @@ import yaml
 
 from bot import periods
 from bot.checklists.templates import sync_templates
-from bot.escalations.service import set_severity_slas
 from bot.escalations.sla import SeveritySla
+from bot.escalations.slas import set_severity_slas
 from bot.ids import USER_ID_PATTERN, USER_ID_WORD
 from bot.org import service as directory
 from bot.org.people import get_people

@@ -15,8 +15,8 @@ from bot.cli.export import EXPORTERS
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.escalations import service
-from bot.escalations.service import get_severity_slas, set_severity_slas
 from bot.escalations.sla import DEFAULT_SLAS, ClockState, SeveritySla, SlaTable, clock_state
+from bot.escalations.slas import get_severity_slas, set_severity_slas
 from bot.exports import write_csv, write_json
 from storage.db import SessionFactory
 from tests.conftest import START
