@@ -11,8 +11,15 @@ from bot.cli.common import CliError, parse_moment, print_blocks, ready_deps
 from bot.digest import service as digests
 from bot.org import service as directory
 from bot.org.service import list_scheduled_teams
+from bot.slack.ledger import Outcome
 from schedules import digest_job, nudge_job
 from schedules.runner import build_scheduler, stop
+
+# A post Slack did not accept or answer stays in the send ledger and is retried.
+_NOT_POSTED = (
+    "{count} {what} could not be posted (Slack refused or did not answer; the log says "
+    "why); the next run or scheduler tick tries again"
+)
 
 
 @click.command()
@@ -54,6 +61,7 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
     team_ids = [team] if team else list_scheduled_teams(deps.sessions)
     if not team_ids:
         raise CliError("no team has settings yet; import a playbook first (opsloop playbook)")
+    failed = 0
     for team_id in team_ids:
         tz = directory.team_timezone(deps.sessions, team_id=team_id, default=default_tz)
         team_week = week or digests.last_week(now, tz)
@@ -73,6 +81,9 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
             deps, team_id=team_id, week=team_week, channel=schedule.channel, now=now
         )
         click.echo(f"team {team_id}: digest {team_week} → {schedule.channel}: {outcome.value}")
+        failed += outcome is Outcome.FAILED
+    if failed:
+        raise CliError(_NOT_POSTED.format(count=failed, what="digest(s)"))
 
 
 @click.command()
@@ -96,3 +107,6 @@ def nudge(as_of: str | None, team: str | None, dry_run: bool) -> None:
     for result in results:
         click.echo(f"{result.kind} → {result.user_id} ({result.period}): {result.outcome.value}")
     click.echo(f"{len(results)} nudge(s) due at {now.isoformat()}")
+    failed = sum(result.outcome is Outcome.FAILED for result in results)
+    if failed:
+        raise CliError(_NOT_POSTED.format(count=failed, what="nudge(s)"))

@@ -3,12 +3,19 @@ not answer or an unreachable Slack with one line and exit status 2, never a trac
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.escalations import service as escalations
+from bot.escalations.models import EscalationDraft
+from bot.org import service as directory
+from bot.org import team_settings
+from storage import schema
+from storage.db import make_engine, make_session_factory
 
 TOKENS = {
     "SLACK_BOT_TOKEN": "xoxb-test",
@@ -90,4 +97,39 @@ def test_an_unexpected_error_is_one_line_too(
     assert code == 2
     line = output.splitlines()[-1]
     assert "unexpected error (ZeroDivisionError: a bug)" in line
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    "args", [["digest", "--team", "T0001"], ["nudge", "--as-of", "2026-11-23T10:30:00+00:00"]]
+)
+def test_a_post_to_an_unreachable_slack_ends_with_one_line_and_exit_2(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Something was due (last week's digest, a SEV1 nobody acknowledged) and Slack could
+    not be reached: the command says so in one line and fails (before: exit 0)."""
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    sessions = make_session_factory(engine)
+    directory.set_team_setting(
+        sessions, team_id="T0001", key=team_settings.DIGEST_CHANNEL, value="C0DIGEST"
+    )
+    directory.set_team_setting(
+        sessions, team_id="T0001", key=team_settings.TEAM_TIMEZONE, value="UTC"
+    )
+    directory.set_process_owner(
+        sessions, team_id="T0001", process_key="escalations", process_name="Escalations",
+        owner_id="U0OWNER", actor_id="U0ADMIN", now=datetime(2026, 11, 1, tzinfo=UTC),
+    )  # fmt: skip
+    escalations.open_escalation(
+        sessions, team_id="T0001", reporter_id="U0REPORTER",
+        draft=EscalationDraft(title="Down", severity="sev1", owner_id="U0OWNER"),
+        now=datetime(2026, 11, 23, 9, tzinfo=UTC) - timedelta(days=1),
+    )  # fmt: skip
+    engine.dispose()
+    code, output = _invoke(args, {"DATABASE_URL": url, "SLACK_API_URL": NO_SLACK}, monkeypatch,
+                           tmp_path)  # fmt: skip
+    assert code == 2, output
+    assert "could not be posted" in output.splitlines()[-1]
     assert "Traceback" not in output
