@@ -14,6 +14,9 @@ from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
 from bot.status.models import StatusReport
 
 MAX_NAMES = 20
+# One line each for this many deactivated owners, then one line for the rest, so a team
+# whose directory changed a lot still gets a status within Slack's 50 blocks.
+MAX_OWNER_LINES = 10
 
 
 HEALTHY = (
@@ -34,12 +37,16 @@ def render_status(report: StatusReport) -> tuple[str, list[Block]]:
     if report.processes_without_owner:
         names = [escape(n) for n in report.processes_without_owner]
         lines.append(f":warning: *Processes without an owner:* {_names(names)}")
-    for owner in report.deactivated_owners:
+    for owner in report.deactivated_owners[:MAX_OWNER_LINES]:
         owns = _names([escape(o) for o in owner.owns])
         lines.append(
             f":warning: *Owner deactivated in Slack:* {escape(owner.display_name)} "
-            f"(`{owner.user_id}`) still owns {owns}"
+            f"(`{escape(owner.user_id)}`) still owns {owns}"
         )
+    hidden = report.deactivated_owners[MAX_OWNER_LINES:]
+    if hidden:
+        others = _names([escape(o.display_name or o.user_id) for o in hidden])
+        lines.append(f":warning: *{len(hidden)} more deactivated owners:* {others}")
     if report.kpis_without_data:
         names = [escape(n) for n in report.kpis_without_data]
         lines.append(f":warning: *KPIs with no value for two weeks:* {_names(names)}")

@@ -137,3 +137,21 @@ def test_status_of_a_healthy_operation(slack: SlackDriver, deps: Deps, clock: Fi
     slack.command("/kpi", "log k 3", user=ADMIN)
     reply = slack.command("/ops", "status", user=OTHER).reply_text
     assert "All healthy." in reply and ":warning:" not in reply
+
+
+def test_status_of_a_team_with_many_deactivated_owners_fits_one_message() -> None:
+    """Before: one section per deactivated owner, so 60 of them made 62 blocks and Slack
+    refused the whole reply."""
+    from bot.status.models import DeactivatedOwner, StatusReport
+    from bot.status.render import render_status
+
+    owners = tuple(
+        DeactivatedOwner(f"U0GONE{i:02d}", f"Person {i} <!here>", (f"Process {i}",))
+        for i in range(60)
+    )
+    report = StatusReport(60, 0, (), owners, (), ())
+    text, blocks = render_status(report)
+    assert len(blocks) <= 50
+    assert "50 more deactivated owners" in text
+    assert "<!here>" not in text
+    assert all(len(b.to_dict().get("text", {}).get("text", "")) <= 3000 for b in blocks)
