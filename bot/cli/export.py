@@ -41,21 +41,6 @@ EXPORTERS: Mapping[str, Exporter] = {
 }
 
 
-def run_export(
-    kind: str,
-    sessions: SessionFactory,
-    *,
-    team_id: str | None,
-    since: datetime | None,
-    now: datetime,
-) -> Export:
-    """The export of `kind`; a kind Opsloop does not have is a one-line error."""
-    exporter = EXPORTERS.get(kind)
-    if exporter is None:
-        raise CliError(f"nothing to export called {kind!r}; choose one of: {', '.join(EXPORTERS)}")
-    return exporter(sessions, team_id=team_id, since=since, now=now)
-
-
 @click.command()
 @click.argument("kind")
 @click.option(
@@ -71,11 +56,12 @@ def run_export(
 )
 def export(kind: str, fmt: str, since: str | None, team: str | None, output: Path | None) -> None:
     """Export every field of KIND (feedback, escalations, checklists, kpis) as CSV or JSON."""
-    if kind not in EXPORTERS:
+    exporter = EXPORTERS.get(kind)
+    if exporter is None:  # checked before the database is touched: a typo is a typo
         raise CliError(f"nothing to export called {kind!r}; choose one of: {', '.join(EXPORTERS)}")
     since_at = parse_moment(since, option="--since")
     deps = ready_deps()
-    data = run_export(kind, deps.sessions, team_id=team, since=since_at, now=deps.clock())
+    data = exporter(deps.sessions, team_id=team, since=since_at, now=deps.clock())
     writer = write_csv if fmt == "csv" else write_json
     if output is None:
         count = writer(data, sys.stdout)

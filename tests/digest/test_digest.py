@@ -25,7 +25,7 @@ from schedules import digest_job
 from schedules.runner import run_once
 from storage.db import make_engine
 from tests.conftest import BOT_TOKEN
-from tests.support.schedule import Escalation, Feedback, Kpi, Records, nps
+from tests.support.schedule import Escalation, Feedback, Kpi, Records, digest_of, nps
 from tests.support.slack import SlackDriver, SlackStandin
 
 TEAM = "T0001"
@@ -378,15 +378,7 @@ def test_team_overrides_a_template_from_a_folder(
         "Custom: {{ facts.opened }} opened for {{ team_id | slack }}\n"
     )
     setup_team(deps)
-    digest = digest_service.build_digest(
-        deps.sessions,
-        sections=deps.digest_sections,
-        nudge_sources=deps.nudge_sources,
-        team_id=TEAM,
-        week="2026-W47",
-        now=MONDAY_9,
-        default_timezone="UTC",
-    )
+    digest = digest_of(deps, team_id=TEAM, week="2026-W47", now=MONDAY_9)
     text, _ = render_digest(digest, templates_dir=tmp_path)
     assert "Custom: 30 opened for T0001" in text
     assert "pieces of feedback" in text  # the other templates stay built in
@@ -406,15 +398,7 @@ def test_many_sections_are_cut_to_fifty_blocks(
         for i in range(40)
     )
     setup_team(deps)
-    digest = digest_service.build_digest(
-        deps.sessions,
-        sections=deps.digest_sections,
-        nudge_sources=deps.nudge_sources,
-        team_id=TEAM,
-        week="2026-W47",
-        now=MONDAY_9,
-        default_timezone="UTC",
-    )
+    digest = digest_of(deps, team_id=TEAM, week="2026-W47", now=MONDAY_9)
     text, blocks = render_digest(digest)
     assert len(blocks) == 50
     assert "did not fit" in blocks[-1].to_dict()["elements"][0]["text"]
@@ -523,14 +507,6 @@ def test_a_section_missing_facts_falls_back_to_the_generic_layout(
         ),
     )
     setup_team(deps)
-    digest = digest_service.build_digest(
-        deps.sessions,
-        sections=deps.digest_sections,
-        nudge_sources=deps.nudge_sources,
-        team_id=TEAM,
-        week="2026-W47",
-        now=MONDAY_9,
-        default_timezone="UTC",
-    )
+    digest = digest_of(deps, team_id=TEAM, week="2026-W47", now=MONDAY_9)
     text, _ = render_digest(digest)
     assert "• count: 3" in text and "• note: &lt;!here&gt;" in text

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from bot.checklists import service as checklists
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.digest import service as digest_service
 from bot.org import service as directory
 from bot.org import team_settings
 from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, active_runs, add_templates
+from tests.support.schedule import digest_of
 from tests.support.slack import SlackDriver, SlackStandin
 
 DIGEST = "C0DIGEST"
@@ -88,27 +88,11 @@ def test_stuck_follows_the_team_threshold_and_the_week_end(
     directory.set_team_setting(
         deps.sessions, team_id=TEAM, key=team_settings.NUDGE_THRESHOLD_DAYS, value="5"
     )
-    digest = digest_service.build_digest(
-        deps.sessions,
-        sections=deps.digest_sections,
-        nudge_sources=deps.nudge_sources,
-        team_id=TEAM,
-        week="2026-W47",
-        now=DIGEST_DUE,
-        default_timezone="UTC",
-    )
+    digest = digest_of(deps, team_id=TEAM, week="2026-W47", now=DIGEST_DUE)
     [section] = [s for s in digest.sections if s.key == "onboarding"]
     assert section.facts["stuck"] == [{"subject": "Acme", "days": 13}]
     # the week before: only Acme was started, nothing completed; 6 days late at its end
-    before = digest_service.build_digest(
-        deps.sessions,
-        sections=deps.digest_sections,
-        nudge_sources=deps.nudge_sources,
-        team_id=TEAM,
-        week="2026-W46",
-        now=DIGEST_DUE,
-        default_timezone="UTC",
-    )
+    before = digest_of(deps, team_id=TEAM, week="2026-W46", now=DIGEST_DUE)
     [section] = [s for s in before.sections if s.key == "onboarding"]
     assert (section.facts["started"], section.facts["completed"]) == (1, 0)
     assert section.facts["median_days_to_complete"] is None

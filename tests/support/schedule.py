@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.digest.models import DigestSection
-from bot.digest.service import DigestWeek, SectionProvider
+from bot.deps import Deps
+from bot.digest.models import Digest, DigestSection
+from bot.digest.service import DigestWeek, SectionProvider, build_digest
 from bot.nudges.models import OverdueItem
 from bot.nudges.service import NudgeSource
 from storage.db import SessionFactory
@@ -172,3 +173,16 @@ class OverdueBoard:
     def as_source(self) -> NudgeSource:
         """This board as the one nudge source, for `Deps.nudge_sources`."""
         return NudgeSource(self.source, self.list_overdue, self.done)  # type: ignore[arg-type]
+
+
+def digest_of(deps: Deps, *, team_id: str, week: str, now: datetime) -> Digest:
+    """The digest `deps` would build for one team's week (its sections and nudge sources)."""
+    return build_digest(
+        deps.sessions,
+        sections=deps.digest_sections,
+        nudge_sources=deps.nudge_sources,
+        team_id=team_id,
+        week=week,
+        now=now,
+        default_timezone="UTC",
+    )
