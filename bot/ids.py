@@ -38,3 +38,18 @@ def is_channel_id(value: object) -> bool:
 def is_team_id(value: object) -> bool:
     """True when `value` is shaped like a Slack workspace or org id."""
     return isinstance(value, str) and TEAM_ID.match(value) is not None
+
+
+# Record ids are INTEGER columns: the largest one PostgreSQL holds (and SQLite is given).
+MAX_RECORD_ID = 2**31 - 1
+
+
+def parse_record_id(value: object) -> int | None:
+    """A record id from a button value or a typed number (1 … MAX_RECORD_ID); None for
+    anything else, so a forged `99999999999999999999` is "does not exist", not a database
+    error."""
+    text = str(value).strip() if isinstance(value, (str, int)) else ""
+    if not text.isdigit() or len(text) > len(str(MAX_RECORD_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_RECORD_ID else None

@@ -34,6 +34,9 @@ _HOW_TO_FIX: dict[str, str] = {
     "(see playbook.example.yaml)",
     "opsloop_timezone": "set OPSLOOP_TIMEZONE to an IANA zone such as Europe/Berlin or UTC",
     "opsloop_listener_threads": "set OPSLOOP_LISTENER_THREADS to a whole number from 1 to 256",
+    "opsloop_slack_timeout": "set OPSLOOP_SLACK_TIMEOUT to whole seconds from 1 to 60",
+    "opsloop_outbox_claim_seconds": "set OPSLOOP_OUTBOX_CLAIM_SECONDS to whole seconds "
+    "from 2 to 3600",
     "opsloop_log_level": "set OPSLOOP_LOG_LEVEL to DEBUG, INFO, WARNING or ERROR",
     "opsloop_templates_dir": "set OPSLOOP_TEMPLATES_DIR to a folder of .j2 files that "
     "override the digest templates (see bot/templates/digest/), or leave it unset",
@@ -59,6 +62,11 @@ class Settings(BaseSettings):
     opsloop_playbook: Path | None = None
     opsloop_timezone: str = "UTC"
     opsloop_listener_threads: int = Field(default=16, ge=1, le=256)
+    # How long the outbox sender waits for Slack before a post counts as "unsure".
+    opsloop_slack_timeout: int = Field(default=10, ge=1, le=60)
+    # A row claimed by a sender that went silent this long (killed, a lost machine) is
+    # taken over, looked up in Slack before anything is posted again.
+    opsloop_outbox_claim_seconds: int = Field(default=90, ge=2, le=3600)
     opsloop_log_level: str = "INFO"
     opsloop_templates_dir: Path | None = None
 

@@ -8,31 +8,50 @@ benchmarks) build through these functions; nothing is filled in by import side e
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import timedelta
 from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.checklists import messages as checklist_messages
+from bot.checklists import service as checklists
 from bot.clock import Clock, system_clock
 from bot.deps import Deps
 from bot.digest.sections import SECTIONS
+from bot.escalations import messages as escalation_messages
+from bot.escalations import service as escalations
 from bot.home.service import HOME_SECTIONS
 from bot.nudges.sources import SOURCES
+from bot.org.messages import person_recorder
 from bot.playbook.schema import PlaybookInvalidError
 from bot.playbook.service import ImportSummary, apply_playbook_if_changed, load_playbook_file
 from bot.settings import Settings
 from bot.slack import errors, middleware
-from bot.slack.client import make_web_client
+from bot.slack.client import make_sender_client, make_web_client
 from bot.slack.executor import TrackingExecutor
-from handlers import checklists, escalations, feedback, home, kpi, nudges, ops
+from bot.slack.pacing import Pacer
+from bot.slack.sender import OutboxSender, Renderer
+from handlers import checklists as checklist_listeners
+from handlers import escalations as escalation_listeners
+from handlers import feedback, home, kpi, nudges, ops
 from storage import schema
 from storage.db import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
 # Every listener module, each with `register(app)`; the order does not matter to Bolt.
-LISTENER_MODULES = (ops, checklists, feedback, escalations, kpi, home, nudges)
+LISTENER_MODULES = (
+    ops,
+    checklist_listeners,
+    feedback,
+    escalation_listeners,
+    kpi,
+    home,
+    nudges,
+)
 
 
 class SchemaOutdatedError(Exception):
@@ -63,6 +82,37 @@ def deps_from_parts(
         nudge_sources=SOURCES,
         home_sections=HOME_SECTIONS,
         clock=clock,
+    )
+
+
+def message_renderers(deps: Deps) -> dict[str, Renderer]:
+    """The messages the sender renders from the database when it sends them, by subject."""
+    return {
+        checklists.RUN_SUBJECT: checklist_messages.run_renderer(deps),
+        checklists.NOTE_SUBJECT: checklist_messages.note_renderer(deps),
+        escalations.MESSAGE_SUBJECT: escalation_messages.message_renderer(deps),
+        escalations.EVENT_SUBJECT: escalation_messages.event_renderer(deps),
+        escalations.OWNER_SUBJECT: escalation_messages.owner_renderer(deps),
+    }
+
+
+def make_sender(deps: Deps, *, pacer: Pacer | None = None) -> OutboxSender:
+    """The outbox sender of `deps`, with a client of its own that never retries by itself:
+    the sender reschedules a 429 or a failure instead of sleeping, and a retry the client
+    made after a timeout could post twice."""
+    settings = deps.settings
+    client = make_sender_client(
+        token=deps.client.token,
+        base_url=deps.client.base_url,
+        timeout=settings.opsloop_slack_timeout,
+    )
+    return OutboxSender(
+        deps.sessions,
+        client,
+        renderers=message_renderers(deps),
+        on_person=person_recorder(deps),
+        pacer=pacer,
+        stale_after=timedelta(seconds=settings.opsloop_outbox_claim_seconds),
     )
 
 
@@ -125,7 +175,12 @@ def prepare_to_serve(deps: Deps) -> None:
     import_playbook_at_start(deps)
 
 
-def build_app(deps: Deps, *, executor: TrackingExecutor | None = None) -> App:
+def build_app(
+    deps: Deps,
+    *,
+    executor: TrackingExecutor | None = None,
+    stopping: threading.Event | None = None,
+) -> App:
     """A Bolt app wired to `deps`. Request verification stays on; nothing is called at build.
 
     The listener pool is sized from settings: Bolt's default of 5 workers makes users see
@@ -142,6 +197,10 @@ def build_app(deps: Deps, *, executor: TrackingExecutor | None = None) -> App:
         or TrackingExecutor(max_workers=deps.settings.opsloop_listener_threads),
         logger=logging.getLogger("opsloop.bolt"),
     )
+    if stopping is not None:
+        # First, so a request refused while stopping has claimed nothing (an event's
+        # redelivery must still run).
+        app.use(middleware.refuse_while_stopping(stopping))
     app.use(middleware.inject_deps(deps))
     middleware.register(app)
     errors.register(app)

@@ -6,29 +6,22 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.checklists import render
 from bot.checklists import service as checklists
-from bot.checklists.messages import announce, update_run_message
-from bot.checklists.models import RunView
 from bot.checklists.templates import list_templates
 from bot.deps import Deps
 from bot.errors import PermissionDeniedError, UserError
 from bot.org import service as directory
-from bot.slack.blocks import as_dicts
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
 from bot.slack.mrkdwn import escape, typed
-from bot.slack.replies import command_args, reply_ephemeral
+from bot.slack.replies import answer, command_args
 
 log = logging.getLogger(__name__)
 
 CHECKLIST_COMMAND = "/checklist"
-NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found")
 
 
 def register(app: App) -> None:
@@ -44,10 +37,8 @@ def _timezone(deps: Deps, team_id: str) -> str:
     )
 
 
-def handle_checklist_command(
-    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
-) -> None:
-    ack()
+def handle_checklist_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Answered in the ack, after a started checklist (and its message) is stored."""
     deps = deps_of(context)
     team_id, user_id = team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
@@ -69,18 +60,16 @@ def handle_checklist_command(
             runs, now=deps.clock(), tz=_timezone(deps, team_id), mine_only=scope == "mine"
         )
     elif word == "start":
-        text, blocks = _start(deps, client, body, rest, team_id=team_id, user_id=user_id), []
+        text, blocks = _start(deps, body, rest, team_id=team_id, user_id=user_id), []
     else:
         shown = typed(body.get("text", ""), 100)
         text, blocks = render_command_help(render.CHECKLIST_HELP)
         text = f"I don't know `/checklist {shown}`.\n" + text
         blocks = []
-    reply_ephemeral(respond, text, blocks)
+    answer(ack, text, blocks)
 
 
-def _start(
-    deps: Deps, client: WebClient, body: dict[str, Any], rest: str, *, team_id: str, user_id: str
-) -> str:
+def _start(deps: Deps, body: dict[str, Any], rest: str, *, team_id: str, user_id: str) -> str:
     template, _, subject = rest.partition(" ")
     if not template:
         names = [t.name for t in list_templates(deps.sessions, team_id=team_id)]
@@ -89,43 +78,15 @@ def _start(
             f"Say which template to start. Templates: {known}.",
             example=f"/checklist start {names[0] if names else 'onboarding'} Acme",
         )
-    channel_id = str(body.get("channel_id", ""))
-    tz = _timezone(deps, team_id)
-    now = deps.clock()
-
-    def post(draft: RunView) -> str:
-        text, blocks = render.run_message(draft, now=now, tz=tz)
-        try:
-            response = client.chat_postMessage(
-                channel=channel_id, text=text, blocks=as_dicts(blocks)
-            )
-        except SlackApiError as exc:
-            if exc.response.get("error") in NOT_IN_CHANNEL:
-                raise UserError(
-                    "I can't post in this channel because I'm not a member of it. "
-                    "Invite me with `/invite @Opsloop`, then run the command again. "
-                    "Nothing was started."
-                ) from exc
-            raise
-        return str(response["ts"])
-
-    def retract(posted: RunView) -> None:
-        try:
-            client.chat_delete(channel=posted.channel_id, ts=posted.message_ts)
-        except SlackApiError:
-            log.exception("could not remove the message of a checklist that was not stored")
-
     run = checklists.start_checklist(
         deps.sessions,
         team_id=team_id,
         template_name=template,
         subject=subject,
-        channel_id=channel_id,
+        channel_id=str(body.get("channel_id", "")),
         user_id=user_id,
-        now=now,
-        timezone=tz,
-        post=post,
-        retract=retract,
+        now=deps.clock(),
+        timezone=_timezone(deps, team_id),
     )
     return render.started_reply(run)
 
@@ -158,11 +119,8 @@ def handle_checklist_tick(
     ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
-    respond: Respond,
     context: BoltContext,
-    client: WebClient,
 ) -> None:
-    ack()
     deps = deps_of(context)
     block_id = str(action.get("block_id", ""))
     ref = render.GroupRef.parse(block_id)
@@ -184,21 +142,16 @@ def handle_checklist_tick(
         user_id=user_of(body),
         now=deps.clock(),
     )
-    if not announce(deps, client, result):
-        reply_ephemeral(
-            respond, "Your change was saved, but I could not update the checklist message."
-        )
+    ack()  # after the change (and its message refresh) is stored
+    log.debug("checklist %s: %d item(s) changed", result.run.key, len(result.changed))
 
 
 def handle_checklist_menu(
     ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
-    respond: Respond,
     context: BoltContext,
-    client: WebClient,
 ) -> None:
-    ack()
     deps = deps_of(context)
     choice = render.MenuChoice.parse(str((action.get("selected_option") or {}).get("value", "")))
     if choice is None:
@@ -213,4 +166,5 @@ def handle_checklist_menu(
         user_id=user_of(body),
         now=deps.clock(),
     )
-    update_run_message(deps, client, run)
+    ack()
+    log.debug("checklist %s cancelled", run.key)

@@ -1,24 +1,23 @@
 """`/escalate`, its modals and the lifecycle buttons of the escalation message.
 
-The channel message is always rebuilt from the database after a change and updated in
-place; when two changes race, the refresh loop below repeats until the version it rendered
-is still the newest, so the last `chat.update` Slack receives shows what is stored.
+Every change is stored, with its Slack side effects in the outbox, before the ack: the
+sender posts the message, its thread notes and the DMs, and re-renders the channel message
+from the database, so the last version Slack shows is what is stored.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.errors import UserError
-from bot.escalations import messages as escalation_messages
 from bot.escalations import modals, service
 from bot.escalations.models import TITLE_LIMIT, ChangeOutcome, EscalationDraft, EscalationView
 from bot.escalations.render import (
@@ -32,20 +31,20 @@ from bot.escalations.render import (
     is_valid_link,
     render_confirmation,
     render_escalation_list,
-    render_escalation_message,
-    render_owner_dm,
     render_refusal,
 )
 from bot.escalations.sla import SEVERITIES
 from bot.ids import is_user_id
 from bot.org import service as directory
 from bot.org import team_settings
-from bot.slack.blocks import action_id, as_dicts
+from bot.outbox import models as outbox
+from bot.outbox.models import Outgoing
+from bot.outbox.service import enqueue_messages
+from bot.slack.blocks import action_id
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
-from bot.slack.post import permalink_of, send_dm, tell_privately
-from bot.slack.replies import command_args, reply_ephemeral
+from bot.slack.replies import answer, command_args
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +66,12 @@ def register(app: App) -> None:
 
 # -- /escalate ----------------------------------------------------------------------------------
 def handle_escalate_command(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    ack()
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
     if word == "help":
-        reply_ephemeral(respond, *render_command_help(ESCALATE_HELP))
+        answer(ack, *render_command_help(ESCALATE_HELP))
         return
     if word == "list":
         scope = rest.lower() or "open"
@@ -88,7 +86,7 @@ def handle_escalate_command(
             user_id=user_id,
             now=deps.clock(),
         )
-        reply_ephemeral(respond, *render_escalation_list(found, scope=scope))
+        answer(ack, *render_escalation_list(found, scope=scope))
         return
     owner_id = directory.get_process_owner(
         deps.sessions, team_id=team_id, process_key=directory.ESCALATION_PROCESS
@@ -98,12 +96,12 @@ def handle_escalate_command(
         owner_id=owner_id,
         channel_id=body.get("channel_id"),
     )
+    ack()
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def handle_new_escalation_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
+def handle_new_escalation_submission(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Validate, then store (with its messages in the outbox), then close the modal."""
     values = body["view"]["state"]["values"]
     title = (_text(values, modals.TITLE) or "").strip()
     severity = _selected(values, modals.SEVERITY)
@@ -120,7 +118,6 @@ def handle_new_escalation_submission(
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    ack()
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     meta = NewEscalationMeta.decode(body["view"].get("private_metadata"))
     owner_id = (
@@ -138,117 +135,85 @@ def handle_new_escalation_submission(
         description=_text(values, modals.DESCRIPTION) or "",
         link=link or None,
     )
-    escalation = service.open_escalation(
-        deps.sessions, team_id=team_id, reporter_id=user_id, draft=draft, now=deps.clock()
-    )
-    _publish_new(deps, client, escalation, origin_channel=meta.channel_id)
-
-
-def _publish_new(
-    deps: Deps, client: WebClient, e: EscalationView, *, origin_channel: str | None
-) -> None:
-    """Post the message (escalation channel, else where /escalate was typed, else the owner's
-    DM), DM the owner and confirm to the reporter."""
     configured = directory.get_team_setting(
-        deps.sessions, team_id=e.team_id, key=team_settings.ESCALATIONS_CHANNEL
+        deps.sessions, team_id=team_id, key=team_settings.ESCALATIONS_CHANNEL
     )
-    candidates = [c for c in dict.fromkeys([configured, origin_channel, e.owner_id]) if c]
-    text, blocks = render_escalation_message(e)
-    posted_via: str | None = None
-    failed: list[str] = []
-    for channel in candidates:
-        try:
-            response = client.chat_postMessage(channel=channel, text=text, blocks=as_dicts(blocks))
-        except SlackApiError as exc:
-            log.warning("could not post escalation %s in %s: %s", e.id, channel, exc)
-            failed.append(channel)
-            continue
-        except OSError as exc:
-            # No answer in time: Slack may well have posted it, so no fallback post that
-            # could double it. The escalation is stored; owner and reporter are still told.
-            log.warning("no answer posting escalation %s in %s: %r", e.id, channel, exc)
-            failed.append(channel)
-            break
-        posted_via = channel
-        ts = str(response["ts"])
-        service.record_escalation_message(
-            deps.sessions,
-            team_id=e.team_id,
-            escalation_id=e.id,
-            channel_id=str(response["channel"]),
-            message_ts=ts,
-            permalink=permalink_of(client, channel=str(response["channel"]), ts=ts),
+    post_in = [c for c in (configured, meta.channel_id) if c]
+
+    def confirmation(e: EscalationView) -> list[Outgoing]:
+        text = render_confirmation(
+            e, channel=post_in[0] if post_in else None, configured=configured
         )
-        break
-    e = service.get_escalation(
-        deps.sessions, team_id=e.team_id, escalation_id=e.id, now=deps.clock()
+        return [
+            outbox.tell_privately(
+                f"{service.message_key(e.id)}:confirmation",
+                user_id=user_id,
+                channel=meta.channel_id,
+                text=text,
+            )
+        ]
+
+    view_id = re.sub(r"[^A-Za-z0-9]", "", str(body["view"].get("id") or ""))[:64]
+    service.open_escalation(
+        deps.sessions,
+        team_id=team_id,
+        reporter_id=user_id,
+        draft=draft,
+        now=deps.clock(),
+        post_in=post_in,
+        messages=confirmation,
+        # Slack resends a submission it got no answer to, and a double click submits the
+        # same view twice: both carry the view's id, so it is stored once.
+        submission_key=f"view:{view_id}" if view_id else None,
     )
-    in_owner_dm = posted_via == e.owner_id
-    if not in_owner_dm:
-        send_dm(client, e.owner_id, render_owner_dm(e))
-    confirmation = render_confirmation(
-        e,
-        posted_in=None if in_owner_dm else posted_via,
-        configured=configured,
-        failed=[c for c in failed if c != e.owner_id],
-        in_owner_dm=in_owner_dm,
-    )
-    tell_privately(client, user_id=e.reporter_id, channel_id=origin_channel, text=confirmation)
+    ack()
 
 
 # -- buttons ------------------------------------------------------------------------------------
-def handle_acknowledge_click(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    ack()
-    _click_transition(body, respond, client, context, service.acknowledge_escalation)
+def handle_acknowledge_click(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    _click_transition(ack, body, context, service.acknowledge_escalation)
 
 
-def handle_reopen_click(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> None:
-    ack()
-    _click_transition(body, respond, client, context, service.reopen_escalation)
+def handle_reopen_click(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    _click_transition(ack, body, context, service.reopen_escalation)
 
 
 def _click_transition(
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-    change: Callable[..., ChangeOutcome],
+    ack: Ack, body: dict[str, Any], context: BoltContext, change: Callable[..., ChangeOutcome]
 ) -> None:
-    """A one-click lifecycle change (acknowledge, reopen) of the escalation in the button."""
+    """A one-click lifecycle change (acknowledge, reopen) of the escalation in the button:
+    committed (with its message refresh and thread note) before the ack."""
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     ref = EscalationRef.decode(_action_value(body))
     outcome = change(
         deps.sessions, team_id=team_id, escalation_id=ref.id, actor_id=user_id, now=deps.clock()
     )
-    _after_change(deps, client, outcome, tell=lambda text: reply_ephemeral(respond, text))
+    ack()
+    if outcome.event is None:
+        _tell(deps, team_id, user_id, _channel_of(body), render_refusal(outcome))
 
 
 def handle_reassign_click(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
+    e = _allowed_unresolved(body, context)
     ack()
-    e = _allowed_unresolved(body, respond, client, context)
     if e is not None:
         client.views_open(trigger_id=body["trigger_id"], view=modals.render_reassign_modal(e))
 
 
 def handle_resolve_click(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
+    e = _allowed_unresolved(body, context)
     ack()
-    e = _allowed_unresolved(body, respond, client, context)
     if e is not None:
         client.views_open(trigger_id=body["trigger_id"], view=modals.render_resolve_modal(e))
 
 
-def _allowed_unresolved(
-    body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
-) -> EscalationView | None:
-    """The escalation behind a button, if the user may change it and it is still unresolved."""
+def _allowed_unresolved(body: dict[str, Any], context: BoltContext) -> EscalationView | None:
+    """The escalation behind a button, if the user may change it and it is still unresolved;
+    a resolved one is refused (and its stale message refreshed)."""
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     ref = EscalationRef.decode(_action_value(body))
     e = service.ensure_can_act(
@@ -256,20 +221,18 @@ def _allowed_unresolved(
     )
     if not e.is_resolved:
         return e
-    reply_ephemeral(respond, render_refusal(ChangeOutcome(e, None, "already_resolved")))
-    escalation_messages.refresh_message(deps, client, team_id=team_id, escalation_id=e.id)
+    service.refresh_message(deps.sessions, team_id=team_id, escalation_id=e.id, now=deps.clock())
+    refusal = render_refusal(ChangeOutcome(e, None, "already_resolved"))
+    _tell(deps, team_id, user_id, _channel_of(body), refusal)
     return None
 
 
 # -- reassign / resolve modals --------------------------------------------------------------------
-def handle_reassign_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
+def handle_reassign_submission(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     new_owner = _user(body["view"]["state"]["values"], modals.NEW_OWNER)
     if not new_owner:
         ack(response_action="errors", errors={modals.NEW_OWNER: "Pick the new owner."})
         return
-    ack()
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     ref = EscalationRef.decode(body["view"].get("private_metadata"))
     outcome = service.reassign_escalation(
@@ -280,14 +243,12 @@ def handle_reassign_submission(
         new_owner_id=new_owner,
         now=deps.clock(),
     )
-    _after_change(deps, client, outcome, tell=lambda text: send_dm(client, user_id, text))
-    if outcome.event is not None:
-        send_dm(client, new_owner, render_owner_dm(outcome.escalation, assigned_by=user_id))
+    ack()
+    if outcome.event is None:
+        _tell(deps, team_id, user_id, None, render_refusal(outcome))
 
 
-def handle_resolve_submission(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
+def handle_resolve_submission(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     values = body["view"]["state"]["values"]
     root_cause = (_text(values, modals.ROOT_CAUSE) or "").strip()
     corrective_action = (_text(values, modals.CORRECTIVE_ACTION) or "").strip()
@@ -299,7 +260,6 @@ def handle_resolve_submission(
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    ack()
     deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
     ref = EscalationRef.decode(body["view"].get("private_metadata"))
     outcome = service.resolve_escalation(
@@ -311,18 +271,24 @@ def handle_resolve_submission(
         corrective_action=corrective_action,
         now=deps.clock(),
     )
-    _after_change(deps, client, outcome, tell=lambda text: send_dm(client, user_id, text))
+    ack()
+    if outcome.event is None:
+        _tell(deps, team_id, user_id, None, render_refusal(outcome))
 
 
 # -- shared ---------------------------------------------------------------------------------------
-def _after_change(deps: Deps, client: WebClient, outcome: ChangeOutcome, *, tell: Any) -> None:
-    """Log the change in the thread (or say why nothing changed), then refresh the message."""
-    e = outcome.escalation
-    if outcome.event is None:
-        tell(render_refusal(outcome))
-    else:
-        escalation_messages.post_event(deps, client, team_id=e.team_id, event=outcome.event)
-    escalation_messages.refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
+def _tell(deps: Deps, team_id: str, user_id: str, channel: str | None, text: str) -> None:
+    """A private note to the user who acted (why nothing changed), through the outbox."""
+    note = outbox.tell_privately(
+        f"notice:{uuid.uuid4().hex}", user_id=user_id, channel=channel, text=text
+    )
+    enqueue_messages(deps.sessions, team_id=team_id, messages=[note], now=deps.clock())
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return str(channel) if channel else None
 
 
 def _action_value(body: dict[str, Any]) -> str | None:

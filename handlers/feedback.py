@@ -7,18 +7,19 @@ it stores before closing the modal, so a database failure also keeps the modal o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
 from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
 from bot.feedback import render, service
-from bot.feedback.messages import announce_detractor
+from bot.feedback.messages import alert_notes, command_messages, edit_messages, form_messages
 from bot.feedback.modal import (
     ERROR_BLOCKS,
     MODAL_CALLBACK,
@@ -29,15 +30,15 @@ from bot.feedback.modal import (
     ModalPrefill,
     build_feedback_modal,
 )
-from bot.feedback.models import FeedbackRecord, MessageOrigin
+from bot.feedback.models import MessageOrigin
 from bot.feedback.nps import parse_period
 from bot.feedback.parse import EmptyFeedbackError, FeedbackFormError, parse_form, parse_inline
 from bot.feedback.service import get_nps_report
+from bot.ids import parse_record_id
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import plain_text, user_ref
-from bot.slack.post import permalink_of, tell_privately
-from bot.slack.replies import command_args, reply_ephemeral
+from bot.slack.replies import answer, command_args
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,13 @@ def register(app: App) -> None:
 
 
 def handle_feedback_command(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
+    """Everything is answered in the ack itself, after what it logs is stored."""
     text = str(body.get("text") or "")
-    ack()
     deps = deps_of(context)
     if not text.strip():
+        ack()
         open_new_modal(
             client,
             deps,
@@ -70,28 +72,25 @@ def handle_feedback_command(
         return
     word, rest = command_args(text)
     if word in ("help", "?") and not rest:
-        reply_ephemeral(respond, *render.render_feedback_help())
+        answer(ack, *render.render_feedback_help())
     elif word == "nps" and (not rest or _PERIOD_WORD.match(rest)):
         period = _PERIOD_WORD.match(rest)
         days = parse_period(f"{period.group('days')}d" if period else None)
         report = get_nps_report(deps.sessions, team_id=team_of(body), days=days, now=deps.clock())
-        reply_ephemeral(respond, *render.render_nps_report(report))
+        answer(ack, *render.render_nps_report(report))
     elif word == "recent":
         recent = service.list_recent(deps.sessions, team_id=team_of(body), query=rest)
-        reply_ephemeral(respond, *render.render_recent(recent))
+        answer(ack, *render.render_recent(recent))
     else:
-        log_inline(deps, client, respond, body, text)
+        answer(ack, *log_inline(deps, body, text))
 
 
-def log_inline(
-    deps: Deps, client: WebClient, respond: Respond, body: dict[str, Any], text: str
-) -> None:
-    """`/feedback <text>`: parse, store (a new record every time), tell the user what was kept."""
+def log_inline(deps: Deps, body: dict[str, Any], text: str) -> tuple[str, list[Block]]:
+    """`/feedback <text>`: parse, store (a new record every time) with its alerts; the receipt."""
     try:
         parsed = parse_inline(text)
     except EmptyFeedbackError as exc:
-        reply_ephemeral(respond, *render.render_feedback_help(f"{exc.message} Here is how:"))
-        return
+        return render.render_feedback_help(f"{exc.message} Here is how:")
     logged = service.log_feedback(
         deps.sessions,
         team_id=team_of(body),
@@ -99,9 +98,9 @@ def log_inline(
         parsed=parsed,
         submission_key=service.new_submission_key("cmd"),
         now=deps.clock(),
+        messages=command_messages,
     )
-    notes = announce_detractor(client, deps, logged.feedback)
-    reply_ephemeral(respond, *render.render_logged(logged.feedback, notes=notes))
+    return render.render_logged(logged.feedback, notes=alert_notes(logged.alert))
 
 
 def open_new_modal(
@@ -163,10 +162,9 @@ def handle_edit_click(
     ack()
     deps = deps_of(context)
     action = (body.get("actions") or [{}])[0]
-    try:
-        feedback_id = int(str(action.get("value", "")))
-    except ValueError:
-        raise UserError("That Edit button does not point at a feedback item.") from None
+    feedback_id = parse_record_id(action.get("value"))
+    if feedback_id is None:
+        raise UserError("That Edit button does not point at a feedback item.")
     record = service.get_feedback_for_edit(
         deps.sessions, team_id=team_of(body), feedback_id=feedback_id, user_id=user_of(body)
     )
@@ -219,13 +217,18 @@ def handle_feedback_submission(
             keep_text=keep_text,
         )
         if meta.feedback_id is not None:
-            edited = service.edit_feedback(
+            service.edit_feedback(
                 deps.sessions,
                 team_id=team_id,
                 feedback_id=meta.feedback_id,
                 user_id=user_id,
                 parsed=parsed,
                 now=deps.clock(),
+                messages=edit_messages(
+                    user_id=user_id,
+                    channel=meta.reply_channel,
+                    version=_version_of(meta.submission_key),
+                ),
             )
         else:
             origin = None
@@ -243,7 +246,10 @@ def handle_feedback_submission(
                 submission_key=meta.submission_key,
                 now=deps.clock(),
                 origin=origin,
+                messages=form_messages(user_id=user_id, channel=meta.reply_channel),
             )
+            if not logged.created:
+                log.info("repeated submission %s ignored", meta.submission_key)
     except FeedbackFormError as exc:
         errors = {str(ERROR_BLOCKS[f]): m for f, m in exc.errors.items()}
         if Field.TEXT not in form and str(Field.TEXT) in errors:
@@ -258,22 +264,6 @@ def handle_feedback_submission(
         ack(response_action="errors", errors={str(first_block): _unsaved()})
         return
     ack()
-    if meta.feedback_id is not None:
-        notes = announce_detractor(client, deps, edited.feedback) if edited.became_detractor else []
-        text, blocks = render.render_logged(edited.feedback, edited=True, notes=notes)
-        tell_privately(
-            client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks
-        )
-        return
-    if not logged.created:
-        log.info("repeated submission %s ignored", meta.submission_key)
-        return
-    record = logged.feedback
-    if meta.message is not None:
-        record = _attach_permalink(client, deps, record, meta.message)
-    notes = announce_detractor(client, deps, record)
-    text, blocks = render.render_logged(record, notes=notes)
-    tell_privately(client, user_id=user_id, channel_id=meta.reply_channel, text=text, blocks=blocks)
 
 
 def read_form(view: dict[str, Any]) -> dict[Field, Any]:
@@ -293,16 +283,9 @@ def read_form(view: dict[str, Any]) -> dict[Field, Any]:
     return form
 
 
-def _attach_permalink(
-    client: WebClient, deps: Deps, record: FeedbackRecord, message: MessageRef
-) -> FeedbackRecord:
-    """Store the message's permalink; channel and ts are kept even when Slack refuses."""
-    permalink = permalink_of(client, channel=message.channel_id, ts=message.ts)
-    if not permalink:
-        return record
-    return service.attach_permalink(
-        deps.sessions, team_id=record.team_id, feedback_id=record.id, permalink=permalink
-    )
+def _version_of(submission_key: str) -> str:
+    """A short stable suffix per edit form, so each edit gets its own receipt."""
+    return ":" + hashlib.sha256(submission_key.encode()).hexdigest()[:12]
 
 
 def _text(value: Any) -> str | None:

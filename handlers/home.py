@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
 
 from bot.home.render import render_home
 from bot.home.service import build_home
 from bot.org import service as directory
-from bot.org.messages import refresh_people
+from bot.org.people import queue_stale_people
+from bot.outbox import models as outbox
+from bot.outbox.service import enqueue_messages
 from bot.slack.context import deps_of, team_of
 from bot.slack.errors import guarded
 
@@ -20,7 +21,7 @@ def register(app: App) -> None:
 
 
 def handle_app_home_opened(
-    event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+    event: dict[str, Any], body: dict[str, Any], context: BoltContext
 ) -> None:
     if event.get("tab", "home") != "home":
         return  # the Messages tab fires this event too; only the Home tab is ours to draw
@@ -29,7 +30,7 @@ def handle_app_home_opened(
     if not user_id:
         return
     # Keeps the viewer's timezone and name fresh in the cache (nudges use the timezone).
-    refresh_people(deps, team_id=team_id, user_ids=[user_id])
+    queue_stale_people(deps.sessions, team_id=team_id, user_ids=[user_id], now=deps.clock())
     tz = directory.team_timezone(
         deps.sessions, team_id=team_id, default=deps.settings.opsloop_timezone
     )
@@ -41,4 +42,5 @@ def handle_app_home_opened(
         now=deps.clock(),
         tz=tz,
     )
-    client.views_publish(user_id=user_id, view=render_home(data))
+    home = outbox.publish_home(f"home:{user_id}", user_id=user_id, view=render_home(data))
+    enqueue_messages(deps.sessions, team_id=team_id, messages=[home], now=deps.clock())

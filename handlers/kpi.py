@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
 from slack_sdk.models.blocks import Block
 
 from bot.errors import UserError
@@ -22,7 +21,7 @@ from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
 from bot.slack.mrkdwn import typed
-from bot.slack.replies import command_args, reply_ephemeral
+from bot.slack.replies import answer, command_args
 
 KPI_COMMAND = "/kpi"
 LOG_EXAMPLE = "/kpi log activation 27% after the pricing change"
@@ -32,10 +31,8 @@ def register(app: App) -> None:
     app.command(KPI_COMMAND)(guarded(handle_kpi_command))
 
 
-def handle_kpi_command(
-    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
-) -> None:
-    ack()
+def handle_kpi_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Answered in the ack, after a logged value or a changed target is stored."""
     deps = deps_of(context)
     team_id, user_id = team_of(body), user_of(body)
     word, rest = command_args(body.get("text"))
@@ -85,4 +82,4 @@ def handle_kpi_command(
         shown = typed(body.get("text", ""), 100)
         help_text, _ = render_command_help(KPI_HELP)
         raise UserError(f"I don't know `/kpi {shown}`.\n{help_text}", example=LOG_EXAMPLE)
-    reply_ephemeral(respond, text, blocks)
+    answer(ack, text, blocks)

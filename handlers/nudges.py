@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import Any, assert_never
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
 
-from bot.checklists.messages import announce
 from bot.checklists.models import TickResult
 from bot.deps import Deps
-from bot.errors import UserError
-from bot.escalations import messages as escalation_messages
+from bot.errors import DatabaseUnavailableError, UserError
 from bot.escalations.models import ChangeOutcome
+from bot.escalations.render import render_refusal
 from bot.nudges import service as nudges
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
+from bot.outbox import models as outbox
+from bot.outbox.service import enqueue_messages
 from bot.slack.blocks import action_id, as_dicts
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import local_date
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
@@ -30,17 +33,20 @@ def register(app: App) -> None:
     app.action(action_id(SNOOZE_ACTION, "nudge_snooze"))(guarded(handle_nudge_snooze))
 
 
-def bring_item_message_up_to_date(deps: Deps, client: WebClient, result: nudges.DoneResult) -> None:
-    """After *Done*, the item's own message shows the change (checklist or escalation)."""
+def done_note(result: nudges.DoneResult) -> str:
+    """What the refreshed nudge says about *Done*. The item's own message (checklist or
+    escalation) was brought up to date by the change itself, through the outbox."""
     match result:
+        case None:
+            return ":white_check_mark: Marked done."
         case TickResult():
-            if result.changed:
-                announce(deps, client, result)
+            return ":white_check_mark: Marked done."
         case ChangeOutcome():
-            e = result.escalation
-            if result.event is not None:
-                escalation_messages.post_event(deps, client, team_id=e.team_id, event=result.event)
-            escalation_messages.refresh_message(deps, client, team_id=e.team_id, escalation_id=e.id)
+            if result.event is None:
+                return render_refusal(result)
+            return ":white_check_mark: Marked done."
+        case _:
+            assert_never(result)
 
 
 def _item_ref(body: dict[str, Any]) -> ItemRef:
@@ -51,8 +57,11 @@ def _item_ref(body: dict[str, Any]) -> ItemRef:
         raise UserError("That button is out of date; run `/ops nudge preview`.") from None
 
 
-def _refresh(deps: Deps, body: dict[str, Any], respond: Respond, note: str) -> None:
-    """Replace the nudge message with the owner's current list and what just happened."""
+def _refresh(deps: Deps, body: dict[str, Any], note: str, ack: Ack, respond: Respond) -> None:
+    """Ack, and replace the nudge message with the owner's current list and what just
+    happened: the DM through the outbox (only its newest version is ever sent); the
+    `/ops nudge preview` ephemeral, which chat.update cannot reach, through its
+    response_url (Slack's webhook for that message, not the rate-limited Web API)."""
     now = deps.clock()
     nudge = nudges.preview_nudge(
         deps.sessions,
@@ -63,13 +72,29 @@ def _refresh(deps: Deps, body: dict[str, Any], respond: Respond, note: str) -> N
         default_timezone=deps.settings.opsloop_timezone,
     )
     text, blocks = render_nudge(nudge, now=now, note=note)
-    respond(text=text, blocks=as_dicts(blocks), replace_original=True)
+    container = body.get("container") or {}
+    if container.get("is_ephemeral"):
+        ack()
+        respond(text=text, blocks=as_dicts(blocks), replace_original=True)
+        return
+    channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+    ts = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
+    if channel and ts:
+        key = f"nudge-dm:{channel}:{ts}"
+        update = outbox.update(
+            key, of=None, channel=channel, ts=ts, text=text, blocks=as_dicts(blocks)
+        )
+        try:
+            enqueue_messages(deps.sessions, team_id=team_of(body), messages=[update], now=now)
+        except DatabaseUnavailableError:
+            # The change itself is committed; only this view of it could not be queued.
+            log.warning("could not queue the refresh of nudge %s in %s", ts, channel)
+    ack()
 
 
 def handle_nudge_done(
-    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient
+    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
-    ack()
     deps = deps_of(context)
     ref = _item_ref(body)
     result = nudges.mark_item_done(
@@ -81,14 +106,12 @@ def handle_nudge_done(
         user_id=user_of(body),
         now=deps.clock(),
     )
-    bring_item_message_up_to_date(deps, client, result)
-    _refresh(deps, body, respond, ":white_check_mark: Marked done.")
+    _refresh(deps, body, done_note(result), ack, respond)
 
 
 def handle_nudge_snooze(
     ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
-    ack()
     deps = deps_of(context)
     ref = _item_ref(body)
     until = nudges.snooze_item(
@@ -102,4 +125,4 @@ def handle_nudge_snooze(
         default_timezone=deps.settings.opsloop_timezone,
     )
     when = local_date(until)
-    _refresh(deps, body, respond, f":zzz: Snoozed: left out of nudges until {when}.")
+    _refresh(deps, body, f":zzz: Snoozed: left out of nudges until {when}.", ack, respond)

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
 from bot import periods
@@ -26,15 +26,17 @@ from bot.nudges import service as nudges
 from bot.nudges.render import NUDGE_HELP, render_nudge
 from bot.org import owners
 from bot.org import service as directory
-from bot.org.messages import refresh_people
+from bot.org.people import queue_stale_people
 from bot.org.render import render_owner_changed, render_owners
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import CommandHelp, render_overview
 from bot.slack.mrkdwn import channel_ref, escape, typed
-from bot.slack.replies import command_args, reply_ephemeral
+from bot.slack.replies import answer, command_args
 from bot.status import service as status
 from bot.status.render import render_status
+
+log = logging.getLogger(__name__)
 
 OPS_COMMAND = "/ops"
 DIGEST_USAGE = "/ops digest preview [2026-W47]"
@@ -62,6 +64,9 @@ COMMAND_HELP: tuple[CommandHelp, ...] = (
     NUDGE_HELP,
 )
 
+# Subcommands that show owners: their cached names are refreshed after the answer.
+NAMES_OWNERS = frozenset({"owners", "owner", "status"})
+
 # (deps, the text after the subcommand word, the request body) -> (text, blocks)
 OpsSubcommand = Callable[[Deps, str, dict[str, Any]], tuple[str, list[Block]]]
 
@@ -70,10 +75,8 @@ def register(app: App) -> None:
     app.command(OPS_COMMAND)(guarded(handle_ops_command))
 
 
-def handle_ops_command(
-    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
-) -> None:
-    ack()
+def handle_ops_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Answered in the ack, after an owner change is stored."""
     word, rest = command_args(body.get("text"))
     subcommand = OPS_SUBCOMMANDS.get(word)
     if subcommand is None:
@@ -84,14 +87,22 @@ def handle_ops_command(
         text, blocks = render_overview(COMMAND_HELP, note)
     else:
         text, blocks = subcommand(deps_of(context), rest, body)
-    reply_ephemeral(respond, text, blocks)
+    answer(ack, text, blocks)
+    if word in NAMES_OWNERS:
+        # Stale names are looked up by the outbox sender, never in a listener: what is
+        # shown now comes from the cache (Slack renders the mentions anyway), and the next
+        # answer has the fresh names and deactivations.
+        deps, team_id = deps_of(context), team_of(body)
+        try:
+            owner_ids = owners.list_owner_ids(deps.sessions, team_id=team_id)
+            queue_stale_people(deps.sessions, team_id=team_id, user_ids=owner_ids, now=deps.clock())
+        except Exception:
+            # The user has their answer; a failed refresh only leaves names as cached.
+            log.exception("could not queue the refresh of cached people after /ops %s", word)
 
 
 def ops_owners(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[Block]]:
     team_id = team_of(body)
-    refresh_people(
-        deps, team_id=team_id, user_ids=owners.list_owner_ids(deps.sessions, team_id=team_id)
-    )
     return render_owners(owners.list_owners(deps.sessions, team_id=team_id))
 
 
@@ -106,15 +117,11 @@ def ops_owner(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[Bl
         owner_id=owner_id,
         now=deps.clock(),
     )
-    refresh_people(deps, team_id=team_id, user_ids=[owner_id])
     return render_owner_changed(change)
 
 
 def ops_status(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[Block]]:
     team_id = team_of(body)
-    refresh_people(
-        deps, team_id=team_id, user_ids=owners.list_owner_ids(deps.sessions, team_id=team_id)
-    )
     return render_status(status.operation_status(deps.sessions, team_id=team_id, now=deps.clock()))
 
 

@@ -1,4 +1,4 @@
-"""The weekly digest job: post each team's due digest once."""
+"""The weekly digest job: put each team's due digest in the outbox, once per week."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from slack_sdk.models.blocks import Block
 from bot.deps import Deps
 from bot.digest import service as digests
 from bot.digest.render import render_digest
-from bot.slack.ledger import Outcome, Posted, SendKey, deliver_once
-from bot.slack.post import post_message
+from bot.outbox import models as outbox
+from bot.outbox.models import Queued
+from bot.outbox.service import enqueue_messages, is_enqueued
+from bot.slack.blocks import as_dicts
 
 log = logging.getLogger(__name__)
 
-# One digest per team and week, wherever the channel setting points when it goes out.
+# One digest per team and week, wherever the channel setting points when it goes out
+# (`kind:period:target`, the key scheduled posts always had).
 DIGEST_TARGET = "team"
 
 
@@ -24,11 +27,12 @@ DIGEST_TARGET = "team"
 class DigestResult:
     team_id: str
     week: str
-    outcome: Outcome
+    key: str
+    outcome: Queued
 
 
-def digest_key(team_id: str, week: str) -> SendKey:
-    return SendKey(team_id, digests.DIGEST_KIND, week, DIGEST_TARGET)
+def digest_key(week: str) -> str:
+    return f"{digests.DIGEST_KIND}:{week}:{DIGEST_TARGET}"
 
 
 def render_team_digest(
@@ -47,22 +51,21 @@ def render_team_digest(
     return render_digest(digest, templates_dir=deps.settings.opsloop_templates_dir)
 
 
-def post_digest(deps: Deps, *, team_id: str, week: str, channel: str, now: datetime) -> Outcome:
-    """Post the digest of `week` to `channel` unless it already went out."""
-
-    def post() -> Posted:
-        # Built only once the claim is ours: providers run once per post, not per tick.
-        text, blocks = render_team_digest(deps, team_id=team_id, week=week, now=now)
-        return post_message(deps.client, channel=channel, text=text, blocks=blocks)
-
-    outcome = deliver_once(deps.sessions, key=digest_key(team_id, week), now=now, post=post)
-    if outcome is Outcome.SENT:
-        log.info("posted the %s digest of team %s to %s", week, team_id, channel)
-    return outcome
+def post_digest(deps: Deps, *, team_id: str, week: str, channel: str, now: datetime) -> Queued:
+    """Queue the digest of `week` for `channel` unless it was queued (or posted) before."""
+    key = digest_key(week)
+    if is_enqueued(deps.sessions, team_id=team_id, key=key):
+        return Queued.ALREADY  # built only when new: providers run once per week, not per tick
+    text, blocks = render_team_digest(deps, team_id=team_id, week=week, now=now)
+    message = outbox.post(key, channel, text, as_dicts(blocks))
+    if not enqueue_messages(deps.sessions, team_id=team_id, messages=[message], now=now):
+        return Queued.ALREADY  # another scheduler got there between the check and the insert
+    log.info("queued the %s digest of team %s for %s", week, team_id, channel)
+    return Queued.QUEUED
 
 
 def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[DigestResult]:
-    """Post every digest due at `now`."""
+    """Queue every digest due at `now`."""
     results = []
     due = digests.due_digests(
         deps.sessions, team_ids, now=now, default_timezone=deps.settings.opsloop_timezone
@@ -71,5 +74,5 @@ def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[DigestResult]
         outcome = post_digest(
             deps, team_id=item.team_id, week=item.week, channel=item.channel, now=now
         )
-        results.append(DigestResult(item.team_id, item.week, outcome))
+        results.append(DigestResult(item.team_id, item.week, digest_key(item.week), outcome))
     return results

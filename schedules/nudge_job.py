@@ -1,4 +1,5 @@
-"""The nudge job: one DM per owner per local day, and the process-owner reports."""
+"""The nudge job: one DM per owner per local day, and the process-owner reports, queued in
+the outbox (the sender delivers them paced to Slack's limits)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from bot.nudges import service as nudges
 from bot.nudges.models import Nudge
 from bot.nudges.render import render_nudge, render_owner_report
 from bot.org.messages import slack_person_fetcher
-from bot.slack.ledger import Outcome, Posted, SendKey, deliver_once
-from bot.slack.post import post_message
+from bot.outbox import models as outbox
+from bot.outbox.models import Queued
+from bot.outbox.service import enqueue_messages, is_enqueued
+from bot.slack.blocks import as_dicts
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,12 @@ class NudgeResult:
     kind: str
     user_id: str
     period: str
-    outcome: Outcome
+    key: str
+    outcome: Queued
+
+
+def nudge_key(nudge: Nudge) -> str:
+    return f"{nudge.kind}:{nudge.period}:{nudge.user_id}"
 
 
 def render(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
@@ -48,17 +56,18 @@ def due(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[Nudge]:
 
 
 def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[NudgeResult]:
-    """Send every nudge due at `now`, each at most once per recipient and local day."""
+    """Queue every nudge due at `now`, each at most once per recipient and local day."""
     results = []
     for nudge in due(deps, now=now, team_ids=team_ids):
-        key = SendKey(nudge.team_id, nudge.kind, nudge.period, nudge.user_id)
-
-        def post(nudge: Nudge = nudge) -> Posted:
+        key = nudge_key(nudge)
+        outcome = Queued.ALREADY
+        if not is_enqueued(deps.sessions, team_id=nudge.team_id, key=key):
             text, blocks = render(nudge, now=now)
-            return post_message(deps.client, channel=nudge.user_id, text=text, blocks=blocks)
-
-        outcome = deliver_once(deps.sessions, key=key, now=now, post=post)
-        if outcome is Outcome.SENT:
-            log.info("sent %s to %s (%d items)", nudge.kind, nudge.user_id, len(nudge.items))
-        results.append(NudgeResult(nudge.team_id, nudge.kind, nudge.user_id, nudge.period, outcome))
+            message = outbox.post(key, nudge.user_id, text, as_dicts(blocks))
+            if enqueue_messages(deps.sessions, team_id=nudge.team_id, messages=[message], now=now):
+                outcome = Queued.QUEUED
+                log.info("queued %s for %s (%d items)", nudge.kind, nudge.user_id, len(nudge.items))
+        results.append(
+            NudgeResult(nudge.team_id, nudge.kind, nudge.user_id, nudge.period, key, outcome)
+        )
     return results

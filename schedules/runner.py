@@ -22,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.deps import Deps
 from bot.nudges.service import forget_expired_snoozes
 from bot.org.service import list_scheduled_teams
-from bot.slack.ledger import Outcome
+from bot.outbox.models import Queued
 from schedules import digest_job, nudge_job
 from schedules.leader import Leader
 
@@ -45,8 +45,8 @@ class TickReport:
 def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> TickReport:
     """One tick: if leading (or no leader is used), post every digest and nudge due at `now`.
 
-    A failure in one job is logged and does not stop the other; the ledger makes the next
-    tick retry whatever failed.
+    A failure in one job is logged and does not stop the other; what was queued is in the
+    outbox (delivered by the sender), and a job that failed runs again at the next tick.
     """
     if leader is not None and not leader.acquire(now):
         return TickReport(led=False)
@@ -90,7 +90,7 @@ def build_scheduler(
         report = run_once(deps, deps.clock(), leader=leader)
         if report.led:
             outcomes = [r.outcome for r in report.digests] + [r.outcome for r in report.nudges]
-            log.debug("tick: %d post(s) sent", outcomes.count(Outcome.SENT))
+            log.debug("tick: %d post(s) queued", outcomes.count(Queued.QUEUED))
 
     scheduler.add_job(
         tick,

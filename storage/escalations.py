@@ -24,12 +24,26 @@ RESOLVED = "resolved"
 UNRESOLVED = (OPEN, ACKNOWLEDGED)
 
 
-def add_escalation(session: Session, **values: Any) -> Escalation:
-    """Store a new escalation (status open, version 1) and return it with its id."""
-    escalation = Escalation(status=OPEN, version=1, **values)
-    session.add(escalation)
-    session.flush()
-    return escalation
+def add_escalation(session: Session, **values: Any) -> tuple[Escalation, bool]:
+    """Store a new escalation (status open, version 1); (it, True). With a submission key
+    already stored: (the stored one, False) — a repeated submission adds nothing."""
+    key = values.get("submission_key")
+    if key is None:
+        escalation = Escalation(status=OPEN, version=1, **values)
+        session.add(escalation)
+        session.flush()
+        return escalation, True
+    row = {"status": OPEN, "version": 1, **values}
+    for column in ("customer", "description"):
+        row.setdefault(column, "")
+    created = insert_if_absent(session, Escalation.__table__, row)  # type: ignore[arg-type]
+    stored = session.scalar(
+        select(Escalation).where(
+            Escalation.team_id == values["team_id"], Escalation.submission_key == key
+        )
+    )
+    assert stored is not None  # inserted now or before, under the unique key
+    return stored, created
 
 
 def get_escalation(session: Session, *, team_id: str, escalation_id: int) -> Escalation | None:
@@ -155,6 +169,14 @@ def add_event(
     session.add(event)
     session.flush()
     return event
+
+
+def get_event(session: Session, *, team_id: str, event_id: int) -> EscalationEvent | None:
+    return session.scalar(
+        select(EscalationEvent).where(
+            EscalationEvent.team_id == team_id, EscalationEvent.id == event_id
+        )
+    )
 
 
 def list_events(session: Session, *, team_id: str, escalation_id: int) -> list[EscalationEvent]:

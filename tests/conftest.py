@@ -23,7 +23,9 @@ from bot.deps import Deps
 from bot.settings import Settings, load_settings
 from bot.slack.client import make_web_client
 from bot.slack.executor import TrackingExecutor
-from bot.wiring import build_app, deps_from_parts
+from bot.slack.pacing import Pacer
+from bot.slack.sender import OutboxSender
+from bot.wiring import build_app, deps_from_parts, make_sender
 from storage import schema
 from storage.db import SessionFactory, make_engine, make_session_factory
 from tests.support.slack import SlackDriver, SlackStandin
@@ -132,7 +134,20 @@ def executor() -> Iterator[TrackingExecutor]:
 
 
 @pytest.fixture
-def slack(deps: Deps, standin: SlackStandin, executor: TrackingExecutor) -> SlackDriver:
-    """The real Bolt app, driven with signed Slack payloads, talking to the stand-in."""
+def sender(deps: Deps) -> Iterator[OutboxSender]:
+    """The outbox sender of `deps`, run by hand (`drain`), never as a background thread.
+    It does not pace itself: the stand-in only rate-limits when a test tells it to, and
+    the pacing tests (tests/outbox) build their own sender."""
+    running = make_sender(deps, pacer=Pacer.unlimited())
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def slack(
+    deps: Deps, standin: SlackStandin, executor: TrackingExecutor, sender: OutboxSender
+) -> SlackDriver:
+    """The real Bolt app, driven with signed Slack payloads, talking to the stand-in; what a
+    request puts in the outbox is delivered before its result is returned."""
     app = build_app(deps, executor=executor)
-    return SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET)
+    return SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET, sender=sender)

@@ -1,23 +1,18 @@
-"""The checklist message in Slack: rebuilt from the database after every change.
-
-A tick updates the run's message in place (`chat.update`) and notes completion or reopening
-in its thread.
-"""
+"""The checklist message in Slack, as the outbox sender renders it: always from the database
+at the moment it is sent, so it shows the newest state however many ticks came first."""
 
 from __future__ import annotations
 
-import logging
-
-from slack_sdk import WebClient
+from typing import Any
 
 from bot.checklists import render
 from bot.checklists import service as checklists
-from bot.checklists.models import RunView, TickResult
 from bot.deps import Deps
+from bot.errors import NotFoundError
 from bot.org import service as directory
-from bot.slack.post import update_message, update_until_current
+from bot.slack.blocks import as_dicts
 
-log = logging.getLogger(__name__)
+Rendered = tuple[str, list[dict[str, Any]]] | None
 
 
 def _timezone(deps: Deps, team_id: str) -> str:
@@ -26,32 +21,30 @@ def _timezone(deps: Deps, team_id: str) -> str:
     )
 
 
-def update_run_message(deps: Deps, client: WebClient, run: RunView) -> bool:
-    """Rebuild the run's message from the database; False when Slack refused the update."""
-    tz = _timezone(deps, run.team_id)
+def run_renderer(deps: Deps) -> Any:
+    """Subject `checklist:<run key>`: the run's channel message."""
 
-    def update(current: RunView) -> bool:
-        text, blocks = render.run_message(current, now=deps.clock(), tz=tz)
-        return update_message(
-            client, channel=current.channel_id, ts=current.message_ts, text=text, blocks=blocks
-        )
+    def render_run(team_id: str, run_key: str) -> Rendered:
+        try:
+            run = checklists.get_run(deps.sessions, team_id=team_id, run_key=run_key)
+        except NotFoundError:
+            return None
+        text, blocks = render.run_message(run, now=deps.clock(), tz=_timezone(deps, team_id))
+        return text, as_dicts(blocks)
 
-    def reload() -> RunView:
-        return checklists.get_run(deps.sessions, team_id=run.team_id, run_key=run.key)
-
-    return update_until_current(run, update=update, reload=reload, version=lambda r: r.revision)
+    return render_run
 
 
-def announce(deps: Deps, client: WebClient, result: TickResult) -> bool:
-    """Update the message after a tick, and note completion or reopening in its thread."""
-    updated = update_run_message(deps, client, result.run)
-    note = None
-    if result.completed:
-        note = render.completion_note(result.run)
-    elif result.reopened:
-        note = render.reopened_note(result.run)
-    if note:
-        client.chat_postMessage(
-            channel=result.run.channel_id, thread_ts=result.run.message_ts, text=note
-        )
-    return updated
+def note_renderer(deps: Deps) -> Any:
+    """Subject `checklist-note:<run key>:completed|reopened`: the note in its thread."""
+
+    def render_note(team_id: str, ident: str) -> Rendered:
+        run_key, _, what = ident.partition(":")
+        try:
+            run = checklists.get_run(deps.sessions, team_id=team_id, run_key=run_key)
+        except NotFoundError:
+            return None
+        note = render.completion_note(run) if what == "completed" else render.reopened_note(run)
+        return note, []
+
+    return render_note

@@ -43,7 +43,7 @@ class RunView:
     template_name: str
     template_version: int
     channel_id: str
-    message_ts: str
+    message_ts: str | None
     started_by: str
     started_at: datetime
     status: str
@@ -88,7 +88,7 @@ class OverdueChecklistItem:
     run_title: str
     subject: str
     channel_id: str
-    message_ts: str
+    message_ts: str | None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from slack_sdk.models.blocks import (
 from bot.checklists.models import CANCELLED, COMPLETED, ItemView, RunView, TemplateSummary
 from bot.periods import duration_text
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, truncate, user_ref
+from bot.slack.limits import HEADER_TEXT_LIMIT, OPTION_TEXT_LIMIT
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, link, truncate, user_ref
 
 CHECKLIST_HELP = CommandHelp(
     "/checklist",
@@ -42,7 +43,6 @@ TICK_ACTION = "checklist.tick"
 MENU_ACTION = "checklist.menu"
 CANCEL = "cancel"
 _PREFIX = "cl"
-OPTION_TEXT_LIMIT = 75  # Slack's limit for an option's text and description
 MAX_LISTED_RUNS = 20
 
 
@@ -128,6 +128,17 @@ def _fit(parts: list[str], limit: int = OPTION_TEXT_LIMIT) -> str:
     return truncate(" · ".join(parts), limit)
 
 
+def _guides(links: list[str]) -> str:
+    """`Guides: a · b`, as many whole links as fit in a context text (cutting one would show
+    its markup)."""
+    text = "Guides: " + links[0]
+    for more in links[1:]:
+        if len(text) + 3 + len(more) > SECTION_TEXT_LIMIT:
+            break
+        text += " · " + more
+    return text
+
+
 def _option(item: ItemView, *, now: datetime, tz: str) -> Option:
     if item.done and item.done_at is not None:
         done_at = _local(item.done_at, tz).strftime("%d %b %H:%M")
@@ -156,7 +167,7 @@ def progress_text(run: RunView) -> str:
 
 def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Block]]:
     """The checklist message in the channel, rebuilt from the run's stored state."""
-    heading = truncate(run.heading, 150)
+    heading = truncate(run.heading, HEADER_TEXT_LIMIT)
     status = f"*{progress_text(run)}* · started by {user_ref(run.started_by)}"
     if run.status == COMPLETED and run.duration_seconds is not None:
         status = (
@@ -209,21 +220,14 @@ def run_message(run: RunView, *, now: datetime, tz: str) -> tuple[str, list[Bloc
                 ],
             )
         )
-        links = [f"<{i.help_url}|{truncate(escape(i.title), 60)}>" for i in group if i.help_url]
+        links = [link(i.help_url, truncate(escape(i.title), 60)) for i in group if i.help_url]
         if links:
-            blocks.append(
-                ContextBlock(
-                    elements=[
-                        MarkdownTextObject(
-                            text=truncate("Guides: " + " · ".join(links), SECTION_TEXT_LIMIT)
-                        )
-                    ]
-                )
-            )
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_guides(links))]))
     version = f"template `{escape(run.template_name)}` v{run.template_version}"
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=version)]))
-    # The fallback text is mrkdwn (and shown in notifications): escaped like the rest.
-    text = f"{escape(run.heading)}: {progress_text(run)}"
+    # The fallback text is mrkdwn (and shown in notifications): escaped like the rest, and
+    # cut after escaping, as a typed subject can be thousands of `&`s long.
+    text = f"{truncate(escape(run.heading), SECTION_TEXT_LIMIT)}: {progress_text(run)}"
     return text, blocks
 
 

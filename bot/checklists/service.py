@@ -1,18 +1,19 @@
 """Checklist runs: start one in a channel, tick and untick items, cancel, list, overdue.
 
-Every change happens in one transaction holding the run's lock, and callers rebuild the
-Slack message from what the transaction returns, never from the click payload, so two
-people ticking at the same moment both count.
+Every change happens in one transaction holding the run's lock, and puts the run's message
+refresh in the outbox in that same transaction; the sender renders the message from the
+database when it sends, never from the click payload, so two people ticking at the same
+moment both count and the message never shows an older state after a newer one.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from bot.checklists.models import (
     ACTIVE,
@@ -28,6 +29,8 @@ from bot.checklists.rows import run_view
 from bot.checklists.templates import PROCESS_PREFIX, STARTER
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.org import service as directory
+from bot.outbox import models as outbox
+from bot.outbox.service import enqueue
 from bot.slack.mrkdwn import typed, user_ref
 from storage import checklists as store
 from storage import org
@@ -36,6 +39,9 @@ from storage.db import SessionFactory, transaction
 from storage.models.checklists import ChecklistItem, ChecklistRun
 
 SUBJECT_MAX = 200
+# Outbox subjects: the run's channel message, and a note in its thread.
+RUN_SUBJECT = "checklist"
+NOTE_SUBJECT = "checklist-note"
 
 
 def _resolve_owner(
@@ -72,13 +78,11 @@ def start_checklist(
     user_id: str,
     now: datetime,
     timezone: str,
-    post: Callable[[RunView], str],
-    retract: Callable[[RunView], None],
 ) -> RunView:
-    """Post a new run of a template in a channel (`post` returns the message ts), then store it.
+    """Store a new run of a template in a channel, with its message in the outbox.
 
-    Nothing is stored unless the post succeeded; if storing fails after the post, `retract`
-    removes the message so no checklist exists only in Slack.
+    The message gets its ts when the sender delivers it; until then clicks on it cannot
+    happen and `/checklist list` shows the run as being posted.
     """
     subject = " ".join(subject.split())
     if len(subject) > SUBJECT_MAX:
@@ -145,51 +149,92 @@ def start_checklist(
         revision=0,
         items=tuple(items),
     )
-    message_ts = post(draft)
-    posted = replace(draft, message_ts=message_ts)
-    try:
-        with transaction(sessions) as session:
-            run = ChecklistRun(
+    with transaction(sessions) as session:
+        run = ChecklistRun(
+            team_id=team_id,
+            key=draft.key,
+            template_id=template_id,
+            template_name=name,
+            template_version=version,
+            title=title,
+            subject=subject,
+            channel_id=channel_id,
+            message_ts=None,
+            started_by=user_id,
+            started_at=now,
+            status=ACTIVE,
+            revision=0,
+        )
+        rows = [
+            ChecklistItem(
                 team_id=team_id,
-                key=draft.key,
-                template_id=template_id,
-                template_name=name,
-                template_version=version,
-                title=title,
-                subject=subject,
-                channel_id=channel_id,
-                message_ts=message_ts,
-                started_by=user_id,
-                started_at=now,
-                status=ACTIVE,
-                revision=0,
+                position=item.position,
+                title=item.title,
+                owner_spec=item.owner_spec,
+                owner_id=item.owner_id,
+                due_at=item.due_at,
+                help_url=item.help_url,
             )
-            rows = [
-                ChecklistItem(
-                    team_id=team_id,
-                    position=item.position,
-                    title=item.title,
-                    owner_spec=item.owner_spec,
-                    owner_id=item.owner_id,
-                    due_at=item.due_at,
-                    help_url=item.help_url,
+            for item in items
+        ]
+        store.add_run(session, run=run, items=rows)
+        add_audit_entry(
+            session,
+            team_id=team_id,
+            actor_id=user_id,
+            action="checklist.started",
+            subject=draft.key,
+            at=now,
+            detail={"template": name, "version": version, "channel": channel_id},
+        )
+        enqueue(
+            session,
+            team_id=team_id,
+            messages=[
+                outbox.rendered_post(
+                    message_key(draft.key),
+                    channel_id,
+                    subject=f"{RUN_SUBJECT}:{draft.key}",
+                    notify_user=user_id,
                 )
-                for item in items
-            ]
-            store.add_run(session, run=run, items=rows)
-            add_audit_entry(
-                session,
-                team_id=team_id,
-                actor_id=user_id,
-                action="checklist.started",
-                subject=draft.key,
-                at=now,
-                detail={"template": name, "version": version, "channel": channel_id},
+            ],
+            now=now,
+        )
+        return run_view(run)
+
+
+def message_key(run_key: str) -> str:
+    """The outbox key of a run's channel message."""
+    return f"{RUN_SUBJECT}:{run_key}"
+
+
+def _bring_message_up_to_date(
+    session: Session, run: ChecklistRun, *, now: datetime, completed: bool, reopened: bool
+) -> None:
+    """With the change: the run's message re-rendered, and completion or reopening noted in
+    its thread (once per revision)."""
+    subject = f"{RUN_SUBJECT}:{run.key}"
+    messages = [
+        outbox.refresh(
+            f"{message_key(run.key)}:update",
+            subject=subject,
+            of=message_key(run.key),
+            channel=run.channel_id,
+            ts=run.message_ts,
+        )
+    ]
+    if completed or reopened:
+        what = "completed" if completed else "reopened"
+        messages.append(
+            outbox.rendered_post(
+                f"{message_key(run.key)}:{what}:{run.revision}",
+                run.channel_id,
+                subject=f"{NOTE_SUBJECT}:{run.key}:{what}",
+                thread_of=message_key(run.key),
+                thread_ts=run.message_ts,
             )
-            return run_view(run)
-    except Exception:
-        retract(posted)
-        raise
+        )
+    enqueue(session, team_id=run.team_id, messages=messages, now=now)
 
 
 def get_run(sessions: SessionFactory, *, team_id: str, run_key: str) -> RunView:
@@ -209,6 +254,10 @@ def _locked_run(
         raise NotFoundError("That checklist does not exist (any more); nothing was changed.")
     # The block id names the run; the payload's channel and message must be that run's own,
     # so a crafted block id cannot reach a run the user is not looking at.
+    if channel_id is not None and message_ts is not None and run.message_ts is None:
+        raise UserError(
+            "This checklist is still being posted; its message can be used in a moment."
+        )
     if (channel_id is not None and channel_id != run.channel_id) or (
         message_ts is not None and message_ts != run.message_ts
     ):
@@ -297,6 +346,7 @@ def apply_checkbox_state(
         if changed:
             completed, reopened = _settle(run, now=now)
             run.revision += 1
+            _bring_message_up_to_date(session, run, now=now, completed=completed, reopened=reopened)
         session.flush()
         return TickResult(run_view(run), tuple(changed), completed, reopened)
 
@@ -320,6 +370,7 @@ def mark_item_done(
         if changed:
             completed, _ = _settle(run, now=now)
             run.revision += 1
+            _bring_message_up_to_date(session, run, now=now, completed=completed, reopened=False)
         session.flush()
         return TickResult(run_view(run), (target.position,) if changed else (), completed, False)
 
@@ -351,6 +402,7 @@ def cancel_run(
             run.cancelled_by = user_id
             run.cancelled_at = now
             run.revision += 1
+            _bring_message_up_to_date(session, run, now=now, completed=False, reopened=False)
             add_audit_entry(
                 session,
                 team_id=team_id,

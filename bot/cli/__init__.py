@@ -15,7 +15,7 @@ import click
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import export, jobs, playbook, server, shell
+from bot.cli import export, jobs, outbox, playbook, server, shell
 from bot.cli.common import CliError
 from bot.errors import DatabaseUnavailableError
 from bot.settings import SettingsError
@@ -76,6 +76,7 @@ COMMANDS: tuple[click.Command, ...] = (
     server.migrate,
     jobs.digest,
     jobs.nudge,
+    outbox.outbox,
     export.export,
     playbook.playbook,
     shell.shell,

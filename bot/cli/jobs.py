@@ -8,18 +8,40 @@ import click
 
 from bot import periods
 from bot.cli.common import CliError, parse_moment, print_blocks, ready_deps
+from bot.deps import Deps
 from bot.digest import service as digests
 from bot.org import service as directory
 from bot.org.service import list_scheduled_teams
-from bot.slack.ledger import Outcome
+from bot.outbox.models import Delivery
+from bot.outbox.service import get_entry
+from bot.wiring import make_sender
 from schedules import digest_job, nudge_job
 from schedules.runner import build_scheduler, stop
 
-# A post Slack did not accept or answer stays in the send ledger and is retried.
+# How long `opsloop digest|nudge` wait for the outbox to deliver what they queued, and for
+# a retry falling due (a Retry-After, the first backoffs); a later retry is left to the
+# running sender or the next run, and the command says the post is still pending.
+DELIVERY_WAIT_SECONDS = 60.0
+RETRY_HORIZON_SECONDS = 5.0
 _NOT_POSTED = (
-    "{count} {what} could not be posted (Slack refused or did not answer; the log says "
-    "why); the next run or scheduler tick tries again"
+    "{count} {what} could not be posted yet (Slack refused or did not answer; "
+    "`opsloop outbox` shows why). A failed one is resent with `opsloop outbox resend ID`; "
+    "a pending one goes out with the next run or the running sender"
 )
+
+
+def deliver(deps: Deps, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Send what the job queued (and anything else due) now; the state of each key."""
+    sender = make_sender(deps)
+    try:
+        sender.drain(DELIVERY_WAIT_SECONDS, keys=keys, horizon=RETRY_HORIZON_SECONDS)
+    finally:
+        sender.stop()
+    states = {}
+    for team_id, key in keys:
+        entry = get_entry(deps.sessions, team_id=team_id, key=key)
+        states[(team_id, key)] = entry.state if entry is not None else "missing"
+    return states
 
 
 @click.command()
@@ -27,6 +49,8 @@ def scheduler() -> None:
     """Run the scheduler alone: digests and nudges, one leader among several processes."""
     deps = ready_deps(needs_token=True)
     running = build_scheduler(deps, blocking=True)
+    sender = make_sender(deps)
+    sender.start()
 
     def _terminate(signum: int, frame: object) -> None:
         raise SystemExit(0)
@@ -40,6 +64,7 @@ def scheduler() -> None:
         pass
     finally:
         stop(running)
+        sender.stop()
 
 
 @click.command()
@@ -61,7 +86,7 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
     team_ids = [team] if team else list_scheduled_teams(deps.sessions)
     if not team_ids:
         raise CliError("no team has settings yet; import a playbook first (opsloop playbook)")
-    failed = 0
+    queued: list[tuple[str, str, str]] = []
     for team_id in team_ids:
         tz = directory.team_timezone(deps.sessions, team_id=team_id, default=default_tz)
         team_week = week or digests.last_week(now, tz)
@@ -77,11 +102,16 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
         if not schedule.channel:
             click.echo(f"team {team_id}: no digest channel set; skipped", err=True)
             continue
-        outcome = digest_job.post_digest(
+        digest_job.post_digest(
             deps, team_id=team_id, week=team_week, channel=schedule.channel, now=now
         )
-        click.echo(f"team {team_id}: digest {team_week} → {schedule.channel}: {outcome.value}")
-        failed += outcome is Outcome.FAILED
+        queued.append((team_id, digest_job.digest_key(team_week), schedule.channel))
+    if not queued:
+        return
+    states = deliver(deps, [(team_id, key) for team_id, key, _ in queued])
+    for team_id, key, channel in queued:
+        click.echo(f"team {team_id}: {key} → {channel}: {states[(team_id, key)]}")
+    failed = sum(state != Delivery.SENT for state in states.values())
     if failed:
         raise CliError(_NOT_POSTED.format(count=failed, what="digest(s)"))
 
@@ -104,9 +134,11 @@ def nudge(as_of: str | None, team: str | None, dry_run: bool) -> None:
         click.echo(f"{len(due)} nudge(s) due at {now.isoformat()}")
         return
     results = nudge_job.run(deps, now=now, team_ids=team_ids)
+    states = deliver(deps, [(r.team_id, r.key) for r in results]) if results else {}
     for result in results:
-        click.echo(f"{result.kind} → {result.user_id} ({result.period}): {result.outcome.value}")
+        state = states[(result.team_id, result.key)]
+        click.echo(f"{result.kind} → {result.user_id} ({result.period}): {state}")
     click.echo(f"{len(results)} nudge(s) due at {now.isoformat()}")
-    failed = sum(result.outcome is Outcome.FAILED for result in results)
+    failed = sum(state != Delivery.SENT for state in states.values())
     if failed:
         raise CliError(_NOT_POSTED.format(count=failed, what="nudge(s)"))

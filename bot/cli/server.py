@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from typing import Any
 
 import click
 
 from bot.cli.common import CREATE_APP_HINT, CliError, settings_from_env
-from bot.wiring import build_app, make_deps, prepare_to_serve
+from bot.slack.executor import TrackingExecutor
+from bot.slack.sender import OutboxSender
+from bot.wiring import build_app, make_deps, make_sender, prepare_to_serve
 from schedules.runner import start_background, stop
 from storage import schema
 
 log = logging.getLogger(__name__)
+
+
+# A stop (SIGTERM, Ctrl-C) waits this long for listeners, then for the sender's pass
+# (after HTTP mode's own drain, bot.slack.http.DRAIN_SECONDS): within 30 s in all.
+SHUTDOWN_SECONDS = 6.0
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends the process like Ctrl-C does, through the `finally` that drains it; a
+    second one while it drains is ignored rather than cutting the drain short."""
+
+    def terminate(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
+def _stop_background(sender: OutboxSender, scheduler: Any) -> None:
+    """Stop the scheduler (its lease is released at once) and the sender (its pass in
+    flight is recorded; what is still pending is sent by the next process)."""
+    if scheduler is not None:
+        stop(scheduler)
+    sender.stop(SHUTDOWN_SECONDS)
 
 
 @click.command()
@@ -30,15 +60,27 @@ def run(no_scheduler: bool) -> None:
         raise CliError(f"{missing} is not set. {CREATE_APP_HINT}")
     deps = make_deps(settings)
     prepare_to_serve(deps)
-    app = build_app(deps)
+    listeners = TrackingExecutor(max_workers=settings.opsloop_listener_threads)
+    stopping = threading.Event()
+    app = build_app(deps, executor=listeners, stopping=stopping)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    sender = make_sender(deps)
+    sender.start()
     scheduler = None if no_scheduler else start_background(deps)
+    _exit_on_sigterm()
     log.info("connecting to Slack over Socket Mode")
     try:
         handler.start()  # type: ignore[no-untyped-call]
+    except (KeyboardInterrupt, SystemExit):
+        log.info("stopping: finishing the requests in flight")
     finally:
-        if scheduler is not None:
-            stop(scheduler)
+        # New requests are refused (unacknowledged, nothing stored); the running ones finish
+        # and ack (each only after storing); then the connection closes.
+        stopping.set()
+        listeners.wait_idle(SHUTDOWN_SECONDS)
+        handler.close()  # type: ignore[no-untyped-call]
+        _stop_background(sender, scheduler)
+        deps.engine.dispose()
 
 
 @click.command()
@@ -64,13 +106,18 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     settings.require("slack_signing_secret", "slack_bot_token")
     deps = make_deps(settings)
     prepare_to_serve(deps)
-    app = build_app(deps)
+    listeners = TrackingExecutor(max_workers=settings.opsloop_listener_threads)
+    app = build_app(deps, executor=listeners)
+    sender = make_sender(deps)
+    sender.start()
     running = start_background(deps) if with_scheduler else None
     try:
         serve_http(app, deps, host=host, port=port, threads=threads)
     finally:
-        if running is not None:
-            stop(running)
+        listeners.wait_idle(SHUTDOWN_SECONDS)
+        _stop_background(sender, running)
+        deps.engine.dispose()
+    log.info("stopped")
 
 
 @click.command()

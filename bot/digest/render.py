@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 
 from bot.digest.models import Digest, DigestSection
 from bot.slack.help import CommandHelp
+from bot.slack.limits import HEADER_TEXT_LIMIT, MESSAGE_MAX_BLOCKS
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate, user_ref
 
 DIGEST_HELP = CommandHelp(
@@ -41,8 +42,8 @@ DIGEST_HELP = CommandHelp(
 log = logging.getLogger(__name__)
 
 BUILT_IN_TEMPLATES = Path(__file__).resolve().parent / "templates"
-MAX_BLOCKS = 50
-HEADER_LIMIT = 150
+MAX_BLOCKS = MESSAGE_MAX_BLOCKS  # (names kept for their importers)
+HEADER_LIMIT = HEADER_TEXT_LIMIT
 _ONE_SECOND = timedelta(seconds=1)
 _STATUS = {
     "on_track": (":large_green_circle:", "on track"),

@@ -1,56 +1,67 @@
-"""Keep an escalation's channel message in step with the database.
-
-Used by the lifecycle buttons (handlers.escalations) and by anything else that changes an
-escalation outside its message, e.g. *Done* on a nudge: post the change in the thread, then
-re-render the message and `chat.update` it until the version it shows is the newest.
-"""
+"""An escalation's messages in Slack, as the outbox sender renders them when it sends: the
+channel message, each change in its thread, and the owner's DM — always from the database,
+so a message is never older than the escalation it shows."""
 
 from __future__ import annotations
 
-import logging
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from typing import Any
 
 from bot.deps import Deps
+from bot.errors import NotFoundError
 from bot.escalations import service
-from bot.escalations.models import EscalationView, TimelineEvent
-from bot.escalations.render import render_escalation_message, render_event
-from bot.slack.post import update_message, update_until_current
+from bot.escalations.render import render_escalation_message, render_event, render_owner_dm
+from bot.ids import is_user_id
+from bot.slack.blocks import as_dicts
 
-log = logging.getLogger(__name__)
-
-
-def post_event(deps: Deps, client: WebClient | None, *, team_id: str, event: TimelineEvent) -> None:
-    """Log one change of an escalation in its message's thread (if it has a message)."""
-    web = client or deps.client
-    e = service.get_escalation(
-        deps.sessions, team_id=team_id, escalation_id=event.escalation_id, now=deps.clock()
-    )
-    if not e.channel_id or not e.message_ts:
-        return
-    try:
-        web.chat_postMessage(channel=e.channel_id, thread_ts=e.message_ts, text=render_event(event))
-    except (SlackApiError, OSError) as exc:
-        log.warning("could not post the timeline of escalation %s: %s", e.id, exc)
+Rendered = tuple[str, list[dict[str, Any]]] | None
 
 
-def refresh_message(
-    deps: Deps, client: WebClient | None = None, *, team_id: str, escalation_id: int
-) -> None:
-    """Re-render the escalation's message from the database until it shows the newest version."""
-    web = client or deps.client
+def message_renderer(deps: Deps) -> Any:
+    """Subject `escalation:<id>`: the channel message with its buttons."""
 
-    def load() -> EscalationView:
-        return service.get_escalation(
-            deps.sessions, team_id=team_id, escalation_id=escalation_id, now=deps.clock()
-        )
-
-    def update(e: EscalationView) -> bool:
+    def render_message(team_id: str, ident: str) -> Rendered:
+        if not ident.isdigit():
+            return None
+        try:
+            e = service.get_escalation(
+                deps.sessions, team_id=team_id, escalation_id=int(ident), now=deps.clock()
+            )
+        except NotFoundError:
+            return None
         text, blocks = render_escalation_message(e)
-        return update_message(web, channel=e.channel_id or "", ts=e.message_ts or "", text=text,
-                              blocks=blocks)  # fmt: skip
+        return text, as_dicts(blocks)
 
-    current = load()
-    if current.channel_id and current.message_ts:
-        update_until_current(current, update=update, reload=load, version=lambda e: e.version)
+    return render_message
+
+
+def event_renderer(deps: Deps) -> Any:
+    """Subject `escalation-event:<event id>`: one change, in the message's thread."""
+
+    def render_change(team_id: str, ident: str) -> Rendered:
+        event = (
+            service.get_event(deps.sessions, team_id=team_id, event_id=int(ident))
+            if ident.isdigit()
+            else None
+        )
+        return (render_event(event), []) if event is not None else None
+
+    return render_change
+
+
+def owner_renderer(deps: Deps) -> Any:
+    """Subject `escalation-owner:<id>:<assigned by>`: the DM telling the owner it is theirs."""
+
+    def render_dm(team_id: str, ident: str) -> Rendered:
+        escalation_id, _, assigned_by = ident.partition(":")
+        if not escalation_id.isdigit():
+            return None
+        try:
+            e = service.get_escalation(
+                deps.sessions, team_id=team_id, escalation_id=int(escalation_id), now=deps.clock()
+            )
+        except NotFoundError:
+            return None
+        by = assigned_by if is_user_id(assigned_by) else None
+        return render_owner_dm(e, assigned_by=by), []
+
+    return render_dm

@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 from bot.escalations.models import CUSTOMER_LIMIT, TITLE_LIMIT, EscalationView
 from bot.escalations.render import EscalationRef, NewEscalationMeta, severity_label
 from bot.escalations.sla import SEVERITIES, SEVERITY_MEANINGS
+from bot.slack.limits import OPTION_TEXT_LIMIT, TEXT_INPUT_LIMIT
 from bot.slack.mrkdwn import escape, truncate
 
 NEW_CALLBACK = "escalation.new_form"
@@ -37,7 +38,7 @@ ROOT_CAUSE = "root_cause"
 CORRECTIVE_ACTION = "corrective_action"
 VALUE = "value"
 
-TEXT_LIMIT = 3000
+TEXT_LIMIT = TEXT_INPUT_LIMIT
 
 
 def severity_options() -> list[Option]:
@@ -45,7 +46,7 @@ def severity_options() -> list[Option]:
         Option(
             value=s,
             text=f"{severity_label(s)} — {SEVERITY_MEANINGS[s].split(':')[0]}",
-            description=truncate(SEVERITY_MEANINGS[s], 75),
+            description=truncate(SEVERITY_MEANINGS[s], OPTION_TEXT_LIMIT),
         )
         for s in SEVERITIES
     ]

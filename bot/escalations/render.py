@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from bot.errors import UserError
 from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
 from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
+from bot.ids import MAX_RECORD_ID
 from bot.periods import duration_text
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import channel_ref, escape, local_time, quote, truncate, user_ref
@@ -54,7 +55,7 @@ class EscalationRef(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: int = Field(gt=0)
+    id: int = Field(gt=0, le=MAX_RECORD_ID)
 
     def encode(self) -> str:
         return self.model_dump_json()
@@ -251,35 +252,21 @@ def render_owner_dm(e: EscalationView, *, assigned_by: str | None = None) -> str
     return "\n".join(lines)
 
 
-def render_confirmation(
-    e: EscalationView,
-    *,
-    posted_in: str | None,
-    configured: str | None,
-    failed: Sequence[str],
-    in_owner_dm: bool,
-) -> str:
-    """What the reporter is told after submitting: where it went, and what went wrong."""
+def render_confirmation(e: EscalationView, *, channel: str | None, configured: str | None) -> str:
+    """What the reporter is told after submitting: it is stored, where it is being posted."""
     head = f":white_check_mark: Escalation #{e.id} *{truncate(escape(e.title), 150)}* is stored"
-    notes = [
-        f"I could not post in {channel_ref(c)}; invite me there with `/invite @Opsloop`."
-        for c in failed
-    ]
-    if posted_in:
-        text = f"{head} and posted in {channel_ref(posted_in)}; {user_ref(e.owner_id)} owns it."
-        if configured is None:
-            notes.append(
-                "No escalation channel is configured, so I posted it here. An admin can set "
-                "one in the playbook (`channels: escalations:`)."
-            )
-    elif in_owner_dm:
-        text = f"{head}; I could not post it in a channel, so {user_ref(e.owner_id)} got it by DM."
-    else:
-        text = (
-            f"{head}, but I could not post it anywhere. {user_ref(e.owner_id)} owns it; find it "
-            "with `/escalate list`."
+    if channel is None:
+        return (
+            f"{head}; no channel is set for escalations, so {user_ref(e.owner_id)} gets it by "
+            "DM. An admin can set one in the playbook (`channels: escalations:`)."
         )
-    return "\n".join([text, *notes])
+    text = f"{head} and being posted in {channel_ref(channel)}; {user_ref(e.owner_id)} owns it."
+    if configured is None:
+        text += (
+            "\nNo escalation channel is configured, so I am posting it here. An admin can set "
+            "one in the playbook (`channels: escalations:`)."
+        )
+    return text
 
 
 _REFUSALS = {

@@ -9,8 +9,11 @@ so the caller can still refresh the message.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
+
+from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.escalations.models import (
@@ -28,6 +31,9 @@ from bot.escalations.rows import breach_of, clocks_of, event_of, view_of
 from bot.escalations.sla import SEVERITIES
 from bot.escalations.slas import get_severity_slas
 from bot.org.service import ESCALATION_PROCESS
+from bot.outbox import models as outbox
+from bot.outbox.models import Outgoing
+from bot.outbox.service import enqueue
 from bot.slack.mrkdwn import user_ref
 from storage import escalations as store
 from storage import org
@@ -35,8 +41,30 @@ from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.escalations import ACKNOWLEDGED, OPEN, RESOLVED, UNRESOLVED
 from storage.models.escalations import Escalation
+from storage.outbox import exists
 
 ListScope = Literal["open", "mine", "all"]
+
+# Outbox subjects, rendered by bot.escalations.messages when sent: the channel message,
+# one change in its thread, and the DM telling an owner the escalation is theirs.
+MESSAGE_SUBJECT = "escalation"
+EVENT_SUBJECT = "escalation-event"
+OWNER_SUBJECT = "escalation-owner"
+
+
+def message_key(escalation_id: int) -> str:
+    """The outbox key of an escalation's channel message."""
+    return f"{MESSAGE_SUBJECT}:{escalation_id}"
+
+
+def _owner_dm(row: Escalation, *, assigned_by: str | None, key: str) -> Outgoing:
+    # Sent after the channel message, so it links to it.
+    return outbox.rendered_post(
+        key,
+        row.owner_id,
+        subject=f"{OWNER_SUBJECT}:{row.id}:{assigned_by or ''}",
+        after=message_key(row.id),
+    )
 
 
 def open_escalation(
@@ -46,15 +74,22 @@ def open_escalation(
     reporter_id: str,
     draft: EscalationDraft,
     now: datetime,
+    post_in: Sequence[str] = (),
+    messages: Callable[[EscalationView], Sequence[Outgoing]] = lambda _: (),
+    submission_key: str | None = None,
 ) -> EscalationView:
-    """Store a new escalation with due times from its severity's SLA."""
+    """Store a new escalation with due times from its severity's SLA, and in the outbox:
+    its message (in the first of `post_in` that takes it, else the owner's DM), the owner's
+    DM and `messages` of the stored escalation (the reporter's confirmation). A repeated
+    `submission_key` (Slack's retry, a double click) returns the stored one and queues
+    nothing again."""
     if draft.severity not in SEVERITIES:
         raise UserError(f"Unknown severity; choose one of {', '.join(SEVERITIES)}.")
     if not draft.title.strip():
         raise UserError("An escalation needs a title.")
     sla = get_severity_slas(sessions, team_id=team_id).for_severity(draft.severity)
     with transaction(sessions) as session:
-        row = store.add_escalation(
+        row, created = store.add_escalation(
             session,
             team_id=team_id,
             title=draft.title.strip()[:TITLE_LIMIT],
@@ -67,7 +102,10 @@ def open_escalation(
             created_at=now,
             ack_due_at=now + sla.ack_within,
             resolve_due_at=now + sla.resolve_within,
+            submission_key=submission_key,
         )
+        if not created:
+            return view_of(row, now)
         store.add_event(
             session,
             team_id=team_id,
@@ -77,28 +115,22 @@ def open_escalation(
             at=now,
             detail={"severity": draft.severity, "owner": draft.owner_id},
         )
-        return view_of(row, now)
-
-
-def record_escalation_message(
-    sessions: SessionFactory,
-    *,
-    team_id: str,
-    escalation_id: int,
-    channel_id: str,
-    message_ts: str,
-    permalink: str | None,
-) -> None:
-    """Remember the channel message that shows the escalation."""
-    with transaction(sessions) as session:
-        store.set_message(
-            session,
-            team_id=team_id,
-            escalation_id=escalation_id,
-            channel_id=channel_id,
-            message_ts=message_ts,
-            permalink=permalink,
-        )
+        channels = list(dict.fromkeys([*(c for c in post_in if c), draft.owner_id]))
+        view = view_of(row, now)
+        queued = [
+            outbox.rendered_post(
+                message_key(row.id),
+                channels[0],
+                subject=f"{MESSAGE_SUBJECT}:{row.id}",
+                fallback_channels=channels[1:],
+                notify_user=reporter_id,
+            ),
+            *messages(view),
+        ]
+        if channels != [draft.owner_id]:
+            queued.append(_owner_dm(row, assigned_by=None, key=f"{message_key(row.id)}:owner"))
+        enqueue(session, team_id=team_id, messages=queued, now=now)
+        return view
 
 
 def get_escalation(
@@ -233,6 +265,13 @@ def list_escalations(
         return [view_of(row, now) for row in rows]
 
 
+def get_event(sessions: SessionFactory, *, team_id: str, event_id: int) -> TimelineEvent | None:
+    """One change of an escalation, if it exists."""
+    with transaction(sessions) as session:
+        event = store.get_event(session, team_id=team_id, event_id=event_id)
+        return event_of(event) if event is not None else None
+
+
 def list_timeline(
     sessions: SessionFactory, *, team_id: str, escalation_id: int
 ) -> list[TimelineEvent]:
@@ -355,6 +394,8 @@ def _finish(
     # The conditional UPDATE bypassed the ORM: reload what the database now holds.
     session.refresh(row)
     if not won:
+        # Nothing changed, but the message the user clicked may be stale: refresh it.
+        _refresh_message(session, row, now)
         return ChangeOutcome(view_of(row, now), None, _refusal(row, kind))
     event = store.add_event(
         session,
@@ -374,7 +415,50 @@ def _finish(
         at=now,
         detail=detail,
     )
+    _refresh_message(session, row, now)
+    parent = message_key(row.id)
+    queued = []
+    if row.channel_id or store_has_message(session, row):
+        queued.append(
+            outbox.rendered_post(
+                f"{parent}:event:{event.id}",
+                row.channel_id or "",
+                subject=f"{EVENT_SUBJECT}:{event.id}",
+                thread_of=parent,
+                thread_ts=row.message_ts,
+            )
+        )
+    if kind == "reassigned":
+        queued.append(_owner_dm(row, assigned_by=actor_id, key=f"{parent}:owner:{event.id}"))
+    enqueue(session, team_id=row.team_id, messages=queued, now=now)
     return ChangeOutcome(view_of(row, now), event_of(event))
+
+
+def refresh_message(
+    sessions: SessionFactory, *, team_id: str, escalation_id: int, now: datetime
+) -> None:
+    """Queue a re-rendering of the escalation's message (a click on a stale one)."""
+    with transaction(sessions) as session:
+        _refresh_message(session, _load(session, team_id, escalation_id), now)
+
+
+def store_has_message(session: Session, row: Escalation) -> bool:
+    """Whether the escalation has a channel message, delivered or still in the outbox."""
+    return bool(row.message_ts) or exists(session, team_id=row.team_id, key=message_key(row.id))
+
+
+def _refresh_message(session: Session, row: Escalation, now: datetime) -> None:
+    """Queue the re-rendering of the escalation's message, if it has one."""
+    if not store_has_message(session, row):
+        return  # stored before the outbox, and never posted: nothing to bring up to date
+    refresh = outbox.refresh(
+        f"{message_key(row.id)}:update",
+        subject=f"{MESSAGE_SUBJECT}:{row.id}",
+        of=message_key(row.id),
+        channel=row.channel_id or "",
+        ts=row.message_ts,
+    )
+    enqueue(session, team_id=row.team_id, messages=[refresh], now=now)
 
 
 def _refusal(row: Escalation, kind: str) -> Refusal:

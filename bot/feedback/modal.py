@@ -21,12 +21,13 @@ from slack_sdk.models.views import View
 
 from bot.feedback.parse import MAX_CUSTOMER_LENGTH, MAX_TAGS, SOURCES
 from bot.ids import CHANNEL_ID_PATTERN
+from bot.slack.limits import OPTION_TEXT_LIMIT, SELECT_MAX_OPTIONS
+from bot.slack.limits import TEXT_INPUT_LIMIT as TEXT_INPUT_LIMIT
 from bot.slack.mrkdwn import truncate
 
 MODAL_CALLBACK = "feedback.form"
-TEXT_INPUT_LIMIT = 3000  # Slack's max_length for plain_text_input
 NO_SCORE = "none"
-MAX_TAG_OPTIONS = 100  # Slack's limit for a static select
+MAX_TAG_OPTIONS = SELECT_MAX_OPTIONS
 
 
 class Field(StrEnum):
@@ -241,4 +242,4 @@ def _nps_block(score: int | None) -> InputBlock:
 
 
 def _option(value: str, label: str) -> Option:
-    return Option(value=value, text=truncate(label, 75))
+    return Option(value=value, text=truncate(label, OPTION_TEXT_LIMIT))

@@ -44,15 +44,25 @@ class MessageOrigin:
 
 
 @dataclass(frozen=True)
+class DetractorAlert:
+    """Where a detractor must be reported: the feedback channel and the process owner."""
+
+    channel_id: str | None
+    owner_id: str | None
+
+
+@dataclass(frozen=True)
 class LoggedFeedback:
     feedback: FeedbackRecord
     created: bool  # False when the submission key was already stored (a repeated submit)
+    alert: DetractorAlert | None = None  # who is being told about a detractor score
 
 
 @dataclass(frozen=True)
 class EditedFeedback:
     feedback: FeedbackRecord
     became_detractor: bool
+    alert: DetractorAlert | None = None  # set when the edit made it a detractor
 
 
 @dataclass(frozen=True)
@@ -60,11 +70,3 @@ class RecentFeedback:
     tag: str | None
     customer: str | None
     items: tuple[FeedbackRecord, ...]
-
-
-@dataclass(frozen=True)
-class DetractorAlert:
-    """Where a detractor must be reported: the feedback channel and the process owner."""
-
-    channel_id: str | None
-    owner_id: str | None

@@ -105,13 +105,10 @@ def render_detractor_alert(feedback: FeedbackRecord) -> tuple[str, list[Block]]:
     return fallback, blocks
 
 
-def alert_note(*, channel_id: str | None, owner_id: str | None, error: str | None) -> str:
-    """One line for the receipt saying who was told about a detractor (or why not)."""
+def alert_note(*, channel_id: str | None, owner_id: str | None) -> str:
+    """One line for the receipt saying who is being told about a detractor."""
     target = channel_ref(channel_id) if channel_id else f"the feedback owner {user_ref(owner_id)}"
-    if error is None:
-        return f":rotating_light: Detractor score: {target} was told."
-    hint = " Invite Opsloop to that channel." if error == "not_in_channel" else ""
-    return f":warning: I could not tell {target} about this detractor ({escape(error)}).{hint}"
+    return f":rotating_light: Detractor score: {target} is being told."
 
 
 def render_nps_report(report: NpsReport) -> tuple[str, list[Block]]:

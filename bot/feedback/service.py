@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -18,8 +19,10 @@ from bot.feedback.models import (
 )
 from bot.feedback.nps import NpsReport, is_detractor, summarize_scores
 from bot.feedback.parse import MAX_TAG_LENGTH, ParsedFeedback, echo, parse_tag_list
-from bot.org import service as directory
 from bot.org import team_settings
+from bot.org.service import FEEDBACK_PROCESS
+from bot.outbox.models import Outgoing
+from bot.outbox.service import enqueue
 from storage import feedback as store
 from storage import org
 from storage.core import add_audit_entry
@@ -28,6 +31,15 @@ from storage.models.feedback import Feedback
 
 RECENT_LIMIT = 10
 KNOWN_TAGS_LIMIT = 100  # a static/multi select holds at most 100 options
+
+# What a stored (or edited) record makes Opsloop say in Slack: rendered by the caller,
+# stored in the outbox in the same transaction as the record.
+LoggedMessages = Callable[[LoggedFeedback], Sequence[Outgoing]]
+EditedMessages = Callable[[EditedFeedback], Sequence[Outgoing]]
+
+
+def no_messages(_: object) -> Sequence[Outgoing]:
+    return ()
 
 
 def new_submission_key(prefix: str) -> str:
@@ -44,8 +56,12 @@ def log_feedback(
     submission_key: str,
     now: datetime,
     origin: MessageOrigin | None = None,
+    messages: LoggedMessages = no_messages,
 ) -> LoggedFeedback:
-    """Store feedback once per submission key; a repeated key returns the stored record."""
+    """Store feedback once per submission key; a repeated key returns the stored record.
+
+    The first time, `messages` of the result (receipt, detractor alert) go in the outbox
+    in the same transaction; a repeated submission says nothing again."""
     with transaction(sessions) as session:
         row, created = store.add_feedback(
             session,
@@ -63,7 +79,11 @@ def log_feedback(
             message_ts=origin.message_ts if origin else None,
             created_at=now,
         )
-        return LoggedFeedback(_record(row), created)
+        record = _record(row)
+        logged = LoggedFeedback(record, created, _detractor_alert(session, record))
+        if created:
+            enqueue(session, team_id=team_id, messages=messages(logged), now=now)
+        return logged
 
 
 def get_feedback_for_edit(
@@ -83,8 +103,10 @@ def edit_feedback(
     user_id: str,
     parsed: ParsedFeedback,
     now: datetime,
+    messages: EditedMessages = no_messages,
 ) -> EditedFeedback:
-    """Replace the fields of a stored record with the edited ones; audited."""
+    """Replace the fields of a stored record with the edited ones; audited. `messages` of
+    the result go in the outbox with the change."""
     with transaction(sessions) as session:
         row = _editable(session, team_id=team_id, feedback_id=feedback_id, user_id=user_id)
         before = _record(row)
@@ -111,19 +133,9 @@ def edit_feedback(
             detail={"changed": changed},
         )
         became = is_detractor(after.nps_score) and not is_detractor(before.nps_score)
-        return EditedFeedback(after, became)
-
-
-def attach_permalink(
-    sessions: SessionFactory, *, team_id: str, feedback_id: int, permalink: str
-) -> FeedbackRecord:
-    """Remember the Slack permalink of the message a record was captured from."""
-    with transaction(sessions) as session:
-        row = store.get_feedback(session, team_id=team_id, feedback_id=feedback_id)
-        if row is None:
-            raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
-        row.permalink = permalink
-        return _record(row)
+        edited = EditedFeedback(after, became, _detractor_alert(session, after) if became else None)
+        enqueue(session, team_id=team_id, messages=messages(edited), now=now)
+        return edited
 
 
 def list_recent(sessions: SessionFactory, *, team_id: str, query: str) -> RecentFeedback:
@@ -163,18 +175,15 @@ def list_known_tags(
     return [tag for tag, _ in rows if len(tag) <= MAX_TAG_LENGTH]
 
 
-def plan_detractor_alert(
-    sessions: SessionFactory, *, feedback: FeedbackRecord
-) -> DetractorAlert | None:
+def _detractor_alert(session: Session, record: FeedbackRecord) -> DetractorAlert | None:
     """Who hears about a detractor score: the feedback channel and the process owner."""
-    if not is_detractor(feedback.nps_score):
+    if not is_detractor(record.nps_score):
         return None
-    channel_id = directory.get_team_setting(
-        sessions, team_id=feedback.team_id, key=team_settings.FEEDBACK_CHANNEL
+    channel_id = org.get_team_setting(
+        session, team_id=record.team_id, key=team_settings.FEEDBACK_CHANNEL
     )
-    owner_id = directory.get_process_owner(
-        sessions, team_id=feedback.team_id, process_key=directory.FEEDBACK_PROCESS
-    )
+    process = org.get_process(session, team_id=record.team_id, key=FEEDBACK_PROCESS)
+    owner_id = process.owner_id if process else None
     if channel_id is None and owner_id is None:
         return None
     return DetractorAlert(channel_id=channel_id, owner_id=owner_id)
@@ -194,7 +203,7 @@ def _editable(session: Session, *, team_id: str, feedback_id: int, user_id: str)
         raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
     if row.reporter_id == user_id or org.is_admin(session, team_id=team_id, user_id=user_id):
         return row
-    process = org.get_process(session, team_id=team_id, key=directory.FEEDBACK_PROCESS)
+    process = org.get_process(session, team_id=team_id, key=FEEDBACK_PROCESS)
     if process is not None and process.owner_id == user_id:
         return row
     raise PermissionDeniedError(

@@ -16,9 +16,10 @@ from slack_sdk.models.views import View
 
 from bot.home.models import HomeData, HomeItem, OwnedProcess
 from bot.kpis.render import STATUS_NOTE, kpi_line
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.limits import VIEW_MAX_BLOCKS
+from bot.slack.mrkdwn import escape, link, truncate
 
-HOME_BLOCK_LIMIT = 100
+HOME_BLOCK_LIMIT = VIEW_MAX_BLOCKS
 # Per-section caps: 4 x (header + items + "and N more" + divider) + 3 ≤ 100.
 MAX_ITEMS = {"checklist": 18, "escalations": 18, "processes": 12, "kpis": 25}
 NOTHING = "Nothing assigned to you."
@@ -28,7 +29,7 @@ LINE_LIMIT = 600
 def _item_line(item: HomeItem) -> str:
     title = truncate(escape(item.title), LINE_LIMIT)
     if item.url and item.url.startswith(("https://", "http://")):
-        title = f"<{escape(item.url)}|{title}>"
+        title = link(item.url, title)  # an escaped URL can outgrow the section
     mark = ":red_circle: " if item.overdue else "• "
     detail = f" — {truncate(escape(item.detail), 300)}" if item.detail else ""
     return mark + title + detail
@@ -37,7 +38,7 @@ def _item_line(item: HomeItem) -> str:
 def _process_line(process: OwnedProcess) -> str:
     name = escape(process.name)
     if process.sop_url and process.sop_url.startswith(("https://", "http://")):
-        name = f"<{escape(process.sop_url)}|{name}>"
+        name = link(process.sop_url, name)
     if process.review_due is None:
         review = ":warning: SOP never reviewed"
     elif process.review_overdue:

@@ -22,6 +22,7 @@ from bot.slack.mrkdwn import (
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
     escape,
+    link,
     local_time,
     truncate,
     user_ref,
@@ -64,7 +65,7 @@ def _days_late(item: OverdueItem, now: datetime) -> str:
 def _item_line(item: OverdueItem, now: datetime, *, with_owner: bool = False) -> str:
     title = truncate(escape(" ".join(item.title.split())), TITLE_LIMIT)
     if item.link and item.link.startswith(("https://", "http://")) and "|" not in item.link:
-        title = f"<{escape(item.link)}|{title}>"
+        title = link(item.link, title)  # an escaped URL can outgrow the section
     owner = f" · {user_ref(item.owner_id)}" if with_owner else ""
     return f"*{title}*{owner}\nDue {local_time(item.due_at)} · {_days_late(item, now)}"
 

@@ -41,7 +41,7 @@ NUDGE_WINDOW_HOURS = 8
 OverdueProvider = Callable[[SessionFactory, str, datetime], list[OverdueItem]]
 # What *Done* changed: a ticked checklist item, or an acknowledged escalation. The handler
 # matches on it to bring the item's own Slack message up to date.
-DoneResult = TickResult | ChangeOutcome
+DoneResult = TickResult | ChangeOutcome | None  # None: the item has no message of its own
 DoneCallback = Callable[[SessionFactory, str, str, str, datetime], DoneResult]
 
 

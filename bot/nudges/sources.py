@@ -23,6 +23,7 @@ from bot.checklists.models import TickResult
 from bot.errors import NotFoundError, UserError
 from bot.escalations import service as escalations
 from bot.escalations.models import ChangeOutcome
+from bot.ids import parse_record_id
 from bot.kpis import service as kpis
 from bot.kpis.models import MANUAL_KIND
 from bot.nudges import service as nudges
@@ -64,10 +65,11 @@ def mark_checklist_item_done(
     sessions: SessionFactory, team_id: str, item_id: str, user_id: str, now: datetime
 ) -> TickResult:
     """Tick the item, as if in the checklist message; the caller refreshes that message."""
-    if not item_id.isdigit():
+    number = parse_record_id(item_id)
+    if number is None:
         raise NotFoundError("That checklist item does not exist; nothing was changed.")
     return checklists.mark_item_done(
-        sessions, team_id=team_id, item_id=int(item_id), user_id=user_id, now=now
+        sessions, team_id=team_id, item_id=number, user_id=user_id, now=now
     )
 
 
@@ -82,9 +84,10 @@ def _item_id(escalation_id: int, kind: str) -> str:
 
 def _parse(item_id: str) -> tuple[int, str]:
     number, _, kind = item_id.partition(":")
-    if not number.isdigit() or kind not in (ACK, RESOLVE):
+    escalation_id = parse_record_id(number)
+    if escalation_id is None or kind not in (ACK, RESOLVE):
         raise NotFoundError("That escalation does not exist; nothing was changed.")
-    return int(number), kind
+    return escalation_id, kind
 
 
 def list_overdue_escalation_clocks(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.org.models import PersonInfo
-from bot.org.people import FetchPerson, sync_people
-from bot.slack.people import lookup_user
+from bot.org.people import FetchPerson, record_person
+from bot.slack.people import SlackUser, lookup_user
 
 
 def slack_person_fetcher(client: WebClient) -> FetchPerson:
@@ -25,12 +25,11 @@ def slack_person_fetcher(client: WebClient) -> FetchPerson:
     return fetch
 
 
-def refresh_people(deps: Deps, *, team_id: str, user_ids: Iterable[str]) -> dict[str, PersonInfo]:
-    """Refresh stale cached profiles of `user_ids` from Slack; return every known one."""
-    return sync_people(
-        deps.sessions,
-        team_id=team_id,
-        user_ids=user_ids,
-        fetch=slack_person_fetcher(deps.client),
-        now=deps.clock(),
-    )
+def person_recorder(deps: Deps) -> Callable[[str, SlackUser], None]:
+    """What the outbox sender does with a profile it looked up: keep it in the cache."""
+
+    def record(team_id: str, user: SlackUser) -> None:
+        info = PersonInfo(user.user_id, user.display_name, user.timezone, user.deleted)
+        record_person(deps.sessions, team_id=team_id, info=info, now=deps.clock())
+
+    return record

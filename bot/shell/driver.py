@@ -13,6 +13,7 @@ from bot.shell import payloads
 from bot.shell.standin import ApiCall, SlackStandin
 from bot.slack.executor import TrackingExecutor
 from bot.slack.requests import make_bolt_request
+from bot.slack.sender import OutboxSender
 
 
 @dataclass
@@ -25,6 +26,15 @@ class Result:
 
     def of(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
+
+    @property
+    def answer(self) -> ApiCall:
+        """The one thing said back to the user: the command's ack body (Opsloop answers
+        commands there) or, for anything else, its one response_url post."""
+        replies = self.replies
+        if len(replies) != 1:
+            raise AssertionError(f"expected one reply, got {len(replies)}: {replies!r}")
+        return ApiCall("ack" if replies[0] is self.body else "response_url", replies[0], 0.0, 200)
 
     @property
     def replies(self) -> list[dict[str, Any]]:
@@ -47,6 +57,12 @@ def _all_text(message: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+# A request's outbox messages are sent before its Result is returned: what falls due within
+# this horizon is waited for (a Retry-After of a second or two), later retries are not.
+DELIVERY_HORIZON_SECONDS = 3.0
+DELIVERY_TIMEOUT_SECONDS = 30.0
+
+
 class SlackDriver:
     """Sends signed Slack requests through `app.dispatch` and waits for listeners to finish."""
 
@@ -60,8 +76,10 @@ class SlackDriver:
         team_id: str = "T0001",
         user_id: str = "U0001",
         channel_id: str = "C0001",
+        sender: OutboxSender | None = None,
     ) -> None:
         self.app = app
+        self.sender = sender
         self.standin = standin
         self.executor = executor
         self.signing_secret = signing_secret
@@ -90,11 +108,19 @@ class SlackDriver:
         )
         response = self.app.dispatch(make_bolt_request(body=body, headers=request_headers))
         self.executor.wait_idle()
+        self.deliver()
         calls = [c for c in self.standin.calls(ok_only=False)[before:] if c.status == 200]
         parsed: Any = response.body
         if response.body and str(response.body).lstrip().startswith("{"):
             parsed = json.loads(response.body)
         return Result(status=response.status, body=parsed, calls=calls)
+
+    def deliver(self, horizon: float = DELIVERY_HORIZON_SECONDS) -> bool:
+        """Let the outbox sender send what the request queued (and what falls due within
+        `horizon` seconds, such as a post rescheduled after a 429)."""
+        if self.sender is None:
+            return True
+        return self.sender.drain(DELIVERY_TIMEOUT_SECONDS, horizon=horizon)
 
     # -- Slack shapes ----------------------------------------------------------------------
     def command(
@@ -153,10 +179,13 @@ class SlackDriver:
         *,
         private_metadata: str = "",
         user: str | None = None,
-        view_id: str = "V0000001",
+        view_id: str | None = None,
         partner_team_id: str | None = None,
         org_id: str | None = None,
     ) -> Result:
+        """A modal submitted; each call is a new view unless `view_id` names one (Slack
+        sends the same id again when it retries a submission or one is double-clicked)."""
+        view_id = view_id or f"V{next(self._ids):08d}"
         body = payloads.view_submission(
             callback_id=callback_id,
             values=values,

@@ -130,6 +130,18 @@ def view_submission(
             "private_metadata": private_metadata,
             "hash": view_hash,
             "team_id": team_id,
+            # Slack sends the view's blocks too; every block with a value is an input.
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": block_id,
+                    "label": {"type": "plain_text", "text": block_id},
+                    "element": {"type": "plain_text_input", "action_id": next(iter(elements))}
+                    if elements
+                    else {"type": "plain_text_input", "action_id": "value"},
+                }
+                for block_id, elements in values.items()
+            ],
             "state": {"values": values},
         },
         "response_urls": [],

@@ -23,7 +23,7 @@ from bot.shell.driver import Result, SlackDriver
 from bot.shell.screen import BlockPrinter, Clickable, Field, Screen, slack_to_terminal
 from bot.shell.standin import ApiCall, SlackStandin
 from bot.slack.executor import TrackingExecutor
-from bot.wiring import build_app, make_deps, prepare_schema
+from bot.wiring import build_app, make_deps, make_sender, prepare_schema
 
 SHELL_HELP = """\
 Type what you would type in Slack, and more:
@@ -401,6 +401,7 @@ def run_shell(
             on_start(deps)
         executor = TrackingExecutor(max_workers=4)
         app = build_app(deps, executor=executor)
+        sender = make_sender(deps)
         driver = SlackDriver(
             app,
             standin,
@@ -409,6 +410,7 @@ def run_shell(
             team_id=PLAYGROUND_TEAM,
             user_id=user_id,
             channel_id=PLAYGROUND_CHANNEL,
+            sender=sender,
         )
         shell = PlaygroundShell(driver, out)
         interactive = stdin.isatty()
@@ -425,4 +427,5 @@ def run_shell(
             if not shell.handle(line):
                 break
         executor.shutdown(wait=True)
+        sender.stop()
         deps.engine.dispose()

@@ -66,6 +66,8 @@ class SlackStandin:
         self.channel_rate_per_second: float | None = None
         self.workspace_rate_per_second: float | None = None
         self._last_post: dict[str, float] = {}
+        # What chat.postMessage put in each channel, for conversations.history/replies.
+        self.history: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._workspace_posts: deque[float] = deque()
         self._changed = threading.Condition(self._lock)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -227,8 +229,33 @@ class SlackStandin:
             if channel.startswith(("U", "W")):
                 channel = "D" + channel[1:]
             ts = self._next_ts()
-            message = {"ts": ts, "text": params.get("text"), "blocks": params.get("blocks")}
+            message: dict[str, Any] = {
+                "ts": ts,
+                "text": params.get("text"),
+                "blocks": params.get("blocks"),
+            }
+            metadata = params.get("metadata")
+            if isinstance(metadata, str):
+                with contextlib.suppress(json.JSONDecodeError):
+                    metadata = json.loads(metadata)
+            if metadata:
+                message["metadata"] = metadata
+            if params.get("thread_ts"):
+                message["thread_ts"] = params.get("thread_ts")
+            with self._lock:
+                self.history[channel].append(message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method in ("conversations.history", "conversations.replies"):
+            with self._lock:
+                messages = list(self.history.get(channel, []))
+            if method == "conversations.replies":
+                parent = str(params.get("ts", ""))
+                messages = [m for m in messages if m.get("thread_ts") == parent]
+            else:
+                messages = [m for m in messages if not m.get("thread_ts")]
+            if str(params.get("include_all_metadata", "")).lower() not in ("true", "1"):
+                messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+            return {"ok": True, "messages": list(reversed(messages)), "has_more": False}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
@@ -291,6 +318,23 @@ class SlackStandin:
                 elif self.path.startswith("/respond/"):
                     standin._record("response_url", params, 200)
                     status, headers, body = 200, {}, {"ok": True}
+                else:
+                    status, headers, body = 404, {}, {"ok": False, "error": "unknown_path"}
+                data = json.dumps(body).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                # Read methods (conversations.history, …) come as GET with a query string.
+                path, _, query = self.path.partition("?")
+                params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+                if path.startswith("/api/"):
+                    status, headers, body = standin.answer(path[len("/api/") :], params)
                 else:
                     status, headers, body = 404, {}, {"ok": False, "error": "unknown_path"}
                 data = json.dumps(body).encode("utf-8")

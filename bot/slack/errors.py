@@ -15,8 +15,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
+from bot.outbox import models as outbox
+from bot.outbox.service import enqueue_messages
 from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.events import release_event_delivery
+from bot.slack.mrkdwn import truncate
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,22 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], None]:
         except Exception as error:
             if args.ack.response is None:
                 if args.body.get("type") == "view_submission":
-                    # Acking would close the modal and lose what the user typed; Bolt's 500
-                    # keeps it open with Slack's error, and the error handler DMs the reason.
-                    raise
+                    # Closing the modal would lose what the user typed: it stays open with
+                    # the reason under its first field (nothing was stored, so saying
+                    # "try again" there is true for a lost database, and the error id of a
+                    # bug is kept). A view without fields gets Bolt's 500, and a DM.
+                    field = _first_input_block(args.body)
+                    if field is None:
+                        raise
+                    _release_failed_event(args.body, args.context)
+                    reason = truncate(message_for(error), MODAL_ERROR_LIMIT)
+                    args.ack(response_action="errors", errors={field: reason})
+                    return
+                if args.body.get("command"):
+                    # A command is answered in its ack: the reason is the answer itself.
+                    _release_failed_event(args.body, args.context)
+                    args.ack(text=message_for(error), response_type="ephemeral")
+                    return
                 args.ack()  # answer Slack in time; the user hears about it below
             _release_failed_event(args.body, args.context)
             handle_error(error, args.body, args.context, args.respond, args.client)
@@ -53,6 +69,20 @@ def guarded(listener: Callable[..., Any]) -> Callable[[Args], None]:
     run_guarded.opsloop_guarded = True  # type: ignore[attr-defined]
     run_guarded.__qualname__ = getattr(listener, "__qualname__", run_guarded.__name__)
     return run_guarded
+
+
+# Slack shows a field's error under it; a long one is cut.
+MODAL_ERROR_LIMIT = 300
+
+
+def _first_input_block(body: dict[str, Any]) -> str | None:
+    """The block id of the submitted view's first input block, where an error can show."""
+    view = body.get("view")
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
 
 
 def _release_failed_event(body: dict[str, Any], context: BoltContext) -> None:
@@ -89,14 +119,29 @@ def handle_error(
     respond: Respond | None,
     client: WebClient,
 ) -> None:
+    """Tell the user what went wrong: through the response_url of their click (commands are
+    answered in their ack, see `guarded`), else by DM through the outbox."""
     text = message_for(error)
-    try:
-        if respond is not None and context.response_url:
-            respond(text=text, response_type="ephemeral", replace_original=False)
+    if respond is not None and context.response_url:
+        try:
+            response = respond(text=text, response_type="ephemeral", replace_original=False)
+        except OSError as exc:
+            log.warning("could not tell the user about an error (response_url): %r", exc)
             return
-        user_id = user_of(body)
-        if user_id:
-            # Modal submissions have no response_url: tell the user in their DM with the app.
+        if response.status_code != 200:
+            log.warning("response_url answered %s to an error notice", response.status_code)
+        return
+    user_id = user_of(body)
+    if not user_id:
+        return
+    # Modal submissions have no response_url: tell the user in their DM with the app.
+    notice = outbox.post(f"error:{uuid.uuid4().hex}", user_id, text)
+    try:
+        deps = deps_of(context)
+        enqueue_messages(deps.sessions, team_id=team_of(body), messages=[notice], now=deps.clock())
+    except DatabaseUnavailableError:
+        # The outbox lives in the database that is gone: say it directly, once.
+        try:
             client.chat_postMessage(channel=user_id, text=text)
-    except SlackApiError:
-        log.exception("could not tell the user about an error")
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not tell %s about an error: %s", user_id, exc)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
+import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
@@ -27,6 +30,17 @@ MAX_BODY_BYTES = 512 * 1024
 # 100 are served (measured: p95 of 15 s at 200 concurrent requests, far past Slack's 3 s).
 # Admitted, they queue fairly for the worker threads instead.
 CONNECTION_LIMIT = 1000
+# Slack answers within 3 s, so a connection idle for this long is not Slack's: waitress
+# closes it (its default of 120 s lets idle connections pile up to the limit). waitress
+# checks every CLEANUP_INTERVAL seconds.
+CHANNEL_TIMEOUT = 10
+CLEANUP_INTERVAL = 5
+# On SIGTERM/SIGINT: requests already received get this long to be answered (Slack gives
+# up on a request after 3 s anyway), then the worker threads this long to stop. With the
+# listener and sender budgets in bot/cli/server.py a stop stays within 30 s (Kubernetes'
+# default grace period).
+DRAIN_SECONDS = 10.0
+WORKERS_STOP_SECONDS = 3.0
 
 _REASONS = {
     200: "OK",
@@ -112,12 +126,44 @@ def _json(start_response: StartResponse, status: int, data: object) -> Iterable[
     return [json.dumps(data).encode("utf-8")]
 
 
-def serve(app: App, deps: Deps, *, host: str, port: int, threads: int) -> None:
-    """Serve HTTP mode with waitress (a production WSGI server) until interrupted."""
-    import waitress
-
+def serve(
+    app: App,
+    deps: Deps,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    stop_requested: threading.Event | None = None,
+) -> None:
+    """Serve HTTP mode with waitress until SIGTERM/SIGINT (or `stop_requested`), then stop
+    gracefully: no new connection is accepted, requests already received are answered
+    (each is stored before its ack), and the worker threads are stopped."""
+    stopping = stop_requested or threading.Event()
+    server = make_server(app, deps, host=host, port=port, threads=threads)
+    _stop_on_signals(stopping)
     log.info("serving Slack requests on http://%s:%s%s", host, port, EVENTS_PATH)
-    waitress.serve(
+    # waitress's own run() stops only by an exception, dropping queued requests; this loop
+    # is its loop one turn at a time, so a stop can first close the listening socket and
+    # then let the requests in flight finish.
+    loop_timeout = server.adj.asyncore_loop_timeout
+    while not stopping.is_set():
+        server.asyncore.loop(timeout=loop_timeout, map=server._map, count=1)
+    log.info("stopping: no new connections; answering the requests in flight")
+    server.accepting = False
+    server.asyncore.dispatcher.close(server)  # the listening socket only
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while _busy(server) and time.monotonic() < deadline:
+        server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=WORKERS_STOP_SECONDS)
+    server.trigger.close()
+    log.info("HTTP server stopped")
+
+
+def make_server(app: App, deps: Deps, *, host: str, port: int, threads: int) -> Any:
+    """The waitress server of HTTP mode, bound and not yet serving."""
+    from waitress.server import create_server
+
+    return create_server(
         SlackWsgiApp(app, deps),
         host=host,
         port=port,
@@ -125,4 +171,28 @@ def serve(app: App, deps: Deps, *, host: str, port: int, threads: int) -> None:
         ident="opsloop",
         max_request_body_size=MAX_BODY_BYTES,
         connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
     )
+
+
+def _busy(server: Any) -> bool:
+    """Whether a request is still being read, worked on, or answered."""
+    for channel in list(server.active_channels.values()):
+        if channel.requests or channel.total_outbufs_len or channel.request is not None:
+            return True
+    return False
+
+
+def _stop_on_signals(stopping: threading.Event) -> None:
+    """SIGTERM (every deploy, `docker stop`) and SIGINT set `stopping`; main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if not stopping.is_set():
+            log.info("received %s", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)

@@ -7,6 +7,7 @@ a session the listener would use.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,13 +17,43 @@ from bot.deps import Deps
 from bot.slack.context import DEPS_KEY, team_of
 from bot.slack.events import claim_event_delivery
 from bot.slack.mrkdwn import decode_entities
+from bot.text import storable
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
+    app.middleware(strip_unstorable_text)
     app.middleware(decode_command_text)
     app.middleware(drop_redelivered_events)
+
+
+# Slack's payloads nest a few levels (view → state → values → block → element → options);
+# the request parser already refused absurdly deep JSON.
+MAX_DEPTH = 32
+
+
+def strip_unstorable_text(body: dict[str, Any], next: Callable[[], None]) -> None:
+    """Every text in every payload loses NUL bytes and lone surrogates, once, here: neither
+    can be stored (PostgreSQL refuses NUL, every driver refuses a lone surrogate) and
+    neither is anything a person typed on purpose, so refusing them would only make every
+    retry fail the same way."""
+    _strip(body, 0)
+    next()
+
+
+def _strip(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if depth > MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _strip(item, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _strip(item, depth + 1)
+    return value
 
 
 def decode_command_text(body: dict[str, Any], next: Callable[[], None]) -> None:
@@ -32,6 +63,20 @@ def decode_command_text(body: dict[str, Any], next: Callable[[], None]) -> None:
     if isinstance(body.get("command"), str) and isinstance(body.get("text"), str):
         body["text"] = decode_entities(body["text"])
     next()
+
+
+def refuse_while_stopping(stopping: threading.Event) -> Callable[..., Any]:
+    """Once a stop began, a new request is refused unhandled (not acknowledged, so nothing
+    is stored and Slack says it failed, or redelivers an event) while the requests already
+    running finish and are acknowledged."""
+
+    def _refuse(next: Callable[[], None]) -> BoltResponse | None:
+        if stopping.is_set():
+            return BoltResponse(status=503, body="stopping")
+        next()
+        return None
+
+    return _refuse
 
 
 def inject_deps(deps: Deps) -> Callable[..., Any]:

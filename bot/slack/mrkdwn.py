@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 
 from bot.ids import is_channel_id, is_user_id
 
+# The limits live in bot.slack.limits; re-exported here for the renderers that use them.
+from bot.slack.limits import MESSAGE_TEXT_LIMIT as MESSAGE_TEXT_LIMIT
+from bot.slack.limits import SECTION_TEXT_LIMIT as SECTION_TEXT_LIMIT
+
 # Slack's mrkdwn control characters. `&` must go first or the others get double-escaped.
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
-SECTION_TEXT_LIMIT = 3000
-MESSAGE_TEXT_LIMIT = 3900
 ELLIPSIS = "…"
 
 
@@ -50,6 +52,19 @@ def quote(value: object, limit: int = 600) -> str:
     """
     lines = escape(value).splitlines() or [""]
     return truncate("\n".join("> " + line for line in lines), limit)
+
+
+# What the URL of a link may take of a 3,000-character section once escaped: `&` becomes
+# `&amp;`, so a query string of 400 parameters grows past the section on its own.
+LINK_URL_BUDGET = 1500
+
+
+def link(url: str, label: str) -> str:
+    """`<url|label>` (the url escaped, `label` already mrkdwn); just `label` when the escaped
+    url is longer than LINK_URL_BUDGET, so a link can never push its block over Slack's limit
+    (a cut link would show its markup instead)."""
+    target = escape(url)
+    return label if len(target) > LINK_URL_BUDGET else f"<{target}|{label}>"
 
 
 def typed(value: object, limit: int = 80) -> str:

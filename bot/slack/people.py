@@ -41,8 +41,13 @@ def lookup_user(client: WebClient, user_id: str) -> SlackUser | None:
     except OSError as exc:  # timed out or dropped: ask again next time
         log.warning("users.info %s: no answer from Slack (%r)", user_id, exc)
         return None
-    user = response.get("user") or {}
-    profile = user.get("profile") or {}
+    return slack_user(user_id, response.get("user") or {})
+
+
+def slack_user(user_id: str, user: dict[str, object]) -> SlackUser:
+    """A users.info `user` object as Opsloop keeps it."""
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    assert isinstance(profile, dict)
     name = (
         profile.get("display_name")
         or profile.get("real_name")
@@ -50,4 +55,7 @@ def lookup_user(client: WebClient, user_id: str) -> SlackUser | None:
         or user.get("name")
         or user_id
     )
-    return SlackUser(user_id, str(name), user.get("tz"), bool(user.get("deleted")))
+    timezone = user.get("tz")
+    return SlackUser(
+        user_id, str(name), str(timezone) if timezone else None, bool(user.get("deleted"))
+    )

@@ -1,26 +1,24 @@
-"""Small helpers shared by listeners for answering the user."""
+"""Answering a slash command: in its ack, after what it changed is stored."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from slack_bolt.context.respond import Respond
+from slack_bolt import Ack
 from slack_sdk.models.blocks import Block
 
 from bot.slack.blocks import as_dicts
 from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, truncate
 
 
-def reply_ephemeral(
-    respond: Respond, text: str, blocks: Sequence[Block | dict[str, Any]] | None = None
-) -> None:
-    """Answer the user privately through the response_url of their command or click."""
-    respond(
+def answer(ack: Ack, text: str, blocks: Sequence[Block | dict[str, Any]] | None = None) -> None:
+    """Answer a slash command in the ack itself: Slack shows the body to the user at once,
+    and the ack is sent only after what the command changed is stored."""
+    ack(
         text=truncate(text, MESSAGE_TEXT_LIMIT),
         blocks=as_dicts(blocks) if blocks else None,
         response_type="ephemeral",
-        replace_original=False,
     )
 
 

@@ -8,10 +8,11 @@ from storage.models.feedback import Feedback as Feedback
 from storage.models.feedback import FeedbackTag as FeedbackTag
 from storage.models.kpis import Kpi, KpiMeasurement
 from storage.models.org import Admin, Process, TeamSetting
-from storage.models.sends import NudgeSnooze, SchedulerLease, Send
+from storage.models.outbox import OutboxMessage
+from storage.models.sends import NudgeSnooze, SchedulerLease
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
 __all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]
 __all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
 __all__ += ["Kpi", "KpiMeasurement"]
-__all__ += ["NudgeSnooze", "SchedulerLease", "Send"]
+__all__ += ["NudgeSnooze", "OutboxMessage", "SchedulerLease"]

@@ -28,6 +28,9 @@ class Escalation(Base):
         Index("ix_escalations_team_id_resolved_at", "team_id", "resolved_at"),
         Index("ix_escalations_team_id_ack_due_at", "team_id", "ack_due_at"),
         Index("ix_escalations_team_id_resolve_due_at", "team_id", "resolve_due_at"),
+        # One modal submission (however often Slack or a double click repeats it) is one
+        # escalation. NULL (escalations stored before keys) never conflicts.
+        UniqueConstraint("team_id", "submission_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -53,6 +56,7 @@ class Escalation(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(String(1000))
+    submission_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class EscalationEvent(Base):

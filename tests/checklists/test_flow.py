@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
+from sqlalchemy.exc import OperationalError
 
 from bot.checklists import service as checklists
 from bot.checklists.models import RunView
@@ -14,11 +15,13 @@ from bot.checklists.templates import list_templates, parse_template_specs, sync_
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
+from bot.outbox.service import get_entry, list_entries, resend
 from storage.core import list_audit_entries
 from storage.db import transaction
 from tests.support.checklists import (
     CHANNEL,
     ONBOARDING,
+    STARTER,
     TEAM,
     active_runs,
     add_templates,
@@ -219,18 +222,60 @@ def test_unknown_template_lists_the_existing_ones(deps: Deps, slack: SlackDriver
     assert "Say which template" in missing.reply_text and "`onboarding`" in missing.reply_text
 
 
-def test_start_where_the_bot_is_not_a_member_creates_nothing(
+def test_start_where_the_bot_is_not_a_member_keeps_the_run_and_tells_the_starter(
     deps: Deps, slack: SlackDriver, standin: SlackStandin
 ) -> None:
     add_templates(deps, ONBOARDING)
     standin.channels_without_bot.add("C9")
     result = _start(slack, channel="C9")
-    assert "/invite @Opsloop" in result.reply_text
-    assert "Nothing was started" in result.reply_text
-    assert not result.of("chat.postMessage")
-    assert _no_runs(deps)
-    with transaction(deps.sessions) as session:
-        assert list_audit_entries(session, team_id=TEAM) == []
+    # stored first, answered, then posted: the post is refused after the answer
+    assert "Started *Customer onboarding — Acme*" in result.reply_text
+    assert all(c.params["channel"] != "C9" for c in result.of("chat.postMessage"))
+    refused = [
+        c for c in standin.calls("chat.postMessage", ok_only=False) if c.params["channel"] == "C9"
+    ]
+    assert len(refused) == 1  # not_in_channel is given up at once, never retried
+    run = only_run(deps)
+    assert run.channel_id == "C9" and not run.message_ts
+    entry = get_entry(deps.sessions, team_id=TEAM, key=checklists.message_key(run.key))
+    assert entry is not None and (entry.state, entry.error) == ("failed", "not_in_channel")
+    # the starter is told by DM how to get it posted
+    [notice] = [c for c in result.of("chat.postMessage") if c.params["channel"] == STARTER]
+    assert "<#C9>" in notice.params["text"] and "not_in_channel" in notice.params["text"]
+    assert f"opsloop outbox resend {entry.id}" in notice.params["text"]
+    # once the bot is invited, resending posts the checklist and the run gets its message
+    standin.channels_without_bot.clear()
+    assert resend(deps.sessions, message_id=entry.id)
+    assert slack.deliver()
+    [post] = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == "C9"]
+    assert "Customer onboarding — Acme" in post.params["text"]
+    assert only_run(deps).message_ts == post.response["ts"]
+
+
+def test_click_before_the_message_ts_is_recorded_says_it_is_still_being_posted(
+    deps: Deps, slack: SlackDriver, standin: SlackStandin
+) -> None:
+    add_templates(deps, ONBOARDING)
+    standin.channels_without_bot.add(CHANNEL)  # the run is stored, its message not posted
+    _start(slack)
+    run = only_run(deps)
+    assert not run.message_ts
+    message = {
+        "type": "message",
+        "ts": "1700009999.000100",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": f"cl:{run.key}:0",
+                "elements": [{"type": "checkboxes", "options": []}],
+            }
+        ],
+    }
+    selected = [{"value": "0", "text": {"type": "mrkdwn", "text": "0"}}]
+    result = raw_click(slack, message, block_id=f"cl:{run.key}:0", selected=selected)
+    assert "still being posted" in result.reply_text
+    assert only_run(deps).done_count == 0
+    assert not result.of("chat.update")
 
 
 def test_forged_payload_for_another_run_is_refused(
@@ -361,31 +406,54 @@ def test_too_long_subject_is_refused(deps: Deps, slack: SlackDriver) -> None:
     assert not result.of("chat.postMessage") and _no_runs(deps)
 
 
-def test_storage_failure_after_posting_removes_the_message(
-    deps: Deps, slack: SlackDriver, monkeypatch: pytest.MonkeyPatch
+def test_database_failure_at_start_stores_nothing_queues_nothing_and_says_so(
+    deps: Deps, slack: SlackDriver, standin: SlackStandin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_templates(deps, ONBOARDING)
+    real_enqueue = checklists.enqueue
 
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("disk full")
+    def enqueue_then_lose_the_database(session: Any, **kwargs: Any) -> int:
+        real_enqueue(session, **kwargs)
+        session.flush()  # the run, its audit entry and its outbox row are all written…
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))  # …then lost
 
-    monkeypatch.setattr(checklists.store, "add_run", broken)
+    monkeypatch.setattr(checklists, "enqueue", enqueue_then_lose_the_database)
     result = _start(slack)
-    [post] = result.of("chat.postMessage")
-    [delete] = result.of("chat.delete")
-    assert delete.params["channel"] == CHANNEL
-    assert delete.params["ts"] not in ("", None) and post.params["channel"] == CHANNEL
-    assert "error id" in result.reply_text
+    assert result.status == 200
+    assert "could not reach its database, so nothing was saved" in result.answer.params["text"]
+    assert "Started" not in result.reply_text
     assert _no_runs(deps)
+    assert list_entries(deps.sessions, team_id=TEAM) == []  # nothing is left to be posted
+    with transaction(deps.sessions) as session:
+        assert list_audit_entries(session, team_id=TEAM) == []
+    assert standin.calls("chat.postMessage", ok_only=False) == []
 
 
 def test_tick_is_kept_when_the_message_cannot_be_updated(
     deps: Deps, slack: SlackDriver, standin: SlackStandin
 ) -> None:
     add_templates(deps, ONBOARDING)
+    directory.set_admins(deps.sessions, team_id=TEAM, user_ids=["U0007"])
     _start(slack)
     run = only_run(deps)
+    original = current_message(standin, run)
     standin.fail("chat.update", status=200, error="message_not_found")
-    result = click_item(slack, current_message(standin, run), 0)
-    assert "saved, but I could not update" in result.reply_text
+    result = click_item(slack, original, 0)
+    assert result.status == 200 and not result.reply_text  # the tick itself worked
     assert only_run(deps).done_count == 1
+    update_key = f"{checklists.message_key(run.key)}:update"
+    entry = get_entry(deps.sessions, team_id=TEAM, key=update_key)
+    assert entry is not None and (entry.state, entry.error) == ("failed", "message_not_found")
+    # message_not_found cannot change by retrying: one attempt, then given up
+    assert len(standin.calls("chat.update", ok_only=False)) == 1
+    # nobody acted on the refresh itself, so the admins hear that it was not delivered
+    [notice] = [c for c in result.of("chat.postMessage") if c.params["channel"] == "U0007"]
+    assert "could not deliver an update of a message" in notice.params["text"]
+    assert f"opsloop outbox resend {entry.id}" in notice.params["text"]
+    # the next change brings the message up to date with both ticks
+    result = click_item(slack, original, 1)
+    [update] = result.of("chat.update")
+    assert update.response.get("ok") is True
+    assert ticked(current_message(standin, run)) == {0, 1}
+    entry = get_entry(deps.sessions, team_id=TEAM, key=update_key)
+    assert entry is not None and entry.state == "sent"

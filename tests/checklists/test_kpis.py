@@ -54,8 +54,6 @@ def _start(deps: Deps, template: str, at: datetime) -> RunView:
         user_id=ADMIN,
         now=at,
         timezone="Europe/Berlin",
-        post=lambda run: "1700000000.000100",
-        retract=lambda run: None,
     )
 
 

@@ -119,6 +119,7 @@ def test_busy_week_with_every_real_section_fits_in_fifty_blocks(
     made = _busy_week(deps, slack, clock)
     clock.now = DIGEST_DUE
     run_once(deps, clock())
+    slack.deliver()
     [post] = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == DIGEST]
     blocks, text = post.params["blocks"], post.params["text"]
     assert len(blocks) <= 50 and len(text) < 4000

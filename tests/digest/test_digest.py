@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,12 @@ from bot.feedback import service as feedback_service
 from bot.feedback.parse import parse_inline
 from bot.org import service as directory
 from bot.org import team_settings
-from bot.slack import ledger
+from bot.outbox.service import get_entry, resend, skip
 from bot.slack.client import make_web_client
+from bot.slack.sender import OutboxSender
 from bot.wiring import deps_from_parts
 from schedules import digest_job
-from schedules.runner import run_once
+from schedules.runner import TickReport, run_once
 from storage.db import make_engine
 from tests.conftest import BOT_TOKEN
 from tests.support.schedule import Escalation, Feedback, Kpi, Records, digest_of, nps
@@ -53,6 +55,13 @@ def setup_team(deps: Deps, *, tz: str = "UTC", **settings: str) -> None:
         directory.set_team_setting(deps.sessions, team_id=TEAM, key=key, value=value)
 
 
+def tick(deps: Deps, sender: OutboxSender, now: datetime) -> TickReport:
+    """One scheduler tick, then the outbox sender delivers what it queued."""
+    report = run_once(deps, now)
+    sender.drain(30, horizon=3)
+    return report
+
+
 def digest_posts(standin: SlackStandin) -> list[str]:
     """Text of every digest Slack accepted, in order."""
     return [
@@ -63,40 +72,42 @@ def digest_posts(standin: SlackStandin) -> list[str]:
 
 
 def test_digest_is_posted_once_at_the_configured_time(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps)
     clock.now = MONDAY_9 - timedelta(minutes=5)
-    run_once(deps, clock())  # makes up W46's digest (see the next test)
+    tick(deps, sender, clock())  # makes up W46's digest (see the next test)
     standin.clear()
     for minutes in (5, 10, 60 * 24):
         clock.now = MONDAY_9 - timedelta(minutes=5) + timedelta(minutes=minutes)
-        run_once(deps, clock())
+        tick(deps, sender, clock())
     [text] = digest_posts(standin)
     assert "Weekly review · 2026-W47" in text
-    state = ledger.get_send_state(deps.sessions, key=digest_job.digest_key(TEAM, "2026-W47"))
-    assert state is not None and state.state == "sent" and state.channel == CHANNEL and state.ts
+    entry = get_entry(deps.sessions, team_id=TEAM, key=digest_job.digest_key("2026-W47"))
+    assert entry is not None and entry.state == "sent" and entry.channel == CHANNEL
+    assert entry.posted_ts
 
 
 def test_before_the_hour_the_previous_weeks_digest_is_made_up_only_if_missing(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps)
     clock.now = MONDAY_9 - timedelta(minutes=5)
-    [result] = run_once(deps, clock()).digests
+    [result] = tick(deps, sender, clock()).digests
     # Monday 08:55: the most recent due digest is W46's (due a week ago), posted once
-    assert result.week == "2026-W46" and result.outcome == "sent"
-    assert run_once(deps, clock()).digests[0].outcome == "skipped"
+    assert result.week == "2026-W46" and result.outcome == "queued"
+    assert tick(deps, sender, clock()).digests[0].outcome == "already queued"
+    assert len(digest_posts(standin)) == 1
 
 
 def test_bot_down_at_digest_hour_posts_on_start(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps)
     clock.now = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # Tuesday afternoon
-    report = run_once(deps, clock())
-    assert [(r.week, r.outcome) for r in report.digests] == [("2026-W47", "sent")]
-    run_once(deps, clock() + timedelta(hours=1))
+    report = tick(deps, sender, clock())
+    assert [(r.week, r.outcome) for r in report.digests] == [("2026-W47", "queued")]
+    tick(deps, sender, clock() + timedelta(hours=1))
     assert len(digest_posts(standin)) == 1
 
 
@@ -130,6 +141,7 @@ def test_bot_down_at_digest_hour_posts_on_start(
 )
 def test_dst_change_weeks_get_exactly_one_digest_each_at_local_nine(
     deps: Deps,
+    sender: OutboxSender,
     standin: SlackStandin,
     clock: FixedClock,
     records: Records,
@@ -143,103 +155,76 @@ def test_dst_change_weeks_get_exactly_one_digest_each_at_local_nine(
     end = expected[-1][1] + timedelta(days=2)
     while clock.now < end:
         for result in digest_job.run(deps, now=clock(), team_ids=[TEAM]):
-            if result.outcome == "sent":
+            if result.outcome == "queued":
                 sent.append((result.week, clock()))
+        sender.drain(30, horizon=3)
         clock.advance(minutes=30)
     assert sent == expected
     assert len(digest_posts(standin)) == len(expected)
 
 
 def test_custom_weekday_and_time_in_team_timezone(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps, tz="Asia/Tokyo", **{"digest.weekday": "friday", "digest.time": "16:30"})
     # Friday 2026-11-27 16:30 JST = 07:30 UTC
     clock.now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
-    run_once(deps, clock())
-    weeks_before = [r.key.period for r in ledger.list_send_states(deps.sessions, team_id=TEAM)]
-    assert weeks_before == ["2026-W46"]  # Friday 16:00 JST: W47's digest is not due yet
+    tick(deps, sender, clock())
+    # Friday 16:00 JST: W47's digest is not due yet (W46's was made up at start)
+    assert get_entry(deps.sessions, team_id=TEAM, key=digest_job.digest_key("2026-W46"))
+    assert get_entry(deps.sessions, team_id=TEAM, key=digest_job.digest_key("2026-W47")) is None
     clock.now = datetime(2026, 11, 27, 7, 30, tzinfo=UTC)
-    [result] = run_once(deps, clock()).digests
-    assert (result.week, result.outcome) == ("2026-W47", "sent")
+    [result] = tick(deps, sender, clock()).digests
+    assert (result.week, result.outcome) == ("2026-W47", "queued")
 
 
 def test_429_storm_delivers_the_digest_once(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps)
     standin.fail("chat.postMessage", status=429, retry_after=1, times=3)
     clock.now = MONDAY_9
-    [result] = run_once(deps, clock()).digests
-    assert result.outcome == "sent"
+    [result] = tick(deps, sender, clock()).digests
+    assert result.outcome == "queued"
     attempts = standin.calls("chat.postMessage", ok_only=False)
     assert [c.status for c in attempts] == [429, 429, 429, 200]
-    run_once(deps, clock() + timedelta(minutes=5))
+    # each retry waited out Retry-After (rescheduled, not slept on in a thread)
+    gaps = [b.at - a.at for a, b in itertools.pairwise(attempts)]
+    assert all(gap >= 0.9 for gap in gaps)
+    tick(deps, sender, clock() + timedelta(minutes=5))
     assert len(digest_posts(standin)) == 1
 
 
-def test_crash_between_claim_and_post_is_retried_once_after_the_claim_goes_stale(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+def test_slack_refusal_is_kept_the_admins_told_and_resend_posts_it_once(
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps)
-    clock.now = MONDAY_9
-    # Another process claimed the digest and died before posting.
-    key = digest_job.digest_key(TEAM, "2026-W47")
-    assert ledger.claim_send(deps.sessions, key=key, now=clock()) is not None
-    assert run_once(deps, clock()).digests[0].outcome == "skipped"
-    clock.advance(minutes=10)
-    assert run_once(deps, clock()).digests[0].outcome == "skipped"  # the claim may be alive
-    clock.advance(minutes=10)  # 20 minutes: stale
-    assert run_once(deps, clock()).digests[0].outcome == "sent"
-    clock.advance(minutes=30)
-    assert run_once(deps, clock()).digests[0].outcome == "skipped"
-    assert len(digest_posts(standin)) == 1
-    state = ledger.get_send_state(deps.sessions, key=key)
-    assert state is not None and (state.state, state.attempts) == ("sent", 2)
-
-
-def test_exception_before_post_leaves_it_retryable(
-    deps: Deps,
-    standin: SlackStandin,
-    clock: FixedClock,
-    records: Records,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    setup_team(deps)
-    clock.now = MONDAY_9
-    real_post = digest_job.post_message
-
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process killed")
-
-    monkeypatch.setattr(digest_job, "post_message", crash)
-    assert run_once(deps, clock()).digests[0].outcome == "failed"
-    assert digest_posts(standin) == []
-    monkeypatch.setattr(digest_job, "post_message", real_post)
-    clock.advance(minutes=5)
-    assert run_once(deps, clock()).digests[0].outcome == "sent"
-    clock.advance(minutes=5)
-    assert run_once(deps, clock()).digests[0].outcome == "skipped"
-    assert len(digest_posts(standin)) == 1
-
-
-def test_slack_refusal_is_recorded_and_retried_until_it_works(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
-) -> None:
-    setup_team(deps)
+    directory.set_admins(deps.sessions, team_id=TEAM, user_ids=["U0ADMIN"])
     standin.channels_without_bot.add(CHANNEL)
     clock.now = MONDAY_9
-    assert run_once(deps, clock()).digests[0].outcome == "failed"
-    state = ledger.get_send_state(deps.sessions, key=digest_job.digest_key(TEAM, "2026-W47"))
-    assert state is not None and state.state == "failed" and "not_in_channel" in (state.error or "")
-    standin.channels_without_bot.clear()  # someone invited the bot
+    assert tick(deps, sender, clock()).digests[0].outcome == "queued"
+    entry = get_entry(deps.sessions, team_id=TEAM, key=digest_job.digest_key("2026-W47"))
+    assert entry is not None and entry.state == "failed" and entry.error == "not_in_channel"
+    # given up at once (no retry can change not_in_channel), and a person is told
+    [notice] = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == "U0ADMIN"]
+    assert f"opsloop outbox resend {entry.id}" in notice.params["text"]
     clock.advance(minutes=5)
-    assert run_once(deps, clock()).digests[0].outcome == "sent"
+    assert tick(deps, sender, clock()).digests[0].outcome == "already queued"
+    assert digest_posts(standin) == []
+    standin.channels_without_bot.clear()  # someone invited the bot
+    assert resend(deps.sessions, message_id=entry.id)
+    sender.drain(30, horizon=3)
     assert len(digest_posts(standin)) == 1
+    assert not skip(deps.sessions, message_id=entry.id)  # sent: nothing left to skip
 
 
 def test_two_schedulers_on_one_database_post_once(
-    deps: Deps, db_url: str, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps,
+    sender: OutboxSender,
+    db_url: str,
+    standin: SlackStandin,
+    clock: FixedClock,
+    records: Records,
 ) -> None:
     setup_team(deps)
     clock.now = MONDAY_9
@@ -264,7 +249,8 @@ def test_two_schedulers_on_one_database_post_once(
     for thread in threads:
         thread.join(timeout=30)
     other_engine.dispose()
-    assert sorted(outcomes) == ["sent", "skipped"]
+    assert sorted(outcomes) == ["already queued", "queued"]
+    sender.drain(30, horizon=3)
     assert len(digest_posts(standin)) == 1
 
 
@@ -301,12 +287,12 @@ def _busy_week(records: Records) -> tuple[datetime, datetime]:
 
 
 def test_busy_week_fits_in_fifty_blocks_and_every_number_matches(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     start, end = _busy_week(records)
     setup_team(deps)
     clock.now = MONDAY_9
-    run_once(deps, clock())
+    tick(deps, sender, clock())
     [call] = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == CHANNEL]
     blocks = call.params["blocks"]
     text = call.params["text"]
@@ -338,11 +324,11 @@ def test_busy_week_fits_in_fifty_blocks_and_every_number_matches(
 
 
 def test_empty_week_says_so_per_section(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     setup_team(deps)
     clock.now = MONDAY_9
-    run_once(deps, clock())
+    tick(deps, sender, clock())
     [text] = digest_posts(standin)
     assert "No escalations this week" in text
     assert "No feedback this week" in text
@@ -351,7 +337,7 @@ def test_empty_week_says_so_per_section(
 
 
 def test_a_failing_section_does_not_cost_the_whole_digest(
-    deps: Deps, standin: SlackStandin, clock: FixedClock, records: Records
+    deps: Deps, sender: OutboxSender, standin: SlackStandin, clock: FixedClock, records: Records
 ) -> None:
     def broken(scope: digest_service.DigestWeek) -> digest_service.DigestSection:
         raise RuntimeError("boom")
@@ -364,7 +350,7 @@ def test_a_failing_section_does_not_cost_the_whole_digest(
     )
     setup_team(deps)
     clock.now = MONDAY_9
-    run_once(deps, clock())
+    tick(deps, sender, clock())
     [text] = digest_posts(standin)
     assert "This section could not be computed." in text
     assert "No escalations this week" in text
@@ -413,7 +399,7 @@ def test_ops_digest_preview_is_ephemeral(
     setup_team(deps)
     clock.now = MONDAY_9 + timedelta(hours=1)
     result = slack.command("/ops", "digest preview")
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     assert "Weekly review · 2026-W47" in reply.params["text"]
     assert f"<#{CHANNEL}>" in reply.params["text"]
@@ -436,7 +422,7 @@ def test_ops_digest_bad_input_explains(
     slack: SlackDriver, records: Records, text: str, expected: str
 ) -> None:
     result = slack.command("/ops", text)
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     assert expected in reply.params["text"]
     assert "<!here>" not in reply.params["text"]
@@ -487,8 +473,20 @@ def test_cli_digest_posts_once_and_rejects_a_bad_week(
     runner = CliRunner()
     first = runner.invoke(cli, ["digest", "--week", "2026-W45"])
     second = runner.invoke(cli, ["digest", "--week", "2026-W45"])
-    assert "digest 2026-W45 → C0DIGEST: sent" in first.output
-    assert "digest 2026-W45 → C0DIGEST: skipped" in second.output
+    # queued, then delivered by the command's own sender: it prints the outbox state
+    assert first.exit_code == 0, first.output
+    assert f"team {TEAM}: digest:2026-W45:team → {CHANNEL}: sent" in first.output
+    # the second run queues nothing new: the key is still the one sent message
+    assert second.exit_code == 0, second.output
+    assert f"team {TEAM}: digest:2026-W45:team → {CHANNEL}: sent" in second.output
+    assert len(digest_posts(standin)) == 1
+    entry = get_entry(deps.sessions, team_id=TEAM, key=digest_job.digest_key("2026-W45"))
+    assert entry is not None and entry.state == "sent" and entry.posted_ts
+    # a digest Slack refuses is reported as failed, and the command exits 2 saying so
+    standin.channels_without_bot.add(CHANNEL)
+    refused = runner.invoke(cli, ["digest", "--week", "2026-W44"])
+    assert f"team {TEAM}: digest:2026-W44:team → {CHANNEL}: failed" in refused.output
+    assert refused.exit_code == 2 and "could not be posted yet" in refused.output
     assert len(digest_posts(standin)) == 1
     bad = runner.invoke(cli, ["digest", "--week", "2026-47"])
     assert bad.exit_code == 2 and "not an ISO week like 2026-W47" in bad.output

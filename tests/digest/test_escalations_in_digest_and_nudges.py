@@ -12,7 +12,6 @@ from bot.escalations.render import ACKNOWLEDGE
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef
 from bot.org import service as directory
 from bot.org import team_settings
-from schedules.runner import run_once
 from tests.support.escalations import (
     OWNER,
     TEAM,
@@ -23,7 +22,8 @@ from tests.support.escalations import (
     thread_posts,
     updates_of,
 )
-from tests.support.slack import SlackDriver, SlackStandin
+from tests.support.schedule import run_and_deliver
+from tests.support.slack import ApiCall, Result, SlackDriver, SlackStandin
 
 DIGEST = "C0DIGEST"
 WEEK_START = datetime(2026, 11, 16, tzinfo=UTC)  # Monday of ISO week 2026-W47
@@ -82,7 +82,7 @@ def test_digest_escalation_section_counts_the_week(
     raise_escalation(slack, deps.sessions, clock, severity="sev1", title="Next week")
 
     _at(clock, DIGEST_DUE)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     body = _digest_text(standin)
     # opened 3 (fast, late, evil) · resolved 1 (fast) · breaches: late ack, late resolve,
     # evil resolve, old resolve = 4 · median of 10, 90, 30 min = 30 min
@@ -100,19 +100,34 @@ def test_empty_week_says_no_escalations(
 ) -> None:
     _setup_team(deps, clock)
     _at(clock, DIGEST_DUE)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     body = _digest_text(standin)
     assert "No escalations this week" in body
     assert "No onboarding checklists this week" in body
 
 
-def _dms(standin: SlackStandin, user: str) -> list[dict[str, Any]]:
+def _nudges(standin: SlackStandin, user: str) -> list[ApiCall]:
     """The nudges `user` got (not the DM telling them an escalation is theirs)."""
     return [
-        c.params
+        c
         for c in standin.calls("chat.postMessage")
         if c.params["channel"] == user and "overdue item" in c.params["text"]
     ]
+
+
+def _dms(standin: SlackStandin, user: str) -> list[dict[str, Any]]:
+    return [c.params for c in _nudges(standin, user)]
+
+
+def _click_in(slack: SlackDriver, nudge: ApiCall, action: str, value: str) -> Result:
+    """Press a button of the nudge DM as delivered (its DM channel and ts)."""
+    return slack.click(
+        action,
+        value,
+        user=nudge.params["channel"],
+        channel=nudge.response["channel"],
+        message={"ts": nudge.response["ts"], "text": nudge.params["text"]},
+    )
 
 
 def _buttons(dm: dict[str, Any]) -> list[tuple[str, str]]:
@@ -131,15 +146,25 @@ def test_overdue_escalation_clocks_are_nudged_and_done_acknowledges(
     _at(clock, datetime(2026, 11, 23, 8, tzinfo=UTC))  # Monday
     e = raise_escalation(slack, deps.sessions, clock, severity="sev2", title="Card <fails>")
     _at(clock, datetime(2026, 11, 23, 10, tzinfo=UTC))  # ack was due at 09:00
-    run_once(deps, clock())
-    [dm] = _dms(standin, OWNER)
+    run_and_deliver(deps, clock())
+    [nudge] = _nudges(standin, OWNER)
+    dm = nudge.params
     assert f"Acknowledge escalation #{e.id} (SEV2): Card &lt;fails&gt;" in dm["text"]
     [(done, value), (snooze, _)] = _buttons(dm)
     assert (done, snooze) == (DONE_ACTION, SNOOZE_ACTION)
     assert ItemRef.from_value(value) == ItemRef("escalation", f"{e.id}:ack")
 
-    result = slack.click(DONE_ACTION, value, user=OWNER, message={"ts": "9.9"})
-    assert "Nothing of yours is overdue" in result.reply_text
+    result = _click_in(slack, nudge, DONE_ACTION, value)
+    # Acked with nothing to say: the nudge DM itself is updated (through the outbox).
+    assert result.status == 200 and not result.body and not result.of("response_url")
+    [refreshed] = [
+        u
+        for u in result.of("chat.update")
+        if (u.params["channel"], u.params["ts"])
+        == (nudge.response["channel"], nudge.response["ts"])
+    ]
+    assert "Marked done" in refreshed.params["text"]
+    assert "Nothing of yours is overdue" in refreshed.params["text"]
     acked = service.get_escalation(deps.sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert (acked.status, acked.acknowledged_by) == ("acknowledged", OWNER)
     # the channel message is re-rendered without its Acknowledge button, the thread logs it
@@ -149,14 +174,16 @@ def test_overdue_escalation_clocks_are_nudged_and_done_acknowledges(
 
     # Tuesday: the resolve clock (1 day) has run out; Done is not offered for it.
     _at(clock, datetime(2026, 11, 24, 10, tzinfo=UTC))
-    run_once(deps, clock())
-    dm = _dms(standin, OWNER)[-1]
+    run_and_deliver(deps, clock())
+    nudge = _nudges(standin, OWNER)[-1]
+    dm = nudge.params
     assert f"Resolve escalation #{e.id} (SEV2)" in dm["text"]
     assert [a for a, _ in _buttons(dm)] == [SNOOZE_ACTION]
     # A stale or crafted Done for it explains where to resolve and changes nothing.
     stale = ItemRef("escalation", f"{e.id}:resolve").to_value()
-    result = slack.click(DONE_ACTION, stale, user=OWNER, message={"ts": "9.9"})
+    result = _click_in(slack, nudge, DONE_ACTION, stale)
     assert "press *Resolve*" in result.reply_text and "Nothing was changed" in result.reply_text
+    assert not result.of("chat.update") and not result.of("chat.postMessage")
     after = service.get_escalation(deps.sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert after.status == "acknowledged" and after.resolved_at is None
     bad = ItemRef("escalation", "nope").to_value()

@@ -8,7 +8,7 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
 from bot.org import team_settings
-from schedules.runner import run_once
+from tests.support.schedule import run_and_deliver
 from tests.support.slack import SlackDriver, SlackStandin
 
 TEAM = "T0001"
@@ -37,7 +37,7 @@ def test_digest_feedback_section_matches_the_logged_feedback(
         assert slack.command("/feedback", text).status == 200
     clock.now = datetime(2026, 11, 23, 9, tzinfo=UTC)
     standin.clear()
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [digest] = [c.params for c in standin.calls("chat.postMessage") if c.params["channel"] == "CD"]
     text = digest["text"]
     # W47: 4 pieces; scores 3, 10, 7 → 1 promoter, 1 detractor of 3 → NPS 0; W46 was 100

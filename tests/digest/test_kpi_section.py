@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from bot.clock import FixedClock
 from bot.deps import Deps
-from schedules.runner import run_once
 from tests.support.playbook import OWNER, load_small_playbook
+from tests.support.schedule import run_and_deliver
 from tests.support.slack import SlackDriver, SlackStandin
 
 
@@ -20,11 +20,11 @@ def test_playbook_team_gets_its_kpi_digest_at_nine_berlin_time(
         assert slack.command("/kpi", f"log activation {value}", user=OWNER).status == 200
     standin.clear()
     clock.now = datetime(2026, 11, 23, 7, 55, tzinfo=UTC)  # 08:55 in Berlin
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     assert [c for c in standin.calls("chat.postMessage") if c.params["channel"] == "C0DIGEST"]
     standin.clear()  # that was W46's, made up at start
     clock.now = datetime(2026, 11, 23, 8, tzinfo=UTC)  # Monday 09:00 Europe/Berlin
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [digest] = [
         c.params for c in standin.calls("chat.postMessage") if c.params["channel"] == "C0DIGEST"
     ]

@@ -9,9 +9,8 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.org import service as directory
 from bot.org import team_settings
-from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, active_runs, add_templates
-from tests.support.schedule import digest_of
+from tests.support.schedule import digest_of, run_and_deliver
 from tests.support.slack import SlackDriver, SlackStandin
 
 DIGEST = "C0DIGEST"
@@ -73,7 +72,7 @@ def test_digest_onboarding_section_matches_the_runs(
 ) -> None:
     setup_onboarding_week(deps, slack, standin, clock)
     clock.now = DIGEST_DUE
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     body = _digest_body(standin)
     # started in W47: Beta, Gamma, Delta, Echo · completed: Beta (2 d), Gamma (4 d) → median 3
     assert "Checklists started *4* · completed *2* · median *3* days to complete" in body
@@ -112,7 +111,7 @@ def test_at_most_five_stuck_runs_are_named(
     for i in range(7):
         _start(deps, slack, clock, WEEK_START + timedelta(hours=1 + i), f"Run {i}")
     clock.now = DIGEST_DUE
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     body = _digest_body(standin)
     assert "Run 0 (6 days), Run 1 (6 days)" in body and "Run 4 (6 days) and 2 more" in body
     assert "Run 5" not in body

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from bot.clock import FixedClock
 from bot.escalations import modals, service
-from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE
+from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, NewEscalationMeta
 from bot.org import service as directory
 from bot.org import team_settings
+from bot.outbox.service import get_entry
 from storage.db import SessionFactory
 from tests.support.escalations import (
     ADMIN,
@@ -20,6 +21,7 @@ from tests.support.escalations import (
     TEAM,
     action_ids,
     dump,
+    new_values,
     only_escalation,
     press,
     raise_escalation,
@@ -31,6 +33,12 @@ from tests.support.escalations import (
     updates_of,
 )
 from tests.support.slack import SlackDriver, SlackStandin
+
+
+def _delivery(sessions: SessionFactory, escalation_id: int) -> str | None:
+    """The outbox state of the escalation's channel message."""
+    entry = get_entry(sessions, team_id=TEAM, key=service.message_key(escalation_id))
+    return entry.state if entry is not None else None
 
 
 def test_escalate_opens_the_modal_with_title_and_process_owner(
@@ -72,31 +80,58 @@ def test_submit_stores_posts_dms_and_confirms(
     assert (e.status, e.severity, e.owner_id, e.reporter_id) == ("open", "sev2", OWNER, REPORTER)
     assert e.ack_due_at == clock() + timedelta(hours=1)
     assert e.resolve_due_at == clock() + timedelta(days=1)
-    [post, dm] = result.of("chat.postMessage")
-    assert post.params["channel"] == "C0ESC"
-    assert (e.channel_id, e.message_ts) == ("C0ESC", "1700000001.000100")
+    # The channel post and the owner's DM go out concurrently (different channels).
+    posts = {p.params["channel"]: p for p in result.of("chat.postMessage")}
+    assert set(posts) == {"C0ESC", OWNER}
+    post, dm = posts["C0ESC"], posts[OWNER]
+    # The sender records the post's channel and ts on the escalation.
+    assert (e.channel_id, e.message_ts) == ("C0ESC", post.response["ts"])
     assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
     text = dump(post)
     assert "Acme GmbH" in text and "SEV2" in text and f"<@{OWNER}>" in text
     assert "tickets.example/123?a=1&amp;b=2" in text
     assert "on track" in text
-    assert dm.params["channel"] == OWNER
-    assert e.permalink and e.permalink in dm.params["text"]
+    assert f"escalation #{e.id}" in dm.params["text"] and "You own" in dm.params["text"]
+    [permalink] = result.of("chat.getPermalink")
+    assert e.permalink == permalink.response["permalink"]
+    assert (permalink.params["channel"], permalink.params["message_ts"]) == ("C0ESC", e.message_ts)
     [confirmation] = result.of("chat.postEphemeral")
     assert (confirmation.params["channel"], confirmation.params["user"]) == (ORIGIN, REPORTER)
-    assert "<#C0ESC>" in confirmation.params["text"]
+    assert "is stored and being posted in <#C0ESC>" in confirmation.params["text"]
     assert "No escalation channel" not in confirmation.params["text"]
+    assert _delivery(sessions, e.id) == "sent"
     [opened] = service.list_timeline(sessions, team_id=TEAM, escalation_id=e.id)
     assert (opened.kind, opened.actor_id) == ("opened", REPORTER)
+
+
+def test_the_owner_dm_links_the_channel_message(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock
+) -> None:
+    """The owner's DM is rendered when it is sent; it must link the escalation's message,
+    so it may not go out before that message is posted (they are sent concurrently)."""
+    directory.set_team_setting(
+        sessions, team_id=TEAM, key=team_settings.ESCALATIONS_CHANNEL, value="C0ESC"
+    )
+    for n in range(5):  # each one a chance for the DM to overtake the post
+        result = submit_new(slack, title=f"Escalation {n}")
+        e = service.list_escalations(
+            sessions, team_id=TEAM, scope="all", user_id=REPORTER, now=clock()
+        )[0]
+        [dm] = [p for p in result.of("chat.postMessage") if p.params["channel"] == OWNER]
+        assert e.permalink and f"<{e.permalink}|Open the escalation>" in dm.params["text"]
 
 
 def test_without_escalation_channel_it_posts_where_typed_and_says_so(
     slack: SlackDriver, sessions: SessionFactory, clock: FixedClock
 ) -> None:
     result = submit_new(slack)
-    [post, _dm] = result.of("chat.postMessage")
-    assert post.params["channel"] == ORIGIN
+    # The channel post and the owner's DM go out concurrently: either may come first.
+    posts = result.of("chat.postMessage")
+    assert sorted(p.params["channel"] for p in posts) == sorted([ORIGIN, OWNER])
+    [post] = [p for p in posts if p.params["channel"] == ORIGIN]
+    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
     [confirmation] = result.of("chat.postEphemeral")
+    assert "being posted in <#C0001>" in confirmation.params["text"]
     assert "No escalation channel is configured" in confirmation.params["text"]
 
 
@@ -108,10 +143,24 @@ def test_channel_without_the_bot_falls_back_and_tells_the_reporter(
     )
     standin.channels_without_bot.add("C0ESC")
     result = submit_new(slack)
+    assert result.status == 200 and not result.body
     e = only_escalation(sessions, clock)
-    assert e.channel_id == ORIGIN
-    [confirmation] = result.of("chat.postEphemeral")
-    assert "could not post in <#C0ESC>" in confirmation.params["text"]
+    # Stored, refused by C0ESC, posted where /escalate was typed instead.
+    refused = [c for c in standin.calls("chat.postMessage", ok_only=False) if c.status != 200]
+    assert [c.params["channel"] for c in refused] == ["C0ESC"]
+    [post] = [p for p in result.of("chat.postMessage") if p.params["channel"] == ORIGIN]
+    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
+    assert (e.channel_id, e.message_ts) == (ORIGIN, post.response["ts"])
+    assert _delivery(sessions, e.id) == "sent"
+    # The reporter learns that C0ESC refused, and what to do about it: the confirmation
+    # (queued before the post was tried) cannot say so, so a note has to follow.
+    told = [
+        c.params["text"]
+        for c in result.calls
+        if c.method in ("chat.postEphemeral", "chat.postMessage")
+        and REPORTER in (c.params.get("user"), c.params.get("channel"))
+    ]
+    assert any("<#C0ESC>" in t and "/invite" in t for t in told), told
 
 
 def test_no_owner_picked_falls_back_to_process_owner(
@@ -204,18 +253,21 @@ def test_strangers_are_refused_and_nothing_changes(
     e = raise_escalation(slack, sessions, clock)
     for action in (ACKNOWLEDGE, REASSIGN, RESOLVE):
         result = press(slack, action, e, user=STRANGER)
-        [reply] = result.of("response_url")
+        reply = result.answer
         assert reply.params["response_type"] == "ephemeral"
         assert (
             f"<@{OWNER}>" in reply.params["text"] and f"<@{PROCESS_OWNER}>" in reply.params["text"]
         )
         assert not result.of("chat.update") and not result.of("views.open")
-    # A stranger who got hold of a modal is refused at submit (told by DM).
-    result = submit_resolve(slack, e.id, user=STRANGER)
-    [dm] = result.of("chat.postMessage")
-    assert dm.params["channel"] == STRANGER and "Only" in dm.params["text"]
-    result = submit_reassign(slack, e.id, user=STRANGER, new_owner=STRANGER)
-    assert not result.of("chat.update")
+    # A stranger who got hold of a modal is refused at submit, in the modal itself.
+    for result in (
+        submit_resolve(slack, e.id, user=STRANGER),
+        submit_reassign(slack, e.id, user=STRANGER, new_owner=STRANGER),
+    ):
+        assert result.body["response_action"] == "errors"
+        [reason] = result.body["errors"].values()
+        assert "Only" in reason
+        assert not result.of("chat.update") and not result.of("chat.postMessage")
     after = service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert (after.status, after.owner_id, after.version) == ("open", OWNER, e.version)
     assert [t.kind for t in service.list_timeline(sessions, team_id=TEAM, escalation_id=e.id)] == [
@@ -292,3 +344,35 @@ def test_changes_are_in_the_audit_log(
     assert [(a.action, a.actor_id, a.subject) for a in entries] == [
         ("escalation.acknowledged", OWNER, f"escalation #{e.id}")
     ]
+
+
+def test_a_replayed_or_double_clicked_submission_is_one_escalation(
+    slack: SlackDriver, sessions: SessionFactory, clock: FixedClock, standin: SlackStandin
+) -> None:
+    """Slack resends a view_submission it got no answer to (and a double click submits it
+    twice) with the same view id: one escalation, one message, one confirmation."""
+    directory.set_team_setting(
+        sessions, team_id=TEAM, key=team_settings.ESCALATIONS_CHANNEL, value="C0ESC"
+    )
+    meta = NewEscalationMeta(channel_id=ORIGIN).encode()
+    results = [
+        slack.submit(
+            modals.NEW_CALLBACK,
+            new_values(),
+            private_metadata=meta,
+            user=REPORTER,
+            view_id="V0REPLAY",
+        )
+        for _ in range(3)
+    ]
+    assert [r.status for r in results] == [200, 200, 200]
+    e = only_escalation(sessions, clock)
+    posted = [c for c in standin.calls("chat.postMessage") if c.params["channel"] == "C0ESC"]
+    assert len(posted) == 1 and e.message_ts == posted[0].response["ts"]
+    assert len(standin.calls("chat.postEphemeral")) == 1
+    # another view is another escalation
+    slack.submit(modals.NEW_CALLBACK, new_values(), private_metadata=meta, user=REPORTER)
+    stored = service.list_escalations(
+        sessions, team_id=TEAM, scope="all", user_id=REPORTER, now=clock()
+    )
+    assert len(stored) == 2

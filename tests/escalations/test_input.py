@@ -139,7 +139,7 @@ def test_forged_button_value_is_refused_and_changes_nothing(
     # Admin of T0001 and the owner of both: still no reach into another team.
     result = slack.click(action, value, user=OWNER)
     assert result.status == 200  # acked, even though the listener refused
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     assert "not valid" in reply.params["text"] or "can't find" in reply.params["text"]
     assert not result.of("chat.update") and not result.of("views.open")
@@ -167,12 +167,13 @@ def test_forged_modal_metadata_is_refused_and_changes_nothing(
             user=OWNER,
         ),
     ):
-        # Acked (the modal closes); modals have no response_url, so the refusal is a DM.
+        # Refused before the ack: the modal stays open with the reason under its first
+        # field (see bot.slack.errors.guarded); nothing is posted or changed.
         assert result.status == 200
-        [dm] = result.of("chat.postMessage")
-        assert dm.params["channel"] == OWNER
-        assert "not valid" in dm.params["text"] or "can't find" in dm.params["text"]
-        assert not result.of("chat.update")
+        assert result.body["response_action"] == "errors"
+        [reason] = result.body["errors"].values()
+        assert "not valid" in reason or "can't find" in reason
+        assert _effects(result) == []
     after = service.get_escalation(sessions, team_id="T0OTHER", escalation_id=other.id, now=clock())
     assert (after.status, after.owner_id, after.version) == ("open", OWNER, 1)
 
@@ -191,12 +192,20 @@ def test_garbage_new_escalation_metadata_still_stores_and_posts(
         private_metadata="{garbage",
     )
     # No origin channel and no owner picked: the reporter owns it and gets it by DM.
-    [post, confirmation] = result.of("chat.postMessage")
-    assert post.params["channel"] == "U0001" and post.params["blocks"]
-    assert confirmation.params["channel"] == "U0001"
-    assert "could not post it in a channel" in confirmation.params["text"]
+    assert result.status == 200 and not result.body
+    posts = result.of("chat.postMessage")
+    assert {p.params["channel"] for p in posts} == {"U0001"}
+    [post] = [p for p in posts if p.params.get("blocks")]
+    [confirmation] = [p for p in posts if p is not post]
+    assert "no channel is set for escalations" in confirmation.params["text"]
+    assert "<@U0001> gets it by DM" in confirmation.params["text"]
+    # The message itself is the owner's DM (no separate "you own it" DM), and with no
+    # channel to show an ephemeral in, the confirmation is a DM too.
+    assert len(posts) == 2 and not result.of("chat.postEphemeral")
     e = service.list_escalations(sessions, team_id=TEAM, scope="all", user_id="U0001", now=clock())
-    assert [x.title for x in e] == ["Login broken"]
+    assert [(x.title, x.channel_id, x.message_ts) for x in e] == [
+        ("Login broken", post.response["channel"], post.response["ts"])
+    ]
 
 
 HOSTILE = "<!channel> <@U0BOSS> <https://evil.example|click> & co"

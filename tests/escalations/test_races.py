@@ -27,12 +27,17 @@ from tests.support.escalations import (
     submit_resolve,
     updates_of,
 )
-from tests.support.slack import Result, SlackDriver, SlackStandin
+from tests.support.slack import ApiCall, Result, SlackDriver, SlackStandin
 
 
 def _kinds(sessions: SessionFactory, escalation_id: int) -> list[str]:
     timeline = service.list_timeline(sessions, team_id=TEAM, escalation_id=escalation_id)
     return [t.kind for t in timeline]
+
+
+def _told(result: Result, user: str) -> list[ApiCall]:
+    """The private notes (ephemerals, through the outbox) a click got its user."""
+    return [c for c in result.of("chat.postEphemeral") if c.params["user"] == user]
 
 
 def _all_at_once(*actions: Callable[[], Any]) -> list[Any]:
@@ -63,8 +68,11 @@ def test_double_click_acknowledge_is_one_event(
     e = raise_escalation(slack, sessions, clock)
     first = press(slack, ACKNOWLEDGE, e, user=OWNER)
     second = press(slack, ACKNOWLEDGE, e, user=OWNER)
-    assert not first.of("response_url")
-    assert "already acknowledged" in second.reply_text
+    assert not first.of("response_url") and not _told(first, OWNER)
+    # The refusal is a private note in the message's channel, not a reply to the click.
+    assert not second.replies
+    [note] = _told(second, OWNER)
+    assert note.params["channel"] == e.channel_id and "already acknowledged" in note.params["text"]
     assert len(first.of("chat.postMessage")) == 1 and not second.of("chat.postMessage")
     # The second click still refreshes the (possibly stale) message.
     [update] = second.of("chat.update")
@@ -85,8 +93,13 @@ def test_simultaneous_acknowledge_clicks_make_one_event(
     assert _kinds(sessions, e.id) == ["opened", "acknowledged"]
     thread_lines = [c for c in standin.calls("chat.postMessage") if c.params.get("thread_ts")]
     assert len(thread_lines) == 1
-    refusals = [c for c in standin.calls("response_url") if "already" in c.params["text"]]
+    refusals = [
+        c
+        for c in standin.calls("chat.postEphemeral")
+        if c.params["user"] in users and "already acknowledged" in c.params["text"]
+    ]
     assert len(refusals) == len(users) - 1
+    assert not standin.calls("response_url")
     after = service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert after.status == "acknowledged" and after.version == 2
 
@@ -164,9 +177,10 @@ def test_acknowledge_on_a_resolved_escalation_acts_on_current_state(
     submit_resolve(slack, e.id, user=OWNER)
     # `e` is the stale view: its message still shows Acknowledge.
     result = press(slack, ACKNOWLEDGE, e, user=OWNER)
-    [reply] = result.of("response_url")
-    assert reply.params["response_type"] == "ephemeral"
-    assert "already resolved" in reply.params["text"] and f"<@{OWNER}>" in reply.params["text"]
+    assert not result.replies
+    [note] = _told(result, OWNER)
+    assert note.params["channel"] == e.channel_id
+    assert "already resolved" in note.params["text"] and f"<@{OWNER}>" in note.params["text"]
     [update] = result.of("chat.update")
     assert action_ids(update.params["blocks"]) == [REOPEN]
     assert not result.of("chat.postMessage")
@@ -180,7 +194,8 @@ def test_reassign_and_resolve_buttons_on_a_resolved_escalation(
     submit_resolve(slack, e.id, user=OWNER)
     for action in (REASSIGN, RESOLVE):
         result = press(slack, action, e, user=OWNER)
-        assert "already resolved" in result.reply_text
+        [note] = _told(result, OWNER)
+        assert "already resolved" in note.params["text"]
         assert not result.of("views.open")
         [update] = result.of("chat.update")
         assert action_ids(update.params["blocks"]) == [REOPEN]
@@ -197,7 +212,8 @@ def test_reopen_on_an_open_escalation_changes_nothing(
 ) -> None:
     e = raise_escalation(slack, sessions, clock)
     result = press(slack, REOPEN, e, user=OWNER)
-    assert "not resolved" in result.reply_text
+    [note] = _told(result, OWNER)
+    assert "not resolved" in note.params["text"]
     [update] = result.of("chat.update")
     assert action_ids(update.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
     assert _kinds(sessions, e.id) == ["opened"]
@@ -222,8 +238,10 @@ def test_a_slow_stale_update_is_corrected_by_a_refresh(
     standin: SlackStandin,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The acknowledge's chat.update reaches Slack after the resolve's: the message must not
-    end up showing "acknowledged"."""
+    """The acknowledge's chat.update is still in flight when the resolve commits: the message
+    must not end up showing "acknowledged". There is one update row per message, so the
+    resolve cannot overtake the stale update; the row's revision moved on while it was being
+    sent, so the sender sends it again, rendered from the database."""
     e = raise_escalation(slack, sessions, clock)
     real_update = WebClient.chat_update
     stale_started = threading.Event()
@@ -245,8 +263,7 @@ def test_a_slow_stale_update_is_corrected_by_a_refresh(
     assert _kinds(sessions, e.id) == ["opened", "acknowledged", "resolved"]
     updates = updates_of(standin, after)
     assert [action_ids(u.params["blocks"]) for u in updates] == [
-        [REOPEN],  # the resolve's update
         [REASSIGN, RESOLVE],  # the acknowledge's, arriving late
-        [REOPEN],  # its refresh, because the version moved on
+        [REOPEN],  # sent again because the resolve changed the row meanwhile
     ]
     assert updates[-1].params["blocks"] == as_dicts(render_escalation_message(after)[1])

@@ -20,7 +20,7 @@ def stored(sessions: SessionFactory) -> list[FeedbackRecord]:
 
 def the_reply(result: Result) -> dict:  # type: ignore[type-arg]
     assert result.status == 200
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     return reply.params
 
@@ -281,6 +281,6 @@ def test_entity_encoded_command_text_is_stored_as_typed(
     result = slack.command("/feedback", "AT&amp;T: export &lt;5 MB fails #reporting")
     [record] = list_feedback_records(sessions, team_id=None, since=None)
     assert (record.customer, record.text) == ("AT&T", "export <5 MB fails")
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert "AT&amp;T" in reply.params["text"] and "&amp;amp;" not in reply.params["text"]
     assert "export &lt;5 MB" in reply.params["text"]

@@ -10,6 +10,7 @@ from bot.clock import FixedClock
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
 from bot.org import team_settings
+from bot.outbox.service import get_entry
 from storage.db import SessionFactory
 from tests.support.slack import Result, SlackDriver, SlackStandin, select_value, text_value
 
@@ -52,9 +53,10 @@ def test_detractor_is_posted_to_the_channel_and_the_owner_is_told(
         assert "<!channel>" not in sent
         assert f"NPS *{score}*" in json.dumps(post["blocks"])
         assert f"<@{slack.user_id}>" in json.dumps(post["blocks"])
-    receipt = result.reply_text
-    assert f"<#{CHANNEL}> was told" in receipt
-    assert f"<@{OWNER}> was told" in receipt
+    receipt = result.answer.params["text"] + json.dumps(result.answer.params["blocks"])
+    assert f"Detractor score: <#{CHANNEL}> is being told." in receipt
+    assert f"Detractor score: the feedback owner <@{OWNER}> is being told." in receipt
+    assert "could not deliver" not in json.dumps([c.params for c in result.calls])
 
 
 @pytest.mark.usefixtures("configured")
@@ -62,7 +64,7 @@ def test_detractor_is_posted_to_the_channel_and_the_owner_is_told(
 def test_passives_promoters_and_unscored_are_not_alerted(slack: SlackDriver, text: str) -> None:
     result = slack.command("/feedback", text)
     assert result.of("chat.postMessage") == []
-    assert "was told" not in result.reply_text
+    assert "is being told" not in result.reply_text
 
 
 def test_without_channel_or_owner_nothing_is_posted(slack: SlackDriver) -> None:
@@ -91,12 +93,26 @@ def test_only_the_owner_when_no_channel_is_configured(
 def test_channel_without_the_bot_is_reported_and_the_owner_still_told(
     slack: SlackDriver, sessions: SessionFactory, standin: SlackStandin
 ) -> None:
+    """The receipt is the command's answer, given before anything is posted; the channel's
+    refusal is final, so its row is kept as failed and the reporter is told by DM."""
     standin.channels_without_bot.add(CHANNEL)
     result = slack.command("/feedback", "Acme: awful nps:2")
-    assert len(list_feedback_records(sessions, team_id=None, since=None)) == 1
-    assert posts_to(result, OWNER)
-    assert "not_in_channel" in result.reply_text
-    assert "Invite Opsloop" in result.reply_text
+    [record] = list_feedback_records(sessions, team_id=None, since=None)
+    assert posts_to(result, CHANNEL) == []
+    [dm] = posts_to(result, OWNER)
+    assert "awful" in dm["text"] + json.dumps(dm["blocks"])
+    assert f"<#{CHANNEL}> is being told" in result.reply_text
+    channel_row = get_entry(
+        sessions, team_id="T0001", key=f"feedback:{record.id}:detractor:channel"
+    )
+    assert channel_row is not None
+    assert (channel_row.state, channel_row.error) == ("failed", "not_in_channel")
+    owner_row = get_entry(sessions, team_id="T0001", key=f"feedback:{record.id}:detractor:owner")
+    assert owner_row is not None and owner_row.state == "sent"
+    [notice] = posts_to(result, slack.user_id)
+    assert f"could not deliver a message to <#{CHANNEL}>" in notice["text"]
+    assert "not_in_channel" in notice["text"]
+    assert f"opsloop outbox resend {channel_row.id}" in notice["text"]
 
 
 @pytest.mark.usefixtures("configured")

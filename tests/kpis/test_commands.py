@@ -28,7 +28,7 @@ def _reply(result: object) -> str:
 
 def test_owner_logs_a_value_with_a_unit(slack: SlackDriver, team: Deps) -> None:
     result = slack.command("/kpi", "log activation 27% after the pricing change", user=OWNER)
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     assert "Logged 27% for *Trial-to-paid activation* (2026-W47)" in reply.params["text"]
     assert "on track" in reply.params["text"]

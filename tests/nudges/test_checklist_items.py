@@ -11,9 +11,9 @@ from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION
 from bot.org import service as directory
 from bot.org import team_settings
-from schedules.runner import run_once
 from tests.support.checklists import ONBOARDING, TEAM, add_templates, only_run
-from tests.support.slack import SlackDriver, SlackStandin
+from tests.support.schedule import run_and_deliver
+from tests.support.slack import ApiCall, SlackDriver, SlackStandin
 
 MONDAY_10 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
@@ -40,7 +40,11 @@ def _start_onboarding(deps: Deps, slack: SlackDriver) -> RunView:
 
 
 def _dm(standin: SlackStandin, user: str) -> list[dict[str, object]]:
-    return [c.params for c in standin.calls("chat.postMessage") if c.params.get("channel") == user]
+    return [c.params for c in _dm_calls(standin, user)]
+
+
+def _dm_calls(standin: SlackStandin, user: str) -> list[ApiCall]:
+    return [c for c in standin.calls("chat.postMessage") if c.params.get("channel") == user]
 
 
 def test_overdue_checklist_items_are_nudged_and_done_ticks_the_checklist(
@@ -48,8 +52,9 @@ def test_overdue_checklist_items_are_nudged_and_done_ticks_the_checklist(
 ) -> None:
     run = _start_onboarding(deps, slack)
     clock.now = MONDAY_10
-    run_once(deps, clock())
-    [mine] = _dm(standin, "U0001")
+    run_and_deliver(deps, clock())
+    [mine_call] = _dm_calls(standin, "U0001")
+    mine = mine_call.params
     [theirs] = _dm(standin, "U0002")
     assert "Kick-off call (Customer onboarding: Acme &lt;b&gt;)" in str(mine["text"])
     assert "Provision the workspace" in str(theirs["text"])
@@ -66,15 +71,25 @@ def test_overdue_checklist_items_are_nudged_and_done_ticks_the_checklist(
         for e in b["elements"]
         if e["action_id"] == DONE_ACTION
     )
-    result = slack.click(DONE_ACTION, value, user="U0001", message={"ts": "9.9"})
-    assert "Nothing of yours is overdue" in result.reply_text
+    dm_channel, dm_ts = mine_call.response["channel"], mine_call.response["ts"]
+    result = slack.click(
+        DONE_ACTION, value, user="U0001", channel=dm_channel, message={"ts": dm_ts}
+    )
+    assert result.status == 200 and not result.body and result.of("response_url") == []
     latest = checklists.get_run(deps.sessions, team_id=TEAM, run_key=run.key)
     assert latest.items[0].done_by == "U0001"
+    # the nudge DM that was clicked is updated in place with what is left
+    [dm_update] = [c for c in result.of("chat.update") if c.params["channel"] == dm_channel]
+    assert dm_update.params["ts"] == dm_ts
+    assert "Marked done" in str(dm_update.params["text"])
+    assert "Nothing of yours is overdue" in str(dm_update.params["text"])
     # the checklist message in the channel shows the tick at once
+    assert run.message_ts is not None
     [update] = [c for c in result.of("chat.update") if c.params["ts"] == run.message_ts]
+    assert update.params["channel"] == run.channel_id
     assert "1/3" in str(update.params["text"]) + str(update.params["blocks"])
     clock.advance(days=1)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     assert len(_dm(standin, "U0001")) == 1  # nothing overdue any more
     assert len(_dm(standin, "U0002")) == 2
 
@@ -84,7 +99,7 @@ def test_digest_accountability_counts_overdue_checklist_items(
 ) -> None:
     _start_onboarding(deps, slack)
     clock.now = datetime(2026, 11, 23, 9, tzinfo=UTC)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [digest] = [c.params for c in standin.calls("chat.postMessage") if c.params["channel"] == "CD"]
     assert "*Accountability*" in digest["text"]
     assert "<@U0001>: 1 overdue" in digest["text"] and "<@U0002>: 1 overdue" in digest["text"]

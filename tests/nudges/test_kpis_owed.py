@@ -8,8 +8,8 @@ from typing import Any
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef
-from schedules.runner import run_once
 from tests.support.playbook import OWNER, load_small_playbook
+from tests.support.schedule import run_and_deliver
 from tests.support.slack import SlackDriver, SlackStandin
 
 # 2026-11-23 is a Monday; the small playbook's team is in Europe/Berlin (UTC+1), nudges 10:00.
@@ -36,7 +36,7 @@ def test_owed_kpis_are_nudged_until_logged(
     assert "Nothing of yours is overdue" in preview.reply_text
 
     clock.now = MONDAY_10_BERLIN
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [dm] = _nudges(standin, OWNER)
     # both manual KPIs (one owned through process:onboarding); nps_30d is computed: not owed
     assert "*2* overdue items" in dm["text"]
@@ -57,7 +57,7 @@ def test_owed_kpis_are_nudged_until_logged(
     logged = slack.command("/kpi", "log activation 27%", user=OWNER)
     assert logged.status == 200
     clock.now = TUESDAY_10_BERLIN
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     dm = _nudges(standin, OWNER)[-1]
     assert "*1* overdue item:" in dm["text"]
     assert "time_to_first_value" in dm["text"] and "activation" not in dm["text"]

@@ -15,13 +15,15 @@ from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION
 from bot.org import service as directory
 from bot.org import team_settings
 from bot.org.people import get_people
+from bot.outbox.service import get_entry
+from bot.wiring import make_sender
 from schedules.runner import run_once
 from storage.core import upsert_person
 from storage.db import transaction
 from tests.conftest import BOT_TOKEN
 from tests.support.escalations import raise_escalation
-from tests.support.schedule import OverdueBoard
-from tests.support.slack import ApiCall, SlackDriver, SlackStandin
+from tests.support.schedule import OverdueBoard, run_and_deliver
+from tests.support.slack import ApiCall, Result, SlackDriver, SlackStandin
 
 TEAM = "T0001"
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -72,12 +74,34 @@ def buttons(call: ApiCall, action_id: str) -> list[str]:
     ]
 
 
+def click_in(slack: SlackDriver, dm: ApiCall, action: str, value: str) -> Result:
+    """Press a button of a nudge DM, as Slack sends it: from the DM's channel and message."""
+    return slack.click(
+        action,
+        value,
+        user=dm.params["channel"],
+        channel=dm.response["channel"],
+        message={"ts": dm.response["ts"], "text": dm.params["text"]},
+    )
+
+
+def updates_of(result: Result, dm: ApiCall) -> list[ApiCall]:
+    """The click is acked with nothing to say; the DM itself is updated through the outbox."""
+    assert result.status == 200 and not result.body
+    assert result.of("response_url") == []
+    updates = result.of("chat.update")
+    for update in updates:
+        assert update.params["channel"] == dm.response["channel"]
+        assert update.params["ts"] == dm.response["ts"]
+    return updates
+
+
 def tick_hourly(deps: Deps, clock: FixedClock, until: datetime) -> list[tuple[str, str, int]]:
     """Run the scheduler every hour up to `until`; (kind, user, UTC hour) of each send."""
     sent = []
     while clock.now < until:
-        for result in run_once(deps, clock()).nudges:
-            if result.outcome == "sent":
+        for result in run_and_deliver(deps, clock()).nudges:
+            if result.outcome == "queued":
                 sent.append((result.kind, result.user_id, clock.now.hour))
         clock.advance(hours=1)
     return sent
@@ -121,15 +145,15 @@ def test_one_nudge_per_person_per_day_listing_everything(
     board.add("a", "U1", LONG_AGO)
     board.add("b", "U1", LONG_AGO + timedelta(hours=1))
     clock.now = MONDAY + timedelta(hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     board.add("c", "U1", LONG_AGO)  # turns up after today's nudge went out
     clock.advance(minutes=5)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [dm] = dms(standin, "U1")
     assert "You have *2* overdue items" in dm.params["text"]
     assert [json.loads(v)["i"] for v in buttons(dm, DONE_ACTION)] == ["a", "b"]
     clock.now = MONDAY + timedelta(days=1, hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     assert len(dms(standin, "U1")) == 2
     assert "You have *3* overdue items" in dms(standin, "U1")[-1].params["text"]
 
@@ -143,17 +167,15 @@ def test_snooze_skips_tomorrow_and_returns_the_day_after(
 ) -> None:
     board.add("a", "U0001", LONG_AGO, title="Call back <Acme> & co")
     clock.now = MONDAY + timedelta(hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [dm] = dms(standin, "U0001")
     assert "Call back &lt;Acme&gt; &amp; co" in dm.params["text"]
     [value] = buttons(dm, SNOOZE_ACTION)
     clock.advance(minutes=20)
-    result = slack.click(SNOOZE_ACTION, value, user="U0001", message={"ts": "1.1"})
-    [reply] = result.of("response_url")
-    assert reply.params["replace_original"] in (True, "true")
-    assert (
-        "Snoozed" in reply.params["text"] and "Nothing of yours is overdue" in reply.params["text"]
-    )
+    result = click_in(slack, dm, SNOOZE_ACTION, value)
+    [update] = updates_of(result, dm)
+    assert "Snoozed" in update.params["text"]
+    assert "Nothing of yours is overdue" in update.params["text"]
     standin.clear()
     clock.now = MONDAY + timedelta(days=1)  # Tuesday: skipped all day
     assert tick_hourly(deps, clock, MONDAY + timedelta(days=2)) == []
@@ -174,16 +196,18 @@ def test_done_button_closes_the_item_through_its_source(
     board.add("a", "U0001", LONG_AGO)
     board.add("b", "U0001", LONG_AGO)
     clock.now = MONDAY + timedelta(hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [dm] = dms(standin, "U0001")
     done_a = buttons(dm, DONE_ACTION)[0]
-    result = slack.click(DONE_ACTION, done_a, user="U0001", message={"ts": "1.1"})
+    result = click_in(slack, dm, DONE_ACTION, done_a)
     assert board.done_by == [("a", "U0001")]
-    [reply] = result.of("response_url")
-    assert "Marked done" in reply.params["text"]
-    assert "You have *1* overdue item" in reply.params["text"] and "Task b" in reply.params["text"]
+    [update] = updates_of(result, dm)
+    assert "Marked done" in update.params["text"]
+    assert "You have *1* overdue item" in update.params["text"]
+    assert "Task b" in update.params["text"] and "Task a" not in update.params["text"]
+    assert buttons(update, DONE_ACTION) == [buttons(dm, DONE_ACTION)[1]]
     clock.now = MONDAY + timedelta(days=1, hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     assert "Task a" not in dms(standin, "U0001")[-1].params["text"]
 
 
@@ -198,7 +222,7 @@ def test_a_done_button_posted_before_the_id_rename_still_works(
     assert DONE_ACTION == "nudge.done"
     board.add("a", "U0001", LONG_AGO)
     clock.now = MONDAY + timedelta(hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [dm] = dms(standin, "U0001")
     result = slack.click("nudge_done", buttons(dm, DONE_ACTION)[0], user="U0001")
     assert result.status == 200
@@ -210,7 +234,7 @@ def test_broken_or_stale_buttons_explain(
     slack: SlackDriver, board: OverdueBoard, value: str
 ) -> None:
     result = slack.click(DONE_ACTION, value, message={"ts": "1.1"})
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     assert "out of date" in reply.params["text"] or "can no longer be found" in reply.params["text"]
     assert board.done_by == []
@@ -257,12 +281,35 @@ def test_ops_nudge_preview_shows_only_my_items(
     board.add("theirs", "U0002", LONG_AGO)
     clock.now = datetime(2026, 11, 22, 3, tzinfo=UTC)  # a Sunday night: previews work anyway
     result = slack.command("/ops", "nudge preview")
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert reply.params["response_type"] == "ephemeral"
     assert "Task mine" in reply.params["text"] and "Task theirs" not in reply.params["text"]
     assert standin.calls("chat.postMessage") == []
     bad = slack.command("/ops", "nudge everyone")
     assert "/ops nudge preview" in bad.reply_text
+
+
+def test_done_in_the_preview_replaces_the_ephemeral_preview(
+    slack: SlackDriver, deps: Deps, clock: FixedClock, board: OverdueBoard, standin: SlackStandin
+) -> None:
+    """The preview is an ephemeral message, which chat.update cannot reach: Done there
+    answers through its response_url (it used to queue a chat.update Slack refused, and
+    every admin was told a message could not be delivered)."""
+    board.add("mine", "U0001", LONG_AGO)
+    clock.now = datetime(2026, 11, 23, 15, tzinfo=UTC)
+    preview = slack.command("/ops", "nudge preview")
+    [done] = [
+        e["value"]
+        for b in preview.answer.params["blocks"]
+        for e in (b.get("accessory"), *(b.get("elements") or []))
+        if isinstance(e, dict) and e.get("action_id") == DONE_ACTION
+    ]
+    result = slack.click(DONE_ACTION, done)  # no message: clicked in an ephemeral
+    assert board.done_by == [("mine", "U0001")]
+    [replaced] = result.of("response_url")
+    assert replaced.params["replace_original"] is True
+    assert "Marked done" in replaced.params["text"]
+    assert result.of("chat.update") == [] and result.of("chat.postMessage") == []
 
 
 def test_nudge_keeps_under_fifty_blocks_with_many_items(
@@ -271,25 +318,41 @@ def test_nudge_keeps_under_fifty_blocks_with_many_items(
     for i in range(45):
         board.add(f"i{i:02d}", "U1", LONG_AGO + timedelta(minutes=i))
     clock.now = MONDAY + timedelta(hours=10)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [dm] = dms(standin, "U1")
     assert len(dm.params["blocks"]) <= 50
     assert "You have *45* overdue items" in dm.params["text"]
     assert "and 25 more" in dm.params["text"]
 
 
-def test_a_failing_dm_is_retried_at_the_next_tick_and_sent_once(
+def test_a_failing_dm_is_retried_by_the_sender_and_sent_once(
     deps: Deps, standin: SlackStandin, clock: FixedClock, board: OverdueBoard
 ) -> None:
+    """The tick only queues the nudge; a transient refusal is retried by the sender after a
+    backoff (not by the next tick), and later ticks never queue that day's nudge again."""
     board.add("a", "U1", LONG_AGO)
     standin.fail("chat.postMessage", status=200, error="internal_error", retry_after=None)
     clock.now = MONDAY + timedelta(hours=10)
-    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["failed"]
+    [queued] = run_once(deps, clock()).nudges
+    assert queued.outcome == "queued" and queued.key == "nudge:2026-11-23:U1"
+    sender = make_sender(deps)
+    try:
+        assert sender.drain(30, horizon=0)  # the first try only: the retry is not due yet
+    finally:
+        sender.stop()
+    entry = get_entry(deps.sessions, team_id=TEAM, key=queued.key)
+    assert entry is not None
+    assert (entry.state, entry.error, entry.attempts) == ("pending", "internal_error", 1)
+    assert dms(standin, "U1") == []
     clock.advance(minutes=5)
-    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["sent"]
+    # the next tick does not queue it again; the sender's retry delivers it
+    assert [r.outcome for r in run_and_deliver(deps, clock()).nudges] == ["already queued"]
+    entry = get_entry(deps.sessions, team_id=TEAM, key=queued.key)
+    assert entry is not None and entry.state == "sent"
     clock.advance(minutes=5)
-    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["skipped"]
+    assert [r.outcome for r in run_and_deliver(deps, clock()).nudges] == ["already queued"]
     assert len(dms(standin, "U1")) == 1
+    assert len(standin.calls("chat.postMessage", ok_only=False)) == 2
 
 
 def test_cli_nudge_dry_run_and_send(
@@ -320,8 +383,13 @@ def test_cli_nudge_dry_run_and_send(
     assert len(standin.calls("chat.postMessage")) == posts_before
     sent = runner.invoke(cli, ["nudge", "--as-of", at])
     again = runner.invoke(cli, ["nudge", "--as-of", at])
+    assert sent.exit_code == 0, sent.output
     assert "nudge → U0ANN (2026-11-23): sent" in sent.output
-    assert "nudge → U0ANN (2026-11-23): skipped" in again.output
+    # the second run queues nothing new and reports the state of the nudge already sent
+    assert again.exit_code == 0, again.output
+    assert "nudge → U0ANN (2026-11-23): sent" in again.output
+    entry = get_entry(deps.sessions, team_id=TEAM, key="nudge:2026-11-23:U0ANN")
+    assert entry is not None and entry.state == "sent"
     assert len([c for c in dms(standin, "U0ANN") if "Acknowledge escalation" in str(c.params)]) == 1
     bad = runner.invoke(cli, ["nudge", "--as-of", "tomorrow"])
     assert bad.exit_code == 2 and "not an ISO timestamp" in bad.output
@@ -348,7 +416,7 @@ def test_a_deactivated_owner_is_cached_as_deactivated_by_the_nudge_job(
     standin.add_user("ULEFT", "Former colleague", tz="Europe/Berlin", deleted=True)
     board.add("a", "ULEFT", LONG_AGO)
     clock.now = MONDAY + timedelta(hours=9)
-    run_once(deps, clock())
+    run_and_deliver(deps, clock())
     [cached] = get_people(deps.sessions, team_id=TEAM, user_ids=["ULEFT"]).values()
     assert cached.is_deleted is True
     assert cached.timezone == "Europe/Berlin" and cached.display_name == "Former colleague"
@@ -361,9 +429,9 @@ def test_429_storm_delivers_every_nudge_once(
         board.add(f"i-{user}", user, LONG_AGO)
     standin.fail("chat.postMessage", status=429, retry_after=1, times=4)
     clock.now = MONDAY + timedelta(hours=10)
-    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["sent"] * 3
+    assert [r.outcome for r in run_and_deliver(deps, clock()).nudges] == ["queued"] * 3
     clock.advance(minutes=5)
-    assert [r.outcome for r in run_once(deps, clock()).nudges] == ["skipped"] * 3
+    assert [r.outcome for r in run_and_deliver(deps, clock()).nudges] == ["already queued"] * 3
     for user in ("U1", "U2", "U3"):
         assert len(dms(standin, user)) == 1
     assert len(standin.calls("chat.postMessage", ok_only=False)) == 3 + 4

@@ -42,8 +42,13 @@ BUILT_IN_COMMANDS = {
     "/apps",
     "/feedback-slack",
 }
-# Web API methods the code may call → the bot scope each needs (None: no scope needed).
-METHOD_SCOPES: dict[str, str | None] = {
+# Web API methods the code may call → the bot scope(s) each needs (None: no scope needed).
+# The history methods read any kind of conversation a post went to: public and private
+# channels and DMs, so the sender can find a post whose answer was lost.
+HISTORY = ("channels:history", "groups:history", "im:history")
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
+    "conversations_history": HISTORY,
+    "conversations_replies": HISTORY,
     "chat_postMessage": "chat:write",
     "chat_postEphemeral": "chat:write",
     "chat_update": "chat:write",
@@ -116,9 +121,23 @@ def _called_methods() -> set[str]:
     return found & set(METHOD_SCOPES)
 
 
+def _needed_scopes() -> set[str]:
+    needed: set[str] = {"commands"} if COMMANDS else set()
+    for method in _called_methods():
+        scopes = METHOD_SCOPES[method]
+        if isinstance(scopes, str):
+            needed.add(scopes)
+        elif scopes is not None:
+            needed.update(scopes)
+    return needed
+
+
 def test_every_scope_the_code_needs_is_declared() -> None:
     declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    needed = {METHOD_SCOPES[m] for m in _called_methods()} - {None}
-    if COMMANDS:
-        needed.add("commands")
+    needed = _needed_scopes()
     assert needed <= declared, f"missing scopes: {needed - declared}"
+
+
+def test_no_scope_is_declared_that_the_code_does_not_use() -> None:
+    declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert declared <= _needed_scopes(), f"unused scopes: {declared - _needed_scopes()}"

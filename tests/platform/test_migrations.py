@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, inspect, text
 
 from storage import schema
-from storage.db import make_engine
-from storage.models import Base
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import (
+    Base,
+    ChecklistItem,
+    ChecklistRun,
+    ChecklistTemplate,
+    Escalation,
+    EscalationEvent,
+    OutboxMessage,
+)
 
 
 def test_upgrade_creates_every_model_table_and_check_finds_no_drift(db_url: str) -> None:
@@ -47,3 +57,105 @@ def test_migration_files_sort_in_chain_order() -> None:
         chain.append((values["revision"], values["down_revision"]))
         assert path.name.startswith(f"{len(chain):04d}_"), path.name
     assert [parent for _, parent in chain] == [None, *[rev for rev, _ in chain[:-1]]]
+
+
+def _seed(engine: Engine) -> None:
+    """One template, a run with an item (not yet posted: no ts), an escalation with an
+    event, and a digest the outbox delivered — the rows a migration must carry."""
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    with transaction(make_session_factory(engine)) as session:
+        template = ChecklistTemplate(
+            team_id="T1",
+            name="onboarding",
+            version=1,
+            title="On",
+            items=[],
+            fingerprint="f",
+            created_at=at,
+        )
+        session.add(template)
+        session.flush()
+        run = ChecklistRun(
+            team_id="T1",
+            key="abc",
+            template_id=template.id,
+            template_name="onboarding",
+            template_version=1,
+            title="On",
+            channel_id="C1",
+            message_ts=None,
+            started_by="U1",
+            started_at=at,
+        )
+        run.items = [
+            ChecklistItem(
+                team_id="T1", position=0, title="Kickoff", owner_spec="starter", due_at=at
+            )
+        ]
+        session.add(run)
+        escalation = Escalation(
+            team_id="T1",
+            title="Down",
+            severity="sev1",
+            owner_id="U1",
+            reporter_id="U2",
+            status="open",
+            created_at=at,
+            ack_due_at=at,
+            resolve_due_at=at,
+        )
+        session.add(escalation)
+        session.flush()
+        session.add(
+            EscalationEvent(
+                team_id="T1", escalation_id=escalation.id, actor_id="U2", kind="opened", at=at
+            )
+        )
+        session.add(
+            OutboxMessage(
+                team_id="T1",
+                key="digest:2026-W47:team",
+                method="chat.postMessage",
+                channel="C9",
+                payload="{}",
+                state="sent",
+                posted_channel="C9",
+                posted_ts="1.2",
+                created_at=at,
+                sent_at=at,
+            )
+        )
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+            for table in ("checklist_runs", "checklist_items", "escalations", "escalation_events")
+        }
+
+
+def test_migrations_keep_every_row_down_and_up_again(db_url: str) -> None:
+    """Regression: on SQLite a batch migration rebuilt checklist_runs and escalations with
+    foreign keys on, and ON DELETE CASCADE emptied checklist_items and escalation_events."""
+    engine = make_engine(db_url)
+    schema.upgrade(engine)
+    _seed(engine)
+    before = _counts(engine)
+    assert before == {
+        "checklist_runs": 1,
+        "checklist_items": 1,
+        "escalations": 1,
+        "escalation_events": 1,
+    }
+    schema.downgrade(engine, "ix01")  # before the outbox: the sent digest is back in sends
+    assert _counts(engine) == before
+    with engine.connect() as connection:
+        sends = connection.execute(text("SELECT kind, period, target, state FROM sends")).all()
+    assert [tuple(row) for row in sends] == [("digest", "2026-W47", "team", "sent")]
+    schema.upgrade(engine)
+    assert _counts(engine) == before
+    with engine.connect() as connection:
+        keys = connection.execute(text("SELECT key, state FROM outbox")).all()
+    assert [tuple(row) for row in keys] == [("digest:2026-W47:team", "sent")]
+    engine.dispose()

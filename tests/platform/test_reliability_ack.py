@@ -43,7 +43,7 @@ def test_command_failing_after_ack_is_answered_200_and_told_once(slack: SlackDri
     results = [slack.command("/failing", "x") for _ in range(ROUNDS)]
     assert [r.status for r in results] == [200] * ROUNDS
     for result in results:
-        [reply] = result.of("response_url")
+        reply = result.answer
         assert reply.params["text"] == "That was wrong.\nExample: `/x`"
 
 
@@ -75,8 +75,24 @@ def test_command_failing_before_ack_is_acked_and_explained(slack: SlackDriver) -
     assert "boom" not in result.reply_text
 
 
-def test_modal_failing_before_ack_stays_open(slack: SlackDriver) -> None:
-    """Not acking keeps the modal (and what the user typed) open; the reason comes by DM."""
+def test_modal_failing_before_ack_stays_open_with_the_reason(slack: SlackDriver) -> None:
+    """The modal (and what the user typed) stays open, the reason under its first field."""
+
+    def before_ack(ack: Ack) -> None:
+        raise DatabaseUnavailableError("connection refused")
+
+    slack.app.view("early_modal")(guarded(before_ack))
+    field = {"v": {"type": "plain_text_input", "value": "typed"}}
+    result = slack.submit("early_modal", {"title": field, "notes": field})
+    assert result.status == 200
+    assert result.body["response_action"] == "errors"
+    assert list(result.body["errors"]) == ["title"]
+    assert "could not reach its database" in result.body["errors"]["title"]
+    assert result.of("chat.postMessage") == []  # said in the modal, not again by DM
+
+
+def test_modal_without_fields_failing_before_ack_stays_open(slack: SlackDriver) -> None:
+    """No field to show the reason under: Bolt's 500 keeps it open; the reason comes by DM."""
 
     def before_ack(ack: Ack) -> None:
         raise UserError("The database is read-only right now.")

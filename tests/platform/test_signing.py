@@ -49,7 +49,7 @@ def test_slack_published_test_vector() -> None:
 def test_correctly_signed_request_is_handled(slack: SlackDriver) -> None:
     result = slack.send(_ops_help_body(slack), content_type=payloads.FORM)
     assert result.status == 200
-    assert result.of("response_url")
+    assert result.replies
 
 
 def test_unsigned_request_is_rejected(slack: SlackDriver) -> None:
@@ -89,5 +89,5 @@ def test_command_text_containing_payload_is_handled(slack: SlackDriver) -> None:
     """slack-bolt 1.30 parses any form body containing "payload" as interactivity (404)."""
     result = slack.command("/ops", "show payload errors")
     assert result.status == 200
-    [reply] = result.of("response_url")
+    reply = result.answer
     assert "show payload errors" in reply.params["text"]

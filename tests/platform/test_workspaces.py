@@ -33,7 +33,7 @@ def test_a_slack_connect_modal_is_filed_under_the_installed_workspace(
     assert result.status == 200
     [record] = list_feedback_records(sessions, team_id=None, since=None)
     assert record.team_id == OURS and record.reporter_id == "U0PARTNERX"
-    [reply] = slack.command("/feedback", "recent").of("response_url")
+    reply = slack.command("/feedback", "recent").answer
     assert "Shared-channel export bug" in reply.params["text"]
 
 
@@ -163,7 +163,7 @@ def test_errors_quote_what_was_typed_escaped(
     """Before: `There is no checklist template called <!channel>` pinged the channel."""
     load_small_playbook(deps.sessions, deps.clock())
     result = slack.command(command, text, user=ADMIN)
-    [reply] = result.of("response_url")
+    reply = result.answer
     said = reply.params["text"] + json.dumps(reply.params.get("blocks") or [])
     for ping in ("<!channel>", "<!here>", "<!everyone>"):
         assert ping not in said

@@ -1,1 +1,1 @@
-"""The send ledger and the scheduler's lease."""
+"""The scheduler: its lease, its configuration, the jobs it runs."""

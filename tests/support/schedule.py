@@ -11,12 +11,16 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.deps import Deps
 from bot.digest.models import Digest, DigestSection
 from bot.digest.service import DigestWeek, SectionProvider, build_digest
 from bot.nudges.models import OverdueItem
 from bot.nudges.service import NudgeSource
+from bot.slack.pacing import Pacer
+from bot.wiring import make_sender
+from schedules.runner import TickReport, run_once
 from storage.db import SessionFactory
 
 
@@ -186,3 +190,15 @@ def digest_of(deps: Deps, *, team_id: str, week: str, now: datetime) -> Digest:
         now=now,
         default_timezone="UTC",
     )
+
+
+def run_and_deliver(deps: Deps, now: datetime, **kwargs: Any) -> TickReport:
+    """One scheduler tick, then what it queued in the outbox delivered (as the sender
+    running beside the scheduler would)."""
+    report = run_once(deps, now, **kwargs)
+    sender = make_sender(deps, pacer=Pacer.unlimited())
+    try:
+        sender.drain(30, horizon=3)
+    finally:
+        sender.stop()
+    return report

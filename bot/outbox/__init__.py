@@ -1,0 +1,1 @@
+"""The outbox: Slack side effects stored with the change that causes them, sent later."""

@@ -1,0 +1,234 @@
+"""What a change asks to send to Slack, as plain data (no Slack library, no storage)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+POST = "chat.postMessage"
+UPDATE = "chat.update"
+EPHEMERAL = "chat.postEphemeral"
+PUBLISH_HOME = "views.publish"
+LOOKUP_PERMALINK = "chat.getPermalink"
+LOOKUP_PERSON = "users.info"
+METHODS = (POST, UPDATE, EPHEMERAL, PUBLISH_HOME, LOOKUP_PERMALINK, LOOKUP_PERSON)
+
+# The message metadata event type every post carries, with its outbox key: how a send whose
+# outcome is unknown is found in the channel's history instead of being posted twice.
+METADATA_EVENT_TYPE = "opsloop_outbox"
+
+
+class Queued(StrEnum):
+    """What asking for a scheduled post did."""
+
+    QUEUED = "queued"  # new in the outbox; the sender delivers it
+    ALREADY = "already queued"  # asked for before (by this or another scheduler)
+
+
+class Delivery(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Slack call a change causes, unique per team and `key`.
+
+    `parent_key` names the message this one updates or answers in its thread: its channel
+    and ts come from that message's delivery. `subject` ("escalation:12") is the record
+    whose channel and ts are set when this message is delivered. `replace` makes a newer
+    version of the same key (a message update) replace the older one.
+    """
+
+    key: str
+    method: str
+    channel: str
+    text: str = ""
+    blocks: tuple[Mapping[str, Any], ...] = ()
+    view: Mapping[str, Any] | None = None
+    user_id: str | None = None
+    parent_key: str | None = None
+    ts: str | None = None
+    subject: str | None = None
+    notify_user: str | None = None
+    fallback_dm: bool = False
+    replace: bool = False
+    # Rendered by the sender from the database when it is sent (see `rendered_post`).
+    render: bool = False
+    # Where a post goes when `channel` refuses it for good (the bot is not in it, …).
+    fallback_channels: tuple[str, ...] = ()
+    # The key of a message that must be delivered (or given up) before this one is sent,
+    # e.g. the owner's DM waits for the channel message so it can link to it.
+    after: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """What is stored and later sent, as JSON-ready data."""
+        data: dict[str, Any] = {"text": self.text}
+        if self.render:
+            data["render"] = True
+        if self.fallback_channels:
+            data["fallback_channels"] = list(self.fallback_channels)
+        if self.after:
+            data["after"] = self.after
+        if self.blocks:
+            data["blocks"] = [dict(b) for b in self.blocks]
+        if self.view is not None:
+            data["view"] = dict(self.view)
+        return data
+
+
+def post(
+    key: str,
+    channel: str,
+    text: str,
+    blocks: Sequence[Mapping[str, Any]] = (),
+    *,
+    thread_of: str | None = None,
+    thread_ts: str | None = None,
+    subject: str | None = None,
+    notify_user: str | None = None,
+) -> Outgoing:
+    """A channel message or, with a user id as `channel`, a DM; a thread reply with
+    `thread_ts`, or `thread_of` (the key of a message whose ts is not known yet)."""
+    return Outgoing(
+        key=key,
+        method=POST,
+        channel=channel,
+        text=text,
+        blocks=tuple(blocks),
+        parent_key=None if thread_ts else thread_of,
+        ts=thread_ts,
+        subject=subject,
+        notify_user=notify_user,
+    )
+
+
+def rendered_post(
+    key: str,
+    channel: str,
+    *,
+    subject: str,
+    fallback_channels: Sequence[str] = (),
+    thread_of: str | None = None,
+    thread_ts: str | None = None,
+    notify_user: str | None = None,
+    after: str | None = None,
+) -> Outgoing:
+    """A message that shows a record (an escalation, a checklist): rendered from the
+    database by the sender when it goes out, so it is never older than the record."""
+    return Outgoing(
+        key=key,
+        method=POST,
+        channel=channel,
+        parent_key=None if thread_ts else thread_of,
+        ts=thread_ts,
+        subject=subject,
+        notify_user=notify_user,
+        render=True,
+        fallback_channels=tuple(c for c in fallback_channels if c and c != channel),
+        after=after,
+    )
+
+
+def refresh(key: str, *, subject: str, of: str, channel: str, ts: str | None) -> Outgoing:
+    """Bring the message showing `subject` up to date (rendered when sent). Keyed once per
+    message, so many quick changes make one `chat.update` of the latest state."""
+    return Outgoing(
+        key=key,
+        method=UPDATE,
+        channel=channel,
+        parent_key=None if ts else of,
+        ts=ts,
+        subject=subject,
+        render=True,
+        replace=True,
+    )
+
+
+def update(
+    key: str,
+    *,
+    of: str | None,
+    channel: str,
+    ts: str | None,
+    text: str,
+    blocks: Sequence[Mapping[str, Any]] = (),
+) -> Outgoing:
+    """The newest version of a message: by its ts when known, else the one keyed `of`.
+
+    Keyed once per message, so ten quick changes send at most the latest version (and never
+    an older one after a newer)."""
+    return Outgoing(
+        key=key,
+        method=UPDATE,
+        channel=channel,
+        text=text,
+        blocks=tuple(blocks),
+        parent_key=None if ts else of,
+        ts=ts,
+        replace=True,
+    )
+
+
+def tell_privately(
+    key: str,
+    *,
+    user_id: str,
+    channel: str | None,
+    text: str,
+    blocks: Sequence[Mapping[str, Any]] = (),
+) -> Outgoing:
+    """Only `user_id` sees it: an ephemeral in `channel`, else (or if that fails) a DM."""
+    if not channel:
+        return post(key, user_id, text, blocks)
+    return Outgoing(
+        key=key,
+        method=EPHEMERAL,
+        channel=channel,
+        user_id=user_id,
+        text=text,
+        blocks=tuple(blocks),
+        fallback_dm=True,
+    )
+
+
+def publish_home(key: str, *, user_id: str, view: Mapping[str, Any]) -> Outgoing:
+    """The App Home of `user_id`; only the latest version is ever sent."""
+    return Outgoing(key=key, method=PUBLISH_HOME, channel=user_id, view=view, replace=True)
+
+
+def permalink_lookup(key: str, *, channel: str, ts: str, subject: str) -> Outgoing:
+    """Ask Slack for a message's permalink and keep it on `subject`."""
+    return Outgoing(key=key, method=LOOKUP_PERMALINK, channel=channel, ts=ts, subject=subject)
+
+
+def person_lookup(key: str, *, user_id: str) -> Outgoing:
+    """Ask Slack for a user's profile and keep it in the people cache (asked again, once
+    sent, when it is stale again)."""
+    return Outgoing(key=key, method=LOOKUP_PERSON, channel=user_id, replace=True)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An outbox row as `opsloop outbox` shows it."""
+
+    id: int
+    team_id: str
+    key: str
+    method: str
+    channel: str
+    state: str
+    attempts: int
+    unsure: bool
+    next_attempt_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    posted_ts: str | None
+    error: str | None
+    text: str = field(default="")

@@ -1,0 +1,526 @@
+"""The outbox sender: delivers every stored Slack side effect once, paced, off the listeners.
+
+It runs as a thread in `opsloop run`, `serve` and `scheduler` (any number of replicas: rows
+are claimed, see storage.outbox). Each pass claims the due rows the pacer admits and sends
+them concurrently across channels. What Slack answers decides the row:
+- ok: marked sent (the record it belongs to gets its channel and ts);
+- 429: rescheduled after Retry-After and the lane paused, never slept on;
+- a refusal that cannot change (`channel_not_found`, `invalid_blocks`, …): given up at
+  once, kept as failed, and a person told;
+- 5xx, a dropped connection: retried with backoff until MAX_ATTEMPTS, then given up;
+- no answer in time: *unsure*, because Slack may have posted. Before an unsure post is
+  sent again the sender looks for it in the channel's history by the outbox key every post
+  carries in its message metadata, so a late answer never becomes a second post.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.outbox import delivery
+from bot.outbox.delivery import Claimed
+from bot.outbox.models import (
+    EPHEMERAL,
+    LOOKUP_PERMALINK,
+    LOOKUP_PERSON,
+    METADATA_EVENT_TYPE,
+    POST,
+    PUBLISH_HOME,
+    UPDATE,
+)
+from bot.outbox.service import still_pending
+from bot.slack.pacing import Pacer
+from bot.slack.people import SlackUser, slack_user
+from storage.db import SessionFactory
+from storage.errors import DatabaseUnavailableError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_BACKOFF_SECONDS = 900.0
+POLL_SECONDS = 0.2
+WORKERS = 8
+# Looked back this far in a channel's history for an unsure post.
+HISTORY_SLACK = timedelta(minutes=5)
+# …through at most this many pages of 200 messages (a busy channel, a long backoff).
+HISTORY_PAGES = 5
+
+# Refusals that no retry can change: the row is given up at once.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+        "user_not_found",
+        "user_not_in_channel",
+        "cannot_dm_bot",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "missing_scope",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "restricted_action",
+        "not_allowed_token_type",
+        "invalid_metadata_format",
+        "metadata_too_large",
+    }
+)
+# An ephemeral that cannot be shown in its channel is sent as a DM instead.
+EPHEMERAL_FALLBACK = frozenset(
+    {"not_in_channel", "channel_not_found", "user_not_in_channel", "is_archived"}
+)
+
+
+# What to do with a profile users.info returned: (team id, the profile).
+PersonRecorder = Callable[[str, SlackUser], None]
+
+# (team id, the id after the subject's kind) -> (text, blocks) of the message as it should
+# look now, or None when the record is gone. Keyed by subject kind ("checklist", …).
+Renderer = Callable[[str, str], tuple[str, list[dict[str, Any]]] | None]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxSender:
+    """Delivers the outbox; `start()` for a background thread, `drain()` to send what is due
+    now and return (the CLI jobs, the shell, the tests)."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        client: WebClient,
+        *,
+        renderers: Mapping[str, Renderer] | None = None,
+        on_person: PersonRecorder | None = None,
+        pacer: Pacer | None = None,
+        workers: int = WORKERS,
+        poll_seconds: float = POLL_SECONDS,
+        max_attempts: int = MAX_ATTEMPTS,
+        stale_after: timedelta = delivery.STALE_CLAIM,
+        now: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.pacer = pacer or Pacer()
+        self.renderers = dict(renderers or {})
+        self.on_person = on_person
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.stale_after = stale_after
+        self._now = now
+        self._token = uuid.uuid4().hex
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="opsloop-sender")
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pass_lock = threading.Lock()
+
+    # -- running -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="opsloop-outbox", daemon=True)
+        self._thread.start()
+        log.info("outbox sender started")
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop claiming; calls already made finish and are recorded, rows claimed but not
+        started go back to pending. True when it all ended within `timeout`."""
+        self._stopping.set()
+        done = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            done = not self._thread.is_alive()
+        # At most `workers` rows are claimed per pass, all started at once: nothing waits
+        # in the pool's queue, so not waiting for it drops nothing.
+        self._pool.shutdown(wait=done, cancel_futures=True)
+        return done
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sent = self.run_once()
+            except DatabaseUnavailableError as exc:
+                log.warning("outbox: database unavailable (%s); trying again shortly", exc)
+                sent = 0
+            except Exception:
+                log.exception("outbox pass failed; trying again shortly")
+                sent = 0
+            if not sent:
+                self._stopping.wait(self.poll_seconds)
+
+    def run_once(self) -> int:
+        """One pass: claim what is due and admitted, send it, record each outcome."""
+        with self._pass_lock:
+            if self._stopping.is_set():
+                return 0
+            claimed = delivery.claim_due(
+                self.sessions,
+                now=self._now(),
+                token=self._token,
+                admit=self.pacer.admit,
+                max_claims=self.workers,
+                stale_after=self.stale_after,
+            )
+            if claimed:
+                list(self._pool.map(self._deliver, claimed))
+            return len(claimed)
+
+    def drain(
+        self,
+        timeout: float = 30.0,
+        *,
+        keys: Sequence[tuple[str, str]] = (),
+        horizon: float | None = None,
+    ) -> bool:
+        """Send until nothing (of `keys`, if given; due within `horizon` seconds, if given)
+        is pending; False if `timeout` passed first."""
+        deadline = self._now() + timedelta(seconds=timeout)
+        while True:
+            sent = self.run_once()
+            due_by = None if horizon is None else self._now() + timedelta(seconds=horizon)
+            if not still_pending(self.sessions, keys=keys, due_by=due_by):
+                return True
+            if self._now() >= deadline or self._stopping.is_set():
+                return False
+            if not sent:
+                self._stopping.wait(0.02)
+
+    # -- one row -----------------------------------------------------------------------------
+    def _deliver(self, claimed: Claimed) -> None:
+        called = [False]  # set once a call that may post has been made
+        try:
+            self._deliver_or_raise(claimed, called)
+        except DatabaseUnavailableError:
+            # The send happened or not; the claim runs stale and the row is looked for.
+            log.warning("outbox %s: could not record the outcome", claimed.id)
+        except Exception:
+            log.exception("outbox %s: unexpected failure", claimed.id)
+            if claimed.attempts >= self.max_attempts:
+                delivery.give_up(self.sessions, claimed, error="unexpected error", now=self._now())
+                return
+            delivery.retry_later(
+                self.sessions,
+                claimed,
+                at=self._backoff(claimed),
+                error="unexpected error",
+                # Slack may have posted before the failure: look before posting again.
+                unsure=called[0] and claimed.method == POST,
+            )
+
+    def _deliver_or_raise(self, claimed: Claimed, called: list[bool]) -> None:
+        now = self._now()
+        if self._stopping.is_set() or not delivery.still_ours(self.sessions, claimed, now=now):
+            if self._stopping.is_set():
+                # Claimed but not started: back to pending at once for the next process.
+                delivery.retry_later(
+                    self.sessions, claimed, at=now, error="sender stopped", count_attempt=False
+                )
+            return
+        try:
+            if claimed.unsure and claimed.method == POST:
+                try:
+                    found = self._find_posted(claimed)
+                except (SlackApiError, OSError) as error:
+                    # Not knowing is no reason to post twice, nor to give up for good.
+                    self._lookup_failed(claimed, error)
+                    return
+                if found is not None:
+                    log.info("outbox %s was posted already (found %s)", claimed.id, found[1])
+                    delivery.mark_sent(
+                        self.sessions, claimed, now=now, channel=found[0], ts=found[1]
+                    )
+                    return
+            if claimed.method == LOOKUP_PERSON:
+                self._look_up_person(claimed)
+                delivery.mark_sent(self.sessions, claimed, now=now, channel=None, ts=None)
+                return
+            if claimed.method == LOOKUP_PERMALINK:
+                link = self.client.chat_getPermalink(
+                    channel=claimed.channel, message_ts=claimed.ts or ""
+                )
+                delivery.mark_sent(
+                    self.sessions,
+                    claimed,
+                    now=now,
+                    channel=claimed.channel,
+                    ts=claimed.ts,
+                    permalink=str(link.get("permalink") or "") or None,
+                )
+                return
+            called[0] = True
+            channel, ts = self._call(claimed)
+        except SlackApiError as error:
+            self._refused(claimed, error)
+            return
+        except _Unsendable as error:
+            delivery.give_up(self.sessions, claimed, error=str(error), now=now)
+            return
+        except OSError as error:  # includes timeouts and urllib's URLError
+            self._no_answer(claimed, error)
+            return
+        permalink = self._permalink(claimed, channel, ts)
+        delivery.mark_sent(
+            self.sessions, claimed, now=now, channel=channel, ts=ts, permalink=permalink
+        )
+
+    def _look_up_person(self, claimed: Claimed) -> None:
+        """users.info, kept in the people cache; an id Slack does not know is kept as such
+        (no name, no timezone) so it is not asked about again at once."""
+        try:
+            response = self.client.users_info(user=claimed.channel)
+            user = slack_user(claimed.channel, response.get("user") or {})
+        except SlackApiError as error:
+            if _error_of(error) != "user_not_found":
+                raise
+            user = SlackUser(claimed.channel, "", None, deleted=False, known=False)
+        if self.on_person is not None:
+            self.on_person(claimed.team_id, user)
+
+    def _lookup_failed(self, claimed: Claimed, error: Exception) -> None:
+        log.warning("outbox %s: could not look for an unsure post: %s", claimed.id, error)
+        if claimed.attempts >= self.max_attempts:
+            # A person decides (`opsloop outbox resend` posts it, after one more look).
+            delivery.give_up(
+                self.sessions,
+                claimed,
+                error="could not check whether it was posted",
+                now=self._now(),
+            )
+            return
+        delivery.retry_later(
+            self.sessions, claimed, at=self._backoff(claimed), error="lookup failed", unsure=True
+        )
+
+    def _call(self, claimed: Claimed) -> tuple[str | None, str | None]:
+        payload = claimed.payload
+        text = str(payload.get("text") or "")
+        blocks = payload.get("blocks") or None
+        if payload.get("render"):
+            text, blocks = self._render(claimed)
+        if claimed.method == POST:
+            return self._post_with_fallbacks(claimed, text, blocks)
+        if claimed.method == UPDATE:
+            if not claimed.ts:
+                raise _Unsendable("message_not_found")
+            self.client.chat_update(
+                channel=claimed.channel, ts=claimed.ts, text=text, blocks=blocks
+            )
+            return claimed.channel, claimed.ts
+        if claimed.method == EPHEMERAL:
+            try:
+                response = self.client.chat_postEphemeral(
+                    channel=claimed.channel, user=claimed.user_id or "", text=text, blocks=blocks
+                )
+            except SlackApiError as error:
+                if not (claimed.fallback_dm and _error_of(error) in EPHEMERAL_FALLBACK):
+                    raise
+                log.info("outbox %s: no ephemeral in %s; sent by DM", claimed.id, claimed.channel)
+                return self._post(claimed, claimed.user_id or "", text, blocks)
+            return claimed.channel, str(response.get("message_ts") or "") or None
+        if claimed.method == PUBLISH_HOME:
+            self.client.views_publish(user_id=claimed.channel, view=payload.get("view") or {})
+            return claimed.channel, None
+        raise _Unsendable("unknown_method")
+
+    def _render(self, claimed: Claimed) -> tuple[str, Any]:
+        kind, _, ident = (claimed.subject or "").partition(":")
+        renderer = self.renderers.get(kind)
+        if renderer is None:
+            raise _Unsendable(f"nothing renders {kind or 'this message'}")
+        rendered = renderer(claimed.team_id, ident)
+        if rendered is None:
+            raise _Unsendable("the record it shows no longer exists")
+        text, blocks = rendered
+        return text, blocks or None
+
+    def _post_with_fallbacks(
+        self, claimed: Claimed, text: str, blocks: Any
+    ) -> tuple[str | None, str | None]:
+        """Post in the row's channel, else in its fallbacks in order (an escalation goes to
+        the channel /escalate was typed in, then the owner's DM, when its channel refuses)."""
+        fallbacks = [str(c) for c in claimed.payload.get("fallback_channels") or []]
+        channels = [claimed.channel, *fallbacks]
+        refused: list[tuple[str, str]] = []
+        for index, channel in enumerate(channels):
+            try:
+                posted = self._post(claimed, channel, text, blocks)
+            except SlackApiError as error:
+                if index == len(channels) - 1 or _error_of(error) not in PERMANENT_ERRORS:
+                    raise
+                log.info("outbox %s: %s refused (%s)", claimed.id, channel, _error_of(error))
+                refused.append((channel, _error_of(error)))
+                continue
+            if refused:
+                delivery.note_fallback(
+                    self.sessions, claimed, refused=refused, posted_in=channel, now=self._now()
+                )
+            return posted
+        raise _Unsendable("no channel to post in")
+
+    def _post(
+        self, claimed: Claimed, channel: str, text: str, blocks: Any
+    ) -> tuple[str | None, str | None]:
+        response = self.client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=claimed.ts,
+            metadata={
+                "event_type": METADATA_EVENT_TYPE,
+                "event_payload": {"key": claimed.key, "team": claimed.team_id},
+            },
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response.get("channel") or channel), str(response.get("ts") or "") or None
+
+    def _permalink(self, claimed: Claimed, channel: str | None, ts: str | None) -> str | None:
+        if claimed.method != POST or not (
+            claimed.subject and claimed.subject.startswith("escalation:") and channel and ts
+        ):
+            return None
+        try:
+            link = self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+        except (SlackApiError, OSError) as exc:
+            log.info("no permalink for %s/%s: %s", channel, ts, exc)
+            return None
+        return str(link) if link else None
+
+    def _find_posted(self, claimed: Claimed) -> tuple[str, str] | None:
+        """The post of `claimed` if Slack has it (looked up by its metadata key), in its
+        channel or any of its fallbacks."""
+        fallbacks = [str(c) for c in claimed.payload.get("fallback_channels") or []]
+        for channel in [claimed.channel, *fallbacks]:
+            found = self._find_in(claimed, channel)
+            if found is not None:
+                return found
+        return None
+
+    def _find_in(self, claimed: Claimed, channel: str) -> tuple[str, str] | None:
+        if channel.startswith(("U", "W")):
+            opened = self.client.conversations_open(users=channel)
+            channel = str((opened.get("channel") or {}).get("id") or channel)
+        oldest = f"{(claimed.created_at - HISTORY_SLACK).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            if claimed.ts:
+                response = self.client.conversations_replies(
+                    channel=channel, ts=claimed.ts, oldest=oldest, cursor=cursor,
+                    limit=200, include_all_metadata=True,
+                )  # fmt: skip
+            else:
+                response = self.client.conversations_history(
+                    channel=channel, oldest=oldest, cursor=cursor, limit=200,
+                    include_all_metadata=True,
+                )  # fmt: skip
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT_TYPE
+                    and payload.get("key") == claimed.key
+                    and payload.get("team", claimed.team_id) == claimed.team_id
+                ):
+                    return channel, str(message.get("ts"))
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        return None
+
+    # -- outcomes ----------------------------------------------------------------------------
+    def _refused(self, claimed: Claimed, error: SlackApiError) -> None:
+        now = self._now()
+        status = getattr(error.response, "status_code", 200)
+        code = _error_of(error)
+        if status == 429 or code == "ratelimited":
+            seconds = _retry_after(error)
+            self.pacer.pause(claimed.team_id, claimed.method, claimed.channel, seconds)
+            delivery.retry_later(
+                self.sessions,
+                claimed,
+                at=now + timedelta(seconds=seconds),
+                error="ratelimited",
+                count_attempt=False,
+            )
+            return
+        if code in PERMANENT_ERRORS or claimed.attempts >= self.max_attempts:
+            delivery.give_up(self.sessions, claimed, error=code, now=now)
+            return
+        # A 5xx or `internal_error` may come after Slack did part of the work.
+        delivery.retry_later(
+            self.sessions,
+            claimed,
+            at=self._backoff(claimed),
+            error=code,
+            unsure=claimed.method == POST,
+        )
+
+    def _no_answer(self, claimed: Claimed, error: OSError) -> None:
+        # Only a post can be doubled; an update or a Home publish is simply sent again.
+        unsure = claimed.method == POST and not _never_sent(error)
+        log.warning("outbox %s: no answer from Slack (%s)", claimed.id, error)
+        if claimed.attempts >= self.max_attempts:
+            delivery.give_up(self.sessions, claimed, error="no answer from Slack", now=self._now())
+            return
+        delivery.retry_later(
+            self.sessions,
+            claimed,
+            at=self._backoff(claimed),
+            error=f"no answer: {error}",
+            unsure=unsure,
+        )
+
+    def _backoff(self, claimed: Claimed) -> datetime:
+        seconds = min(MAX_BACKOFF_SECONDS, 2.0 ** max(claimed.attempts, 1))
+        return self._now() + timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+class _Unsendable(Exception):
+    """A row the sender cannot make a call of (no ts to update, an unknown method)."""
+
+
+def _error_of(error: SlackApiError) -> str:
+    response = error.response
+    try:
+        return str(response.get("error") or "unknown_error")
+    except AttributeError:
+        if isinstance(response, dict):
+            return str(response.get("error") or "unknown_error")
+        return "unknown_error"
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = getattr(error.response, "headers", {}) or {}
+    for name, value in headers.items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(1.0, float(value if not isinstance(value, list) else value[0]))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def _never_sent(error: OSError) -> bool:
+    """A refused connection never reached Slack, so it cannot have posted."""
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, ConnectionRefusedError)

@@ -1,0 +1,1 @@
+"""The outbox: stored with the change, delivered once, paced, reconciled after doubt."""
