@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
 
 from sqlalchemy import create_engine, inspect, text
@@ -42,16 +41,6 @@ def request_maker(standin: SlackStandin, command: str, text: str, run: str) -> C
         return http_post(EVENTS_PATH, body.encode(), headers)
 
     return make
-
-
-def wait_for_replies(standin: SlackStandin, expected: int, limit_s: float = 60.0) -> int:
-    """Wait (bounded) until the stand-in got `expected` response_url posts; the count seen."""
-    deadline = time.monotonic() + limit_s
-    seen = len(standin.calls("response_url"))
-    while seen < expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-        seen = len(standin.calls("response_url"))
-    return seen
 
 
 def stored_rows(database_url: str, command: str) -> int | None:

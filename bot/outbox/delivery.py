@@ -66,13 +66,15 @@ def claim_due(
     admit: Admit,
     max_claims: int,
     stale_after: timedelta = STALE_CLAIM,
+    revive: bool = True,
     limit: int = 100,
 ) -> list[Claimed]:
     """Claim up to `max_claims` due rows pacing admits, oldest first, keeping each channel's
     order. No more than the sender can start at once: a claimed row waiting in a queue
     could go stale and be sent by another replica meanwhile."""
     with transaction(sessions) as session:
-        rows.revive_stale_claims(session, now=now, stale_after=stale_after)
+        if revive:
+            rows.revive_stale_claims(session, now=now, stale_after=stale_after)
         held: set[str] = set()  # channels with an earlier row not going out this pass
         picked: dict[int, str | None] = {}
         for row in rows.list_due(session, now=now, limit=limit):

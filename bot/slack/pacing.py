@@ -30,7 +30,7 @@ DEFAULT_PER_MINUTE = 50.0
 # network jitter can move closer to the previous one than when it was admitted here.
 CHANNEL_INTERVAL_SECONDS = 1.1
 # How much of a budget may go at once after a quiet spell, in seconds' worth of calls.
-BURST_SECONDS = 3.0
+BURST_SECONDS = 1.0
 
 
 @dataclass

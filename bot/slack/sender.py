@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 900.0
 POLL_SECONDS = 0.2
+# An idle sender polls less and less often, up to this: every poll is a transaction, and on
+# SQLite every transaction takes the one write lock the listeners need to store commands.
+IDLE_POLL_MAX_SECONDS = 1.0
+# Claims left by a dead sender are looked for this often, not at every pass.
+REVIVE_EVERY_SECONDS = 10.0
 WORKERS = 8
 # Looked back this far in a channel's history for an unsure post.
 HISTORY_SLACK = timedelta(minutes=5)
@@ -128,6 +133,7 @@ class OutboxSender:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.stale_after = stale_after
+        self._last_revive: datetime | None = None
         self._now = now
         self._token = uuid.uuid4().hex
         self.workers = workers
@@ -156,6 +162,7 @@ class OutboxSender:
         return done
 
     def _loop(self) -> None:
+        idle = self.poll_seconds
         while not self._stopping.is_set():
             try:
                 sent = self.run_once()
@@ -165,17 +172,26 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox pass failed; trying again shortly")
                 sent = 0
-            if not sent:
-                self._stopping.wait(self.poll_seconds)
+            if sent:
+                idle = self.poll_seconds
+                continue
+            self._stopping.wait(idle)
+            idle = min(idle * 2, max(IDLE_POLL_MAX_SECONDS, self.poll_seconds))
 
     def run_once(self) -> int:
         """One pass: claim what is due and admitted, send it, record each outcome."""
         with self._pass_lock:
             if self._stopping.is_set():
                 return 0
+            now = self._now()
+            every = min(REVIVE_EVERY_SECONDS, self.stale_after.total_seconds() / 2)
+            revive = self._last_revive is None or (now - self._last_revive).total_seconds() >= every
+            if revive:
+                self._last_revive = now
             claimed = delivery.claim_due(
                 self.sessions,
-                now=self._now(),
+                now=now,
+                revive=revive,
                 token=self._token,
                 admit=self.pacer.admit,
                 max_claims=self.workers,
