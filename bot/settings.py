@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     # A row claimed by a sender that went silent this long (killed, a lost machine) is
     # taken over, looked up in Slack before anything is posted again.
     opsloop_outbox_claim_seconds: int = Field(default=90, ge=2, le=3600)
-    opsloop_log_level: str = "INFO"
+    # None: INFO for the long-running commands (run, serve, scheduler), WARNING for the rest.
+    opsloop_log_level: str | None = None
     opsloop_templates_dir: Path | None = None
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
@@ -137,7 +138,9 @@ class Settings(BaseSettings):
 
     @field_validator("opsloop_log_level")
     @classmethod
-    def _log_level_known(cls, value: str) -> str:
+    def _log_level_known(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         value = value.strip().upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError(f"{value!r} is not a log level")

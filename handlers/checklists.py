@@ -76,7 +76,7 @@ def _start(deps: Deps, body: dict[str, Any], rest: str, *, team_id: str, user_id
         known = ", ".join(f"`{escape(n)}`" for n in names) or "none yet"
         raise UserError(
             f"Say which template to start. Templates: {known}.",
-            example=f"/checklist start {names[0] if names else 'onboarding'} Acme",
+            example=f"/checklist start {names[0] if names else 'customer-onboarding'} Acme",
         )
     run = checklists.start_checklist(
         deps.sessions,

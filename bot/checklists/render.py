@@ -32,7 +32,7 @@ CHECKLIST_HELP = CommandHelp(
     "Run onboarding checklists in a channel: one checkbox per item, owners and due dates.",
     (
         "`/checklist start <template> [subject]` — post a checklist here, "
-        "e.g. `/checklist start onboarding Acme`",
+        "e.g. `/checklist start customer-onboarding Acme` (`/checklist templates` lists them)",
         "`/checklist list [mine|all]` — active checklists with progress and overdue items",
         "`/checklist templates` — the templates you can start",
         "`/checklist help` — this help",

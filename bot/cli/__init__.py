@@ -88,7 +88,14 @@ COMMANDS: tuple[click.Command, ...] = (
     commands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log more: -v for INFO, -vv for DEBUG (default: warnings and errors; INFO for "
+    "run, serve and scheduler).",
+)
+def cli(verbose: int) -> None:
     """Opsloop: the Slack bot product-ops teams run their week on."""
 
 

@@ -35,24 +35,43 @@ class CliError(click.ClickException):
         return self.message
 
 
-def settings_from_env() -> Settings:
-    """Settings from the environment and `.env`, with logging configured from them."""
+def settings_from_env(*, service: bool = False) -> Settings:
+    """Settings from the environment and `.env`, with logging configured from them: a
+    one-shot command logs warnings and errors only (`-v` for INFO, `-vv` for DEBUG), a
+    service (`run`, `serve`, `scheduler`) logs INFO; OPSLOOP_LOG_LEVEL decides when set."""
     settings = load_settings()
-    configure_logging(settings.opsloop_log_level)
+    configure_logging(_log_level(settings, service=service))
     return settings
 
 
+def _log_level(settings: Settings, *, service: bool) -> str:
+    context = click.get_current_context(silent=True)
+    verbose = int((context.find_root().params.get("verbose") or 0) if context else 0)
+    if verbose:
+        return "DEBUG" if verbose > 1 else "INFO"
+    if settings.opsloop_log_level:
+        return settings.opsloop_log_level
+    return "INFO" if service else "WARNING"
+
+
+_HANDLER_NAME = "opsloop-cli"
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """One stderr handler on the root logger (added once), at `level`."""
+    root = logging.getLogger()
+    if not any(handler.get_name() == _HANDLER_NAME for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(getattr(logging, level, logging.INFO))
 
 
-def ready_deps(*, needs_token: bool = False) -> Deps:
-    """Deps from the environment with the schema checked; `needs_token`: posting to Slack."""
-    settings = settings_from_env()
+def ready_deps(*, needs_token: bool = False, service: bool = False) -> Deps:
+    """Deps from the environment with the schema checked; `needs_token`: posting to Slack;
+    `service`: a long-running command (logs INFO by default)."""
+    settings = settings_from_env(service=service)
     if needs_token:
         settings.require("slack_bot_token")
     deps = make_deps(settings)

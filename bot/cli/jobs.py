@@ -47,7 +47,7 @@ def deliver(deps: Deps, keys: list[tuple[str, str]]) -> dict[tuple[str, str], st
 @click.command()
 def scheduler() -> None:
     """Run the scheduler alone: digests and nudges, one leader among several processes."""
-    deps = ready_deps(needs_token=True)
+    deps = ready_deps(needs_token=True, service=True)
     running = build_scheduler(deps, blocking=True)
     sender = make_sender(deps)
     sender.start()

@@ -54,7 +54,7 @@ def run(no_scheduler: bool) -> None:
     """Connect to Slack over Socket Mode (no public URL needed), with the scheduler."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    settings = settings_from_env()
+    settings = settings_from_env(service=True)
     if settings.slack_bot_token is None or settings.slack_app_token is None:
         missing = "SLACK_BOT_TOKEN" if settings.slack_bot_token is None else "SLACK_APP_TOKEN"
         raise CliError(f"{missing} is not set. {CREATE_APP_HINT}")
@@ -102,7 +102,7 @@ def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Serve Slack's HTTP requests (POST /slack/events, GET /healthz) with waitress."""
     from bot.slack.http import serve as serve_http
 
-    settings = settings_from_env()
+    settings = settings_from_env(service=True)
     settings.require("slack_signing_secret", "slack_bot_token")
     deps = make_deps(settings)
     prepare_to_serve(deps)
