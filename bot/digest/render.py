@@ -118,19 +118,34 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
     return env
 
 
-def _section_body(env: Environment, section: DigestSection, context: dict[str, Any]) -> str:
+def _render(envs: tuple[Environment, ...], name: str, **context: Any) -> str:
+    """`name` from the first environment that renders it: a team's override, else the
+    built-in template. A broken override is logged and the built-in one is used, so the
+    digest still reads as designed."""
+    for index, env in enumerate(envs):
+        try:
+            return env.get_template(name).render(**context)
+        except TemplateError:
+            if index == len(envs) - 1:
+                raise
+            log.exception("digest template override %s failed; using the built-in one", name)
+    raise AssertionError("no environment")  # pragma: no cover - envs is never empty
+
+
+def _section_body(
+    envs: tuple[Environment, ...], section: DigestSection, context: dict[str, Any]
+) -> str:
     name = f"{section.key}.j2"
-    if name not in env.list_templates():
+    if not any(name in env.list_templates() for env in envs):
         name = "section.j2"
+    values = {"section": section, "facts": section.facts, **context}
     try:
-        body = env.get_template(name).render(section=section, facts=section.facts, **context)
+        body = _render(envs, name, **values)
     except TemplateError:
-        # A provider missing a fact (or a broken override) must not cost the whole digest:
-        # StrictUndefined makes the mistake loud in the log, the generic layout shows the data.
+        # A provider missing a fact must not cost the whole digest: StrictUndefined makes
+        # the mistake loud in the log, the generic layout shows the data.
         log.exception("digest template %s failed; using section.j2", name)
-        body = env.get_template("section.j2").render(
-            section=section, facts=section.facts, **context
-        )
+        body = _render(envs[-1:], "section.j2", **values)
     return body.strip() or (section.empty_text or "Nothing to report.")
 
 
@@ -156,7 +171,12 @@ def _local(moment: datetime, digest: Digest) -> str:
 
 def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple[str, list[Block]]:
     """(text fallback, blocks) of one weekly digest; at most 50 blocks, text < 4000 chars."""
-    env = make_environment(templates_dir)
+    # The team's overrides (if any), then the built-in templates alone as the fallback.
+    envs = (
+        (make_environment(templates_dir), make_environment())
+        if templates_dir
+        else (make_environment(),)
+    )
     last_day = digest.week_end.replace(microsecond=0) - _ONE_SECOND
     context = {
         "week": digest.week,
@@ -165,8 +185,8 @@ def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple
         "start_local": _local(digest.week_start, digest),
         "end_local": _local(last_day, digest),
     }
-    header = truncate(env.get_template("header.j2").render(**context).strip(), HEADER_LIMIT)
-    intro = env.get_template("intro.j2").render(**context).strip()
+    header = truncate(_render(envs, "header.j2", **context).strip(), HEADER_LIMIT)
+    intro = _render(envs, "intro.j2", **context).strip()
     blocks: list[Block] = [HeaderBlock(text=header)]
     if intro:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=intro)]))
@@ -175,7 +195,7 @@ def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple
         DigestSection("none", "Nothing yet", empty_text="No capability reports to the digest yet."),
     )
     for index, section in enumerate(sections):
-        body = _section_body(env, section, context)
+        body = _section_body(envs, section, context)
         title = f"*{escape(section.title)}*"
         text_parts.append(f"{title}\n{body}")
         if index:

@@ -370,6 +370,29 @@ def test_team_overrides_a_template_from_a_folder(
     assert "pieces of feedback" in text  # the other templates stay built in
 
 
+def test_a_broken_override_falls_back_to_the_built_in_template(
+    deps: Deps,
+    records: Records,
+    clock: FixedClock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: a broken escalations.j2 showed the generic fact list (a dump of the section's
+    data); a broken header.j2 cost the whole digest."""
+    _busy_week(records)
+    setup_team(deps)
+    digest = digest_of(deps, team_id=TEAM, week="2026-W47", now=MONDAY_9)
+    built_in, _ = render_digest(digest)
+    (tmp_path / "escalations.j2").write_text("{{ facts.no_such_fact }}\n")
+    (tmp_path / "header.j2").write_text("{% if %}\n")  # a syntax error
+    with caplog.at_level("ERROR", logger="bot.digest.render"):
+        text, _ = render_digest(digest, templates_dir=tmp_path)
+    assert text == built_in
+    failed = [r.getMessage() for r in caplog.records]
+    assert any("escalations.j2 failed; using the built-in one" in m for m in failed)
+    assert any("header.j2 failed; using the built-in one" in m for m in failed)
+
+
 def test_many_sections_are_cut_to_fifty_blocks(
     deps: Deps, records: Records, clock: FixedClock
 ) -> None:
