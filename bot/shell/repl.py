@@ -348,10 +348,16 @@ def _find_option(element: dict[str, Any], wanted: str) -> dict[str, Any] | None:
     options = element.get("options") or [
         o for g in element.get("option_groups", []) for o in g.get("options", [])
     ]
-    for index, option in enumerate(options, start=1):
-        text = option.get("text", {}).get("text", "")
-        if wanted in (option.get("value"), text) or wanted == str(index):
-            return dict(option)
+    # An option's value first, then its label, and only then its position: `set 3 2` on
+    # the NPS select means the score 2, not the second option.
+    for matches in (
+        lambda index, option: option.get("value") == wanted,
+        lambda index, option: option.get("text", {}).get("text", "") == wanted,
+        lambda index, option: str(index) == wanted,
+    ):
+        for index, option in enumerate(options, start=1):
+            if matches(index, option):
+                return dict(option)
     return None
 
 
