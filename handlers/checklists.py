@@ -13,7 +13,7 @@ from bot.checklists.templates import list_templates
 from bot.deps import Deps
 from bot.errors import PermissionDeniedError, UserError
 from bot.org import service as directory
-from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
 from bot.slack.mrkdwn import escape, typed
@@ -104,13 +104,6 @@ def _shown_positions(message: Any, block_id: str) -> frozenset[int] | None:
     return None
 
 
-def _where(body: dict[str, Any]) -> tuple[str, str]:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts") or ""
-    return str(channel), str(ts)
-
-
 def _refused() -> PermissionDeniedError:
     return PermissionDeniedError("That checklist action is not valid; nothing was changed.")
 
@@ -129,7 +122,7 @@ def handle_checklist_tick(
     )
     if ref is None or selected is None:
         raise _refused()
-    channel_id, message_ts = _where(body)
+    channel_id, message_ts = clicked_message(body)
     result = checklists.apply_checkbox_state(
         deps.sessions,
         team_id=team_of(body),
@@ -156,7 +149,7 @@ def handle_checklist_menu(
     choice = render.MenuChoice.parse(str((action.get("selected_option") or {}).get("value", "")))
     if choice is None:
         raise _refused()
-    channel_id, message_ts = _where(body)
+    channel_id, message_ts = clicked_message(body)
     run = checklists.cancel_run(
         deps.sessions,
         team_id=team_of(body),

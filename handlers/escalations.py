@@ -41,7 +41,7 @@ from bot.outbox import models as outbox
 from bot.outbox.models import Outgoing
 from bot.outbox.service import enqueue_messages
 from bot.slack.blocks import action_id
-from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import render_command_help
 from bot.slack.replies import answer, command_args
@@ -190,7 +190,7 @@ def _click_transition(
     )
     ack()
     if outcome.event is None:
-        _tell(deps, team_id, user_id, _channel_of(body), render_refusal(outcome))
+        _tell(deps, team_id, user_id, clicked_message(body)[0] or None, render_refusal(outcome))
 
 
 def handle_reassign_click(
@@ -223,7 +223,7 @@ def _allowed_unresolved(body: dict[str, Any], context: BoltContext) -> Escalatio
         return e
     service.refresh_message(deps.sessions, team_id=team_id, escalation_id=e.id, now=deps.clock())
     refusal = render_refusal(ChangeOutcome(e, None, "already_resolved"))
-    _tell(deps, team_id, user_id, _channel_of(body), refusal)
+    _tell(deps, team_id, user_id, clicked_message(body)[0] or None, refusal)
     return None
 
 
@@ -283,12 +283,6 @@ def _tell(deps: Deps, team_id: str, user_id: str, channel: str | None, text: str
         f"notice:{uuid.uuid4().hex}", user_id=user_id, channel=channel, text=text
     )
     enqueue_messages(deps.sessions, team_id=team_id, messages=[note], now=deps.clock())
-
-
-def _channel_of(body: dict[str, Any]) -> str | None:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    return str(channel) if channel else None
 
 
 def _action_value(body: dict[str, Any]) -> str | None:

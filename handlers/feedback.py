@@ -35,7 +35,7 @@ from bot.feedback.nps import parse_period
 from bot.feedback.parse import EmptyFeedbackError, FeedbackFormError, parse_form, parse_inline
 from bot.feedback.service import get_nps_report
 from bot.ids import parse_record_id
-from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import plain_text, user_ref
 from bot.slack.replies import answer, command_args
@@ -168,9 +168,7 @@ def handle_edit_click(
     record = service.get_feedback_for_edit(
         deps.sessions, team_id=team_of(body), feedback_id=feedback_id, user_id=user_of(body)
     )
-    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get(
-        "id"
-    )
+    channel = clicked_message(body)[0] or None
     meta = FeedbackModalMeta(
         submission_key=service.new_submission_key("edit"),
         feedback_id=record.id,

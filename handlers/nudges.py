@@ -19,7 +19,7 @@ from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef, render_nudge
 from bot.outbox import models as outbox
 from bot.outbox.service import enqueue_messages
 from bot.slack.blocks import action_id, as_dicts
-from bot.slack.context import deps_of, team_of, user_of
+from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import local_date
 
@@ -72,13 +72,11 @@ def _refresh(deps: Deps, body: dict[str, Any], note: str, ack: Ack, respond: Res
         default_timezone=deps.settings.opsloop_timezone,
     )
     text, blocks = render_nudge(nudge, now=now, note=note)
-    container = body.get("container") or {}
-    if container.get("is_ephemeral"):
+    if (body.get("container") or {}).get("is_ephemeral"):
         ack()
         respond(text=text, blocks=as_dicts(blocks), replace_original=True)
         return
-    channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
-    ts = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
+    channel, ts = clicked_message(body)
     if channel and ts:
         key = f"nudge-dm:{channel}:{ts}"
         update = outbox.update(

@@ -92,7 +92,9 @@ def enqueue(session: Session, row: NewOutboxRow, *, now: datetime) -> bool:
             revision=OutboxMessage.revision + 1,
             # A row being sent stays claimed; its sender sees the new revision and leaves
             # the row pending for the next pass instead of marking it sent.
-            state=_case_sending_else_pending(),
+            state=case(
+                (OutboxMessage.state == OUTBOX_SENDING, OUTBOX_SENDING), else_=OUTBOX_PENDING
+            ),
             attempts=0,
             error=None,
             next_attempt_at=None,
@@ -100,10 +102,6 @@ def enqueue(session: Session, row: NewOutboxRow, *, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-def _case_sending_else_pending() -> Any:
-    return case((OutboxMessage.state == OUTBOX_SENDING, OUTBOX_SENDING), else_=OUTBOX_PENDING)
 
 
 def replace_pending_payload(session: Session, *, team_id: str, key: str, payload: str) -> bool:

@@ -3,16 +3,13 @@ at the moment it is sent, so it shows the newest state however many ticks came f
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.checklists import render
 from bot.checklists import service as checklists
 from bot.deps import Deps
 from bot.errors import NotFoundError
 from bot.org import service as directory
 from bot.slack.blocks import as_dicts
-
-Rendered = tuple[str, list[dict[str, Any]]] | None
+from bot.slack.sender import Rendered, Renderer
 
 
 def _timezone(deps: Deps, team_id: str) -> str:
@@ -21,7 +18,7 @@ def _timezone(deps: Deps, team_id: str) -> str:
     )
 
 
-def run_renderer(deps: Deps) -> Any:
+def run_renderer(deps: Deps) -> Renderer:
     """Subject `checklist:<run key>`: the run's channel message."""
 
     def render_run(team_id: str, run_key: str) -> Rendered:
@@ -35,7 +32,7 @@ def run_renderer(deps: Deps) -> Any:
     return render_run
 
 
-def note_renderer(deps: Deps) -> Any:
+def note_renderer(deps: Deps) -> Renderer:
     """Subject `checklist-note:<run key>:completed|reopened`: the note in its thread."""
 
     def render_note(team_id: str, ident: str) -> Rendered:

@@ -4,19 +4,16 @@ so a message is never older than the escalation it shows."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.deps import Deps
 from bot.errors import NotFoundError
 from bot.escalations import service
 from bot.escalations.render import render_escalation_message, render_event, render_owner_dm
 from bot.ids import is_user_id
 from bot.slack.blocks import as_dicts
+from bot.slack.sender import Rendered, Renderer
 
-Rendered = tuple[str, list[dict[str, Any]]] | None
 
-
-def message_renderer(deps: Deps) -> Any:
+def message_renderer(deps: Deps) -> Renderer:
     """Subject `escalation:<id>`: the channel message with its buttons."""
 
     def render_message(team_id: str, ident: str) -> Rendered:
@@ -34,7 +31,7 @@ def message_renderer(deps: Deps) -> Any:
     return render_message
 
 
-def event_renderer(deps: Deps) -> Any:
+def event_renderer(deps: Deps) -> Renderer:
     """Subject `escalation-event:<event id>`: one change, in the message's thread."""
 
     def render_change(team_id: str, ident: str) -> Rendered:
@@ -48,7 +45,7 @@ def event_renderer(deps: Deps) -> Any:
     return render_change
 
 
-def owner_renderer(deps: Deps) -> Any:
+def owner_renderer(deps: Deps) -> Renderer:
     """Subject `escalation-owner:<id>:<assigned by>`: the DM telling the owner it is theirs."""
 
     def render_dm(team_id: str, ident: str) -> Rendered:

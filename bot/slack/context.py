@@ -72,3 +72,12 @@ def user_of(body: dict[str, Any]) -> str:
     else:
         candidate = body.get("user") or ""
     return str(candidate) if is_user_id(candidate) else ""
+
+
+def clicked_message(body: dict[str, Any]) -> tuple[str, str]:
+    """(channel id, message ts) of the message a button or menu was used in; "" for what
+    the payload does not say (a click in a modal has neither)."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts") or ""
+    return str(channel), str(ts)

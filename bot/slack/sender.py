@@ -100,7 +100,8 @@ PersonRecorder = Callable[[str, SlackUser], None]
 
 # (team id, the id after the subject's kind) -> (text, blocks) of the message as it should
 # look now, or None when the record is gone. Keyed by subject kind ("checklist", …).
-Renderer = Callable[[str, str], tuple[str, list[dict[str, Any]]] | None]
+Rendered = tuple[str, list[dict[str, Any]]] | None
+Renderer = Callable[[str, str], Rendered]
 
 
 def wall_clock() -> datetime:
