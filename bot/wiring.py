@@ -214,6 +214,7 @@ def build_app(
         listener_executor=executor
         or TrackingExecutor(max_workers=deps.settings.opsloop_listener_threads),
         logger=logging.getLogger("opsloop.bolt"),
+        process_before_response=True,
     )
     if stopping is not None:
         # First, so a request refused while stopping has claimed nothing (an event's
