@@ -147,11 +147,17 @@ class Pacer:
                 self._channel_next[lane] = now + self._channel_interval
             return 0.0
 
-    def started(self, team_id: str, method: str) -> None:
-        """An admitted call of `method` is being made now: count it from now."""
+    def started(self, team_id: str, method: str, channel: str | None) -> None:
+        """An admitted call of `method` (to `channel`) is being made now: count it, and the
+        channel's next post, from now rather than from its admission."""
         with self._lock:
             now = self._clock()
             self._bucket(team_id, method, now).start(now)
+            if method == "chat.postMessage" and channel is not None:
+                lane = (team_id, channel)
+                self._channel_next[lane] = max(
+                    self._channel_next.get(lane, 0.0), now + self._channel_interval
+                )
 
     def spend(self, team_id: str, method: str) -> bool:
         """Take one call of `method` from the workspace budget (lookups the sender makes)."""

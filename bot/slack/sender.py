@@ -240,7 +240,7 @@ class OutboxSender:
 
     # -- one row -----------------------------------------------------------------------------
     def _deliver(self, claimed: Claimed) -> None:
-        self.pacer.started(claimed.team_id, claimed.method)
+        self.pacer.started(claimed.team_id, claimed.method, claimed.channel)
         called = [False]  # set once a call that may post has been made
         try:
             self._deliver_or_raise(claimed, called)

@@ -35,7 +35,7 @@ def post(pacer: Pacer, channel: str) -> bool:
     """Admit and start one DM, as the sender does; True when it may go now."""
     if pacer.admit("T1", "chat.postMessage", channel) > 0.0:
         return False
-    pacer.started("T1", "chat.postMessage")
+    pacer.started("T1", "chat.postMessage", channel)
     return True
 
 
@@ -65,8 +65,8 @@ def test_a_post_is_counted_from_when_it_started_not_when_it_was_admitted(
     # Admitted, not started yet: the window is full all the same.
     assert pacer.admit("T1", "chat.postMessage", "D10") > 0.0
     clock.now += 0.5  # the posts start half a second late (a loaded machine)
-    for _ in range(10):
-        pacer.started("T1", "chat.postMessage")
+    for n in range(10):
+        pacer.started("T1", "chat.postMessage", f"D{n}")
     clock.now += 0.9  # 1.4 s after admission, 0.9 s after they started
     assert pacer.admit("T1", "chat.postMessage", "D10") > 0.0
     clock.now += 0.1 + WINDOW_MARGIN_SECONDS
@@ -118,4 +118,15 @@ def test_unlimited_admits_everything(clock: Clock) -> None:
     pacer = Pacer.unlimited()
     for _ in range(500):
         assert pacer.admit("T1", "chat.postMessage", "C1") == 0.0
-        pacer.started("T1", "chat.postMessage")
+        pacer.started("T1", "chat.postMessage", "C1")
+
+
+def test_a_channel_s_next_post_waits_from_when_the_last_one_started(
+    pacer: Pacer, clock: Clock
+) -> None:
+    assert pacer.admit("T1", "chat.postMessage", "C1") == 0.0
+    clock.now += 0.8  # the post starts late
+    pacer.started("T1", "chat.postMessage", "C1")
+    clock.now += CHANNEL_INTERVAL_SECONDS - 0.8
+    # 1.1 s after the admission, but only 0.3 s after the post reached Slack
+    assert pacer.admit("T1", "chat.postMessage", "C1") == pytest.approx(0.8)
