@@ -72,9 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="workspace-wide posts/s (default 10 = 600/min; 0 = no workspace cap)",
     )
+    replicas = sub.add_parser(
+        "replicas", help="two serve replicas + a scheduler on PostgreSQL vs one serve"
+    )
+    replicas.add_argument("--requests", type=int, default=2_000, help="per phase")
+    replicas.add_argument("--clients", type=int, default=50)
+    replicas.add_argument("--threads", type=int, default=16, help="server threads per replica")
     args = parser.parse_args(argv)
 
-    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    db = getattr(args, "db", "postgres")
+    kinds = ["sqlite", "postgres"] if db == "both" else [db]
     runs = []
     if args.name == "ack":
         from bench import ack as bench_ack
@@ -124,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
                 "full size (about 3 min per database here): "
                 "python -m bench nudges --owners 1000 --items 10000 [--db both]"
             )
+    elif args.name == "replicas":
+        from bench import replicas as bench_replicas
+
+        if not 1 <= args.requests <= MAX_REQUESTS or not 1 <= args.clients <= MAX_CLIENTS:
+            parser.error(f"--requests 1..{MAX_REQUESTS}, --clients 1..{MAX_CLIENTS}")
+        runs.append(
+            bench_replicas.run(requests=args.requests, clients=args.clients, threads=args.threads)
+        )
     else:
         from bench import memory as bench_memory
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -141,7 +141,11 @@ async def _client(
 
 
 async def _run(
-    port: int, make_request: Callable[[], bytes], count: int, concurrency: int, limit_s: float
+    ports: Sequence[int],
+    make_request: Callable[[], bytes],
+    count: int,
+    concurrency: int,
+    limit_s: float,
 ) -> LevelResult:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -150,19 +154,25 @@ async def _run(
     deadline = time.monotonic() + limit_s
     start = time.perf_counter()
     await asyncio.gather(
-        *(_client(port, requests, latencies, statuses, deadline) for _ in range(concurrency))
+        *(
+            _client(ports[n % len(ports)], requests, latencies, statuses, deadline)
+            for n in range(concurrency)
+        )
     )
     elapsed = time.perf_counter() - start
     return LevelResult(concurrency, len(latencies), elapsed, latencies, statuses)
 
 
 def run_level(
-    port: int,
+    port: int | Sequence[int],
     make_request: Callable[[], bytes],
     *,
     count: int,
     concurrency: int,
     limit_s: float = 90.0,
 ) -> LevelResult:
-    """Send `count` requests from `concurrency` keep-alive clients; stop at `limit_s`."""
-    return asyncio.run(_run(port, make_request, count, concurrency, limit_s))
+    """Send `count` requests from `concurrency` keep-alive clients; stop at `limit_s`.
+    Given several ports, the clients are spread over them in turn (replicas behind a
+    balancer that keeps each connection on one server)."""
+    ports = [port] if isinstance(port, int) else list(port)
+    return asyncio.run(_run(ports, make_request, count, concurrency, limit_s))

@@ -156,6 +156,9 @@ def run(
             print(f"[{db}] running the nudge job …", flush=True)
             sender = make_sender(deps)
             started = time.perf_counter()
+            # As in `opsloop scheduler`: the sender runs beside the job and starts posting
+            # the first DM as soon as it is stored (each DM commits on its own).
+            sender.start()
             results = nudge_job.run(deps, now=NOW, team_ids=[TEAM])
             sender.drain(timeout=3600)
             total_s = time.perf_counter() - started

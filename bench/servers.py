@@ -106,11 +106,13 @@ def _base_env(slack_api_url: str) -> dict[str, str]:
     return env
 
 
-def start_opsloop(*, database_url: str, slack_api_url: str, workdir: Path, threads: int) -> Server:
+def start_opsloop(
+    *, database_url: str, slack_api_url: str, workdir: Path, threads: int, name: str = "opsloop"
+) -> Server:
     """`python -m bot serve` (the same as `opsloop serve`) on a free port."""
     env = {**_base_env(slack_api_url), "DATABASE_URL": database_url}
     server = _spawn(
-        "opsloop",
+        name,
         [sys.executable, "-m", "bot", "serve", "--threads", str(threads)],
         env,
         workdir,

@@ -33,6 +33,7 @@ from bot.slack import errors, middleware
 from bot.slack.client import make_sender_client, make_web_client
 from bot.slack.executor import TrackingExecutor
 from bot.slack.pacing import Pacer
+from bot.slack.sender import WORKERS as SENDER_WORKERS
 from bot.slack.sender import OutboxSender, Renderer
 from handlers import checklists as checklist_listeners
 from handlers import escalations as escalation_listeners
@@ -58,11 +59,28 @@ class SchemaOutdatedError(Exception):
     """The PostgreSQL schema is older than this version of Opsloop."""
 
 
+# The connections one process may need at once beyond its pool, briefly: a CLI job's drain
+# beside the running sender, a health check, the schema check at start.
+POOL_OVERFLOW = 4
+
+
+def database_pool_size(settings: Settings) -> int:
+    """PostgreSQL connections one process keeps: one per listener thread (each stores its
+    command inside a transaction before the ack), one per outbox sender worker (each
+    records its outcome), the sender's claim pass and the scheduler's tick. A replica thus
+    holds at most this + POOL_OVERFLOW; keep replicas times that under `max_connections`."""
+    return settings.opsloop_listener_threads + SENDER_WORKERS + 2
+
+
 def make_deps(
     settings: Settings, *, clock: Clock = system_clock, client: WebClient | None = None
 ) -> Deps:
     """Build the engine, session factory, Slack client and feature tables of `settings`."""
-    engine = make_engine(settings.database_url, pool_size=settings.opsloop_listener_threads)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=database_pool_size(settings),
+        max_overflow=POOL_OVERFLOW,
+    )
     if client is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         client = make_web_client(token=token, base_url=settings.slack_api_url)
@@ -196,6 +214,7 @@ def build_app(
         listener_executor=executor
         or TrackingExecutor(max_workers=deps.settings.opsloop_listener_threads),
         logger=logging.getLogger("opsloop.bolt"),
+        process_before_response=True,
     )
     if stopping is not None:
         # First, so a request refused while stopping has claimed nothing (an event's

@@ -5,10 +5,20 @@ starts with BEGIN IMMEDIATE: a read-then-write transaction that started deferred
 at once with "database is locked" when another writer got there first, whereas IMMEDIATE
 waits (up to busy_timeout) for the write lock. PostgreSQL gets pre-ping so a connection the
 server dropped is replaced before use.
+
+Inside one process, SQLite connections are handed out one at a time (a lock taken when a
+connection leaves the pool and given back when it returns, after its COMMIT or ROLLBACK).
+SQLite has one writer anyway; what the lock changes is how the others wait. Left to
+SQLite, a thread that finds the write lock taken sleeps in its busy handler (1, 2, 5, 10 …
+up to 100 ms a turn) and may sleep past the moment the lock came free, so 16 listener
+threads and the outbox sender turn a 2 ms write into a 300 ms to 2 s tail. Queued on a
+Python lock, the next thread starts the moment the previous one committed. Other
+processes (a CLI job beside `opsloop serve`) still meet SQLite's busy timeout.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +64,51 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    one_at_a_time = _OneAtATime()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        if not one_at_a_time.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise DatabaseUnavailableError("the SQLite database stayed busy")
+        record.info[_HOLDS_TURN] = True
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi: Any, record: Any) -> None:
+        if record.info.pop(_HOLDS_TURN, False):
+            one_at_a_time.release()
+
+
+_HOLDS_TURN = "opsloop_holds_turn"
+
+
+class _OneAtATime:
+    """A turn that one thread holds at a time. The holder may take it again (a second
+    connection in the same thread: the schema check inside a transaction); the turn may be
+    given back from any thread (a session closed where it was collected)."""
+
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._holder: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._free:
+            if self._holder == me:
+                self._depth += 1
+                return True
+            if not self._free.wait_for(lambda: self._holder is None, timeout):
+                return False
+            self._holder, self._depth = me, 1
+            return True
+
+    def release(self) -> None:
+        with self._free:
+            self._depth -= 1
+            if self._depth <= 0:
+                self._holder, self._depth = None, 0
+                self._free.notify()
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

@@ -6,31 +6,37 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models.feedback import Feedback, FeedbackTag
-from storage.upsert import insert_if_absent
+from storage.upsert import insert_returning_if_absent
 
 
 def add_feedback(
     session: Session, *, team_id: str, submission_key: str, tags: Sequence[str], **values: Any
-) -> tuple[Feedback, bool]:
-    """Store one feedback item unless its submission key was seen; (row, True when new).
+) -> tuple[Feedback | Row[Any], tuple[str, ...], bool]:
+    """Store one feedback item unless its submission key was seen: (its columns, its tags,
+    True when new).
 
-    The unique (team_id, submission_key) constraint makes a repeated modal submission —
-    a double click, or Slack retrying — land on the first row instead of adding another.
+    The unique (team_id, submission_key) constraint makes a repeated submission — a double
+    click, or Slack retrying — land on the first row instead of adding another. This is
+    the ack path of every `/feedback`, so a new record costs two statements: the insert,
+    which returns its columns, and one insert of all its tags; nothing is read back.
     """
-    inserted = insert_if_absent(
-        session,
-        Feedback.__table__,  # type: ignore[arg-type]
-        {"team_id": team_id, "submission_key": submission_key, "status": "new", **values},
-    )
-    feedback = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
-    assert feedback is not None
-    if inserted:
-        set_feedback_tags(session, feedback, tags)
-    return feedback, inserted
+    columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
+    row = insert_returning_if_absent(session, Feedback.__table__, columns)  # type: ignore[arg-type]
+    if row is None:
+        existing = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
+        assert existing is not None
+        return existing, tuple(t.tag for t in existing.tags), False
+    wanted = tuple(dict.fromkeys(tags))
+    if wanted:
+        session.execute(
+            insert(FeedbackTag),
+            [{"team_id": team_id, "feedback_id": row.id, "tag": tag} for tag in wanted],
+        )
+    return row, wanted, True
 
 
 def get_feedback(session: Session, *, team_id: str, feedback_id: int) -> Feedback | None:

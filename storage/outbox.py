@@ -244,6 +244,11 @@ def mark_sent(
     row = session.get(OutboxMessage, message_id, populate_existing=True)
     if row is None or row.claim_token != token or row.state != OUTBOX_SENDING:
         return False
+    if row.subject:
+        # The record first, then this row: a change to the record (a tick on a checklist)
+        # locks the record and then replaces its message's outbox row, so taking them the
+        # other way round here deadlocks on PostgreSQL when a tick meets a delivery.
+        _record_on_subject(session, row.team_id, row.subject, channel, ts, permalink)
     newer = row.claimed_revision is not None and row.revision != row.claimed_revision
     row.state = OUTBOX_PENDING if newer else OUTBOX_SENT
     row.claim_token = None
@@ -254,8 +259,6 @@ def mark_sent(
     if ts:
         row.posted_ts = ts
     row.sent_at = now
-    if row.subject:
-        _record_on_subject(session, row.team_id, row.subject, channel, ts, permalink)
     return True
 
 

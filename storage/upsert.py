@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,3 +25,16 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
         .returning(*table.primary_key.columns)
     )
     return session.execute(statement).first() is not None
+
+
+def insert_returning_if_absent(
+    session: Session, table: Table, values: dict[str, Any]
+) -> Row[Any] | None:
+    """Insert a row unless a unique constraint already holds one: the new row's columns
+    (defaults included), or None when it was there already. One round trip."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(table).values(**values).on_conflict_do_nothing().returning(*table.columns)
+    )
+    return session.execute(statement).first()

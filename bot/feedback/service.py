@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, PermissionDeniedError, UserError
@@ -63,7 +65,7 @@ def log_feedback(
     The first time, `messages` of the result (receipt, detractor alert) go in the outbox
     in the same transaction; a repeated submission says nothing again."""
     with transaction(sessions) as session:
-        row, created = store.add_feedback(
+        row, tags, created = store.add_feedback(
             session,
             team_id=team_id,
             submission_key=submission_key,
@@ -79,7 +81,7 @@ def log_feedback(
             message_ts=origin.message_ts if origin else None,
             created_at=now,
         )
-        record = _record(row)
+        record = _record(row, tags)
         logged = LoggedFeedback(record, created, _detractor_alert(session, record))
         if created:
             enqueue(session, team_id=team_id, messages=messages(logged), now=now)
@@ -217,14 +219,19 @@ def _customer_key(customer: str | None) -> str | None:
     return customer.casefold()[:255] if customer else None
 
 
-def _record(row: Feedback) -> FeedbackRecord:
+def _record(row: Feedback | Row[Any], tags: Sequence[str] | None = None) -> FeedbackRecord:
+    """A stored item as the domain speaks of it; `row` is the ORM object (its tags loaded
+    from it) or the columns an insert returned (with the tags it inserted)."""
+    if tags is None:
+        assert isinstance(row, Feedback)
+        tags = [t.tag for t in row.tags]
     return FeedbackRecord(
         id=row.id,
         team_id=row.team_id,
         text=row.text,
         customer=row.customer,
         source=row.source,
-        tags=tuple(t.tag for t in row.tags),
+        tags=tuple(tags),
         nps_score=row.nps_score,
         status=row.status,
         reporter_id=row.reporter_id,

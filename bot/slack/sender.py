@@ -142,6 +142,9 @@ class OutboxSender:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_lock = threading.Lock()
+        # Seconds until the pacer admits a row it turned away in the last pass (None: it
+        # turned none away), so a paced sender wakes when its budget allows, not later.
+        self._admit_again_in: float | None = None
 
     # -- running -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -176,6 +179,10 @@ class OutboxSender:
             if sent:
                 idle = self.poll_seconds
                 continue
+            if self._admit_again_in is not None:
+                self._stopping.wait(min(self._admit_again_in, IDLE_POLL_MAX_SECONDS))
+                idle = self.poll_seconds
+                continue
             self._stopping.wait(idle)
             idle = min(idle * 2, max(IDLE_POLL_MAX_SECONDS, self.poll_seconds))
 
@@ -189,15 +196,24 @@ class OutboxSender:
             revive = self._last_revive is None or (now - self._last_revive).total_seconds() >= every
             if revive:
                 self._last_revive = now
+            turned_away: list[float] = []
+
+            def admit(team_id: str, method: str, channel: str) -> float:
+                wait = self.pacer.admit(team_id, method, channel)
+                if wait > 0.0:
+                    turned_away.append(wait)
+                return wait
+
             claimed = delivery.claim_due(
                 self.sessions,
                 now=now,
                 revive=revive,
                 token=self._token,
-                admit=self.pacer.admit,
+                admit=admit,
                 max_claims=self.workers,
                 stale_after=self.stale_after,
             )
+            self._admit_again_in = min(turned_away, default=None)
             if claimed:
                 list(self._pool.map(self._deliver, claimed))
             return len(claimed)
@@ -224,6 +240,7 @@ class OutboxSender:
 
     # -- one row -----------------------------------------------------------------------------
     def _deliver(self, claimed: Claimed) -> None:
+        self.pacer.started(claimed.team_id, claimed.method, claimed.channel)
         called = [False]  # set once a call that may post has been made
         try:
             self._deliver_or_raise(claimed, called)

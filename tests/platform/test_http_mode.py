@@ -64,7 +64,9 @@ def served(tmp_path: Path, standin: SlackStandin) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        # Not a number of tries: on a loaded machine the process takes a while to start.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=1)
                 break

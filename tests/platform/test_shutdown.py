@@ -4,6 +4,7 @@ with exit status 0 and hands over what is left in the outbox."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -113,8 +114,10 @@ def _command(served: Served, text: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, ""
-    except OSError:
-        return 0, ""  # the connection was refused or cut: Slack would show a failure
+    except (OSError, http.client.HTTPException):
+        # The connection was refused or cut, or the answer cut off half-way (IncompleteRead
+        # is not an OSError): Slack would show a failure.
+        return 0, ""
 
 
 def _burst(served: Served, stop: signal.Signals) -> tuple[list[str], list[str]]:

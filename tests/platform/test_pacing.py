@@ -1,0 +1,132 @@
+"""The sender's pacer against Slack's rolling limits, on a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack.pacing import (
+    CHANNEL_INTERVAL_SECONDS,
+    RESERVATION_SECONDS,
+    WINDOW_MARGIN_SECONDS,
+    Pacer,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def pacer(clock: Clock) -> Pacer:
+    # 600 a minute: at most 10 posts in any rolling second, as the stand-in enforces.
+    return Pacer(per_minute={"chat.postMessage": 600.0}, clock=clock)
+
+
+def post(pacer: Pacer, channel: str) -> bool:
+    """Admit and start one DM, as the sender does; True when it may go now."""
+    if pacer.admit("T1", "chat.postMessage", channel) > 0.0:
+        return False
+    pacer.started("T1", "chat.postMessage", channel)
+    return True
+
+
+def test_a_full_budget_never_lets_an_eleventh_post_into_the_first_second(
+    pacer: Pacer, clock: Clock
+) -> None:
+    sent_at = []
+    channel = 0
+    while clock.now < 102.0:
+        while post(pacer, f"D{channel}"):
+            sent_at.append(clock.now)
+            channel += 1
+        clock.now += 0.01
+    for first in sent_at:
+        in_window = [t for t in sent_at if first <= t < first + 1.0]
+        assert len(in_window) <= 10
+    # …and the budget is used: ten at once, ten more as soon as the window allows.
+    assert sent_at[:10] == [100.0] * 10
+    assert sent_at[10] == pytest.approx(100.0 + 1.0 + WINDOW_MARGIN_SECONDS, abs=0.011)
+
+
+def test_a_post_is_counted_from_when_it_started_not_when_it_was_admitted(
+    pacer: Pacer, clock: Clock
+) -> None:
+    for n in range(10):
+        assert pacer.admit("T1", "chat.postMessage", f"D{n}") == 0.0
+    # Admitted, not started yet: the window is full all the same.
+    assert pacer.admit("T1", "chat.postMessage", "D10") > 0.0
+    clock.now += 0.5  # the posts start half a second late (a loaded machine)
+    for n in range(10):
+        pacer.started("T1", "chat.postMessage", f"D{n}")
+    clock.now += 0.9  # 1.4 s after admission, 0.9 s after they started
+    assert pacer.admit("T1", "chat.postMessage", "D10") > 0.0
+    clock.now += 0.1 + WINDOW_MARGIN_SECONDS
+    assert pacer.admit("T1", "chat.postMessage", "D10") == 0.0
+
+
+def test_an_admitted_post_that_never_starts_stops_counting(pacer: Pacer, clock: Clock) -> None:
+    for n in range(10):
+        assert pacer.admit("T1", "chat.postMessage", f"D{n}") == 0.0
+    clock.now += RESERVATION_SECONDS - 0.1
+    assert pacer.admit("T1", "chat.postMessage", "D10") > 0.0
+    clock.now += 0.2
+    assert pacer.admit("T1", "chat.postMessage", "D10") == 0.0
+
+
+def test_one_post_per_channel_a_little_over_a_second_apart(pacer: Pacer, clock: Clock) -> None:
+    assert post(pacer, "C1")
+    wait = pacer.admit("T1", "chat.postMessage", "C1")
+    assert wait == pytest.approx(CHANNEL_INTERVAL_SECONDS)
+    assert post(pacer, "C2")  # another channel is not held back
+    clock.now += CHANNEL_INTERVAL_SECONDS
+    assert post(pacer, "C1")
+
+
+def test_a_slow_tier_spaces_its_calls(clock: Clock) -> None:
+    pacer = Pacer(per_minute={"chat.update": 50.0}, clock=clock)  # Tier 3: 50 a minute
+    assert pacer.spend("T1", "chat.update")
+    assert not pacer.spend("T1", "chat.update")
+    clock.now += 60.0 / 50.0 + WINDOW_MARGIN_SECONDS
+    assert pacer.spend("T1", "chat.update")
+
+
+def test_workspaces_have_their_own_budgets(pacer: Pacer) -> None:
+    for n in range(10):
+        assert post(pacer, f"D{n}")
+    assert not post(pacer, "D10")
+    assert pacer.admit("T2", "chat.postMessage", "D10") == 0.0
+
+
+def test_a_429_pauses_the_method_for_its_retry_after(clock: Clock) -> None:
+    pacer = Pacer(per_minute={"views.publish": 100.0}, clock=clock)
+    pacer.pause("T1", "views.publish", None, 3.0)
+    assert pacer.admit("T1", "views.publish", "U1") == pytest.approx(3.0)
+    clock.now += 3.0
+    assert pacer.admit("T1", "views.publish", "U1") == 0.0
+
+
+def test_unlimited_admits_everything(clock: Clock) -> None:
+    pacer = Pacer.unlimited()
+    for _ in range(500):
+        assert pacer.admit("T1", "chat.postMessage", "C1") == 0.0
+        pacer.started("T1", "chat.postMessage", "C1")
+
+
+def test_a_channel_s_next_post_waits_from_when_the_last_one_started(
+    pacer: Pacer, clock: Clock
+) -> None:
+    assert pacer.admit("T1", "chat.postMessage", "C1") == 0.0
+    clock.now += 0.8  # the post starts late
+    pacer.started("T1", "chat.postMessage", "C1")
+    clock.now += CHANNEL_INTERVAL_SECONDS - 0.8
+    # 1.1 s after the admission, but only 0.3 s after the post reached Slack
+    assert pacer.admit("T1", "chat.postMessage", "C1") == pytest.approx(0.8)
