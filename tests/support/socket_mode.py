@@ -53,7 +53,6 @@ class _Link:
     ticket: str
     connection: ServerConnection
     closed: threading.Event = field(default_factory=threading.Event)
-    hello: dict[str, Any] = field(default_factory=dict)
 
 
 class SocketModeStandin:
@@ -188,9 +187,6 @@ class SocketModeStandin:
         with self._changed:
             return len(self._links)
 
-    def is_open(self, number: int) -> bool:
-        return not next(link for link in self._snapshot() if link.number == number).closed.is_set()
-
     # -- serving ---------------------------------------------------------------------------
     def _snapshot(self) -> list[_Link]:
         with self._changed:
@@ -216,9 +212,10 @@ class SocketModeStandin:
             connection.close(code=1008, reason="invalid ticket")
             return
         link = _Link(next(self._numbers), ticket, connection)
-        link.hello = {
+        open_links = [other for other in self._snapshot() if not other.closed.is_set()]
+        hello = {
             "type": "hello",
-            "num_connections": 1,
+            "num_connections": len(open_links) + 1,  # this one too
             "debug_info": {
                 "host": "applink-standin",
                 "build_number": 1,
@@ -226,7 +223,7 @@ class SocketModeStandin:
             },
             "connection_info": {"app_id": self.app_id},
         }
-        connection.send(json.dumps(link.hello))
+        connection.send(json.dumps(hello))
         with self._changed:
             self._links.append(link)
             self._changed.notify_all()
