@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 import click
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 # A stop (SIGTERM, Ctrl-C) waits this long for listeners, then for the sender's pass
 # (after HTTP mode's own drain, bot.slack.http.DRAIN_SECONDS): within 30 s in all.
 SHUTDOWN_SECONDS = 6.0
+# `run`'s main thread wakes this often. Python runs a signal handler only on the main thread,
+# and a SIGTERM the kernel hands to another thread does not wake a main thread blocked
+# without a timeout (Bolt's handler.start() waits forever): `opsloop run` then ignored
+# SIGTERM now and then (tests/platform/test_socket_mode.py).
+SIGNAL_CHECK_SECONDS = 0.5
 
 
 def _exit_on_sigterm() -> None:
@@ -52,7 +58,7 @@ def _stop_background(sender: OutboxSender, scheduler: Any) -> None:
 )
 def run(no_scheduler: bool) -> None:
     """Connect to Slack over Socket Mode (no public URL needed), with the scheduler."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot.slack.socket_mode import SocketModeConnection
 
     settings = settings_from_env(service=True)
     if settings.slack_bot_token is None or settings.slack_app_token is None:
@@ -63,21 +69,25 @@ def run(no_scheduler: bool) -> None:
     listeners = TrackingExecutor(max_workers=settings.opsloop_listener_threads)
     stopping = threading.Event()
     app = build_app(deps, executor=listeners, stopping=stopping)
-    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    handler = SocketModeConnection(app, settings.slack_app_token.get_secret_value())
     sender = make_sender(deps)
     sender.start()
     scheduler = None if no_scheduler else start_background(deps)
     _exit_on_sigterm()
     log.info("connecting to Slack over Socket Mode")
     try:
-        handler.start()  # type: ignore[no-untyped-call]
+        handler.connect()  # type: ignore[no-untyped-call]
+        log.info("connected to Slack over Socket Mode")
+        while True:
+            time.sleep(SIGNAL_CHECK_SECONDS)
     except (KeyboardInterrupt, SystemExit):
         log.info("stopping: finishing the requests in flight")
     finally:
         # New requests are refused (unacknowledged, nothing stored); the running ones finish
-        # and ack (each only after storing); then the connection closes.
+        # and ack (each only after storing); the acks are written; then the connection closes.
         stopping.set()
         listeners.wait_idle(SHUTDOWN_SECONDS)
+        handler.wait_idle(SHUTDOWN_SECONDS)
         handler.close()  # type: ignore[no-untyped-call]
         _stop_background(sender, scheduler)
         deps.engine.dispose()

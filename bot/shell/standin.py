@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,6 +70,9 @@ class SlackStandin:
         # What chat.postMessage put in each channel, for conversations.history/replies.
         self.history: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._workspace_posts: deque[float] = deque()
+        # Socket Mode: hands out the WebSocket URL apps.connections.open answers with (a new
+        # one per call, like Slack); unset, the method answers ok without a URL.
+        self.socket_mode_url: Callable[[], str] | None = None
         self._changed = threading.Condition(self._lock)
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -297,6 +301,8 @@ class SlackStandin:
                     "profile": {"display_name": user.name, "real_name": user.name},
                 },
             }
+        if method == "apps.connections.open" and self.socket_mode_url is not None:
+            return {"ok": True, "url": self.socket_mode_url()}
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
         return {"ok": True}

@@ -1,0 +1,45 @@
+"""Socket Mode for `opsloop run`: slack-bolt's SocketModeHandler on slack-sdk's built-in
+client (no extra dependency), counting the envelopes it is handling.
+
+The handler writes an envelope's ack on the client's own worker thread after Bolt's
+dispatch returns, not on the listener thread: the listener pool can be idle while acks of
+stored requests are still unwritten. A stop that closed the connection then would lose
+them (stored, but Slack tells the user it failed), so `opsloop run` waits on
+`wait_idle()` before `close()`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+
+class SocketModeConnection(SocketModeHandler):
+    """A SocketModeHandler that knows when no envelope is between receipt and ack."""
+
+    def __init__(self, app: App, app_token: str) -> None:
+        super().__init__(app, app_token)
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    # The built-in client's signature, narrowed as slack-bolt's own handler narrows it.
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with self._idle:
+            self._in_flight += 1
+        try:
+            super().handle(client, req)  # dispatch, then write the ack
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every envelope received so far is answered (or refused); False if
+        `timeout` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
