@@ -201,8 +201,12 @@ def build_app(
 ) -> App:
     """A Bolt app wired to `deps`. Request verification stays on; nothing is called at build.
 
-    The listener pool is sized from settings: Bolt's default of 5 workers makes users see
-    `operation_timeout` as soon as a few slow requests pile up.
+    Listeners run on the thread that received the request and the ack is sent when they
+    return (`process_before_response`): a command is stored before its answer by
+    construction, an event is acknowledged only once handled (an error answers 500 and
+    Slack redelivers), and no request waits on Bolt's 10 ms ack polling. Requests handled
+    at once are the server's threads (`opsloop serve --threads`) or the Socket Mode
+    client's (`OPSLOOP_LISTENER_THREADS`); the executor runs only lazy listeners.
     """
     signing_secret = deps.settings.slack_signing_secret
     app = App(

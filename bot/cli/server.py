@@ -69,7 +69,11 @@ def run(no_scheduler: bool) -> None:
     listeners = TrackingExecutor(max_workers=settings.opsloop_listener_threads)
     stopping = threading.Event()
     app = build_app(deps, executor=listeners, stopping=stopping)
-    handler = SocketModeConnection(app, settings.slack_app_token.get_secret_value())
+    handler = SocketModeConnection(
+        app,
+        settings.slack_app_token.get_secret_value(),
+        concurrency=settings.opsloop_listener_threads,
+    )
     sender = make_sender(deps)
     sender.start()
     scheduler = None if no_scheduler else start_background(deps)
@@ -98,22 +102,26 @@ def run(no_scheduler: bool) -> None:
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--threads",
-    default=16,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 256),
-    help="Server worker threads.",
+    help="Requests handled at once (server threads) [default: OPSLOOP_LISTENER_THREADS, 16].",
 )
 @click.option(
     "--with-scheduler",
     is_flag=True,
     help="Also run the scheduler (digests, nudges) in this process; one replica leads.",
 )
-def serve(host: str, port: int, threads: int, with_scheduler: bool) -> None:
+def serve(host: str, port: int, threads: int | None, with_scheduler: bool) -> None:
     """Serve Slack's HTTP requests (POST /slack/events, GET /healthz) with waitress."""
     from bot.slack.http import serve as serve_http
 
     settings = settings_from_env(service=True)
     settings.require("slack_signing_secret", "slack_bot_token")
+    if threads is None:
+        threads = settings.opsloop_listener_threads
+    else:
+        # Listeners run on the server threads: the database pool is sized from them.
+        settings = settings.model_copy(update={"opsloop_listener_threads": threads})
     deps = make_deps(settings)
     prepare_to_serve(deps)
     listeners = TrackingExecutor(max_workers=settings.opsloop_listener_threads)

@@ -21,8 +21,10 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 class SocketModeConnection(SocketModeHandler):
     """A SocketModeHandler that knows when no envelope is between receipt and ack."""
 
-    def __init__(self, app: App, app_token: str) -> None:
-        super().__init__(app, app_token)
+    def __init__(self, app: App, app_token: str, *, concurrency: int = 10) -> None:
+        # `concurrency` client threads run the listeners (Bolt processes each request
+        # before its ack), so it is how many requests are handled at once.
+        super().__init__(app, app_token, concurrency=concurrency)
         self._in_flight = 0
         self._idle = threading.Condition()
 
