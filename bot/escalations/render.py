@@ -78,6 +78,9 @@ class NewEscalationMeta(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     channel_id: str | None = Field(default=None, max_length=32)
+    # Raised from a message (a reaction's offer): its permalink, kept on the escalation
+    # even when the link field is cleared.
+    source_link: str | None = Field(default=None, max_length=1000)
 
     def encode(self) -> str:
         return self.model_dump_json()

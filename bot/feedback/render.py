@@ -178,6 +178,13 @@ def _details(feedback: FeedbackRecord, *, short: bool = False) -> str:
         parts.append(f"NPS: {feedback.nps_score} ({feedback.nps_category})")
     if feedback.source:
         parts.append(f"Source: {SOURCES.get(feedback.source, escape(feedback.source))}")
+    if feedback.captured_by_id and not short:
+        partner = (
+            f" of the partner workspace {escape(feedback.captured_by_team_id)}"
+            if feedback.captured_by_team_id
+            else ""
+        )
+        parts.append(f"Captured by a reaction of {user_ref(feedback.captured_by_id)}{partner}")
     if feedback.permalink and not short:
         parts.append(f"<{escape(feedback.permalink)}|original message>")
     return " · ".join(parts)
