@@ -27,14 +27,20 @@ log = logging.getLogger(__name__)
 
 
 def _tell(
-    capture: Capture, key: str, rendered: tuple[str, list[Block]], *, user_id: str | None
+    capture: Capture,
+    key: str,
+    rendered: tuple[str, list[Block]],
+    *,
+    user_id: str | None,
+    reacted_here: bool,
 ) -> list[Outgoing]:
     """A private message to `user_id` about `capture`: an ephemeral in the message's channel
-    when they reacted there themselves, else a DM; none to nobody."""
+    when they reacted there themselves (one of our workspace: only they see it), else a
+    DM; none to nobody."""
     if not user_id:
         return []
     text, blocks = rendered
-    here = user_id == capture.reactor_id and not capture.reactor_team_id
+    here = reacted_here
     return [
         outbox.tell_privately(
             key,
@@ -59,7 +65,7 @@ def noticed_messages(reaction: Reaction, outcome: ReactionOutcome) -> Sequence[O
     else:
         rendered = render.render_capture_in_progress(capture)
     key = f"{SUBJECT}:{capture.id}:{capture.attempt}:seen:{reaction.user_id}"
-    return _tell(capture, key, rendered, user_id=reaction.user_id)
+    return _tell(capture, key, rendered, user_id=reaction.user_id, reacted_here=True)
 
 
 def captured_messages(captured: CapturedMessage) -> Sequence[Outgoing]:
@@ -67,16 +73,20 @@ def captured_messages(captured: CapturedMessage) -> Sequence[Outgoing]:
     read, to whoever hears about this capture."""
     capture = captured.capture
     key = f"{SUBJECT}:{capture.id}:{capture.attempt}"
+    # The reactor of our workspace hears it where they reacted; for a partner's reaction
+    # the process owner hears it by DM.
+    here = capture.notify_id == capture.reactor_id and not capture.reactor_team_id
+    to = capture.notify_id
     if captured.content is None:
         rendered = render.render_unreadable(capture)
-        return _tell(capture, f"{key}:unreadable", rendered, user_id=capture.notify_id)
+        return _tell(capture, f"{key}:unreadable", rendered, user_id=to, reacted_here=here)
     if capture.kind == CaptureKind.FEEDBACK:
         if not captured.created:
             return []
         rendered = render.render_feedback_receipt(captured)
-        return _tell(capture, f"{key}:receipt", rendered, user_id=capture.notify_id)
+        return _tell(capture, f"{key}:receipt", rendered, user_id=to, reacted_here=here)
     rendered = render.render_escalation_offer(captured)
-    return _tell(capture, f"{key}:offer", rendered, user_id=capture.notify_id)
+    return _tell(capture, f"{key}:offer", rendered, user_id=to, reacted_here=here)
 
 
 def message_recorder(deps: Deps) -> Callable[[str, LookedUpMessage], None]:
