@@ -4,8 +4,6 @@ filled in from the message, and the escalation keeps the message's permalink."""
 
 from __future__ import annotations
 
-import json
-
 from bot.clock import FixedClock
 from bot.escalations import modals
 from bot.escalations.render import NewEscalationMeta
@@ -72,12 +70,7 @@ def test_the_offer_is_only_for_the_reactor_or_an_admin(
     # A feedback capture's id in a Raise button is not an escalation offer.
     feedback_ts = post_message(standin, "Nice work")
     [receipt] = ephemerals(react(slack, feedback_ts, event_id="Ev0FB"))
-    undo_value = [
-        e["value"]
-        for b in json.loads(json.dumps(receipt.params["blocks"]))
-        for e in b.get("elements") or []
-        if e.get("action_id") == "reaction.undo"
-    ][0]
+    undo_value = button(receipt, "reaction.undo")["value"]
     forged = slack.click(RAISE_ACTION, undo_value, user=REACTOR)
     assert not forged.of("views.open") and "does not point" in forged.reply_text
 
