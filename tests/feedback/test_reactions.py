@@ -4,6 +4,17 @@ reactor a receipt with *Edit* and *Undo*; the outbox reads the message, never th
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from bot.clock import FixedClock
 from bot.feedback.models import FeedbackRecord
 from bot.feedback.render import EDIT_ACTION
@@ -12,7 +23,8 @@ from bot.org import service as directory
 from bot.org import team_settings
 from bot.reactions.models import UNDO_ACTION
 from storage.core import list_audit_entries
-from storage.db import SessionFactory, transaction
+from storage.db import SessionFactory, make_engine, make_session_factory, transaction
+from tests.conftest import SIGNING_SECRET
 from tests.support.reactions import (
     ADMIN,
     AUTHOR,
@@ -28,9 +40,10 @@ from tests.support.reactions import (
     ephemerals,
     post_message,
     react,
+    reaction_event,
     undo,
 )
-from tests.support.slack import SlackDriver, SlackStandin
+from tests.support.slack import SlackDriver, SlackStandin, payloads
 
 
 def stored(sessions: SessionFactory) -> list[FeedbackRecord]:
@@ -295,3 +308,87 @@ def test_hostile_and_malformed_reactions(
     }
     assert not effects(slack.event(file_item))
     assert len(stored(sessions)) == 1
+
+
+# -- against `opsloop serve`: the real HTTP server, its own outbox sender --------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+@pytest.fixture
+def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[str, str]]:
+    """`opsloop serve` on a free port with its own SQLite file, talking to the stand-in."""
+    port = _free_port()
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    env = {
+        **os.environ,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": standin.base_url,
+        "DATABASE_URL": database,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                assert process.poll() is None, "opsloop serve exited"
+                time.sleep(0.05)
+        yield base, database
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_over_http_memo_is_stored_once_receipted_and_undone(
+    served: tuple[str, str], standin: SlackStandin
+) -> None:
+    base, database = served
+    ts = post_message(standin, "Exports &amp; imports are slow")
+    body = payloads.event_callback(reaction_event(ts), team_id=TEAM, event_id="Ev0HTTP1")
+    headers = payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.JSON)
+    assert _post(base + "/slack/events", body, headers) == 200
+    [receipt] = standin.wait_for("chat.postEphemeral")
+    assert receipt.params["user"] == REACTOR and "Exports &amp; imports" in all_text(receipt)
+    # Slack redelivers the same event (to this or another replica): nothing is added.
+    redelivered = {**payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.JSON)}
+    redelivered |= {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert _post(base + "/slack/events", body, redelivered) == 200
+    engine = make_engine(database)
+    records = list_feedback_records(make_session_factory(engine), team_id=TEAM, since=None)
+    [feedback] = records
+    assert (feedback.text, feedback.reporter_id) == ("Exports & imports are slow", AUTHOR)
+    assert feedback.permalink == permalink_of(ts)
+    click = payloads.block_actions(
+        [{"action_id": UNDO_ACTION, "block_id": "b", "type": "button", "action_ts": "1.0",
+          "value": button(receipt, UNDO_ACTION)["value"]}],
+        team_id=TEAM,
+        user_id=REACTOR,
+        channel_id=CHANNEL,
+        response_url=standin.response_url("undo"),
+    )  # fmt: skip
+    headers = payloads.signed_headers(SIGNING_SECRET, click, content_type=payloads.FORM)
+    assert _post(base + "/slack/events", click, headers) == 200
+    [replaced] = standin.wait_for("response_url")
+    assert replaced.params["replace_original"] is True
+    assert list_feedback_records(make_session_factory(engine), team_id=TEAM, since=None) == []
+    assert len(standin.calls("conversations.history")) == 1
+    assert len(standin.calls("chat.postEphemeral")) == 1
+    engine.dispose()
