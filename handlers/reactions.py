@@ -118,7 +118,10 @@ def handle_undo_click(
     ack()
     text, blocks = render_undone(capture)
     if context.response_url:
-        respond(text=text, blocks=as_dicts(blocks), replace_original=True)
+        try:
+            respond(text=text, blocks=as_dicts(blocks), replace_original=True)
+        except OSError as exc:  # the feedback is removed; only the receipt stays as it was
+            log.warning("could not replace the receipt of capture %s: %r", capture.id, exc)
 
 
 def handle_raise_escalation_click(
