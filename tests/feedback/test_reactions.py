@@ -8,9 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,10 @@ from bot.feedback.render import EDIT_ACTION
 from bot.feedback.service import list_feedback_records
 from bot.org import service as directory
 from bot.org import team_settings
-from bot.reactions.models import UNDO_ACTION
+from bot.outbox.service import list_entries
+from bot.reactions import service as reaction_service
+from bot.reactions.messages import noticed_messages
+from bot.reactions.models import UNDO_ACTION, Noticed, Reaction
 from storage.core import list_audit_entries
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from tests.conftest import SIGNING_SECRET
@@ -392,3 +397,28 @@ def test_over_http_memo_is_stored_once_receipted_and_undone(
     assert len(standin.calls("conversations.history")) == 1
     assert len(standin.calls("chat.postEphemeral")) == 1
     engine.dispose()
+
+
+def test_two_reactions_at_the_same_moment_capture_the_message_once(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    """Two replicas handling two people's :memo: at once: the unique capture decides."""
+    start = threading.Barrier(2)
+
+    def notice(user: str) -> Noticed:
+        reaction = Reaction(TEAM, CHANNEL, "1700000000.000100", user, "memo")
+        start.wait()
+        outcome = reaction_service.notice_reaction(
+            sessions,
+            reaction=reaction,
+            shared_channel=False,
+            now=clock(),
+            messages=noticed_messages,
+        )
+        return outcome.noticed
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(notice, [REACTOR, SECOND]))
+    assert outcomes == sorted([Noticed.LOOKING_UP, Noticed.IN_PROGRESS])
+    keys = [e.key for e in list_entries(sessions) if ":lookup:" in e.key]
+    assert len(keys) == 1
