@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.errors import UserError
+from bot.errors import DatabaseUnavailableError, UserError
 from bot.escalations import modals
 from bot.ids import is_channel_id, is_team_id, is_user_id, parse_record_id
 from bot.org import service as directory
@@ -25,7 +26,8 @@ from bot.reactions.models import RAISE_ACTION, UNDO_ACTION, Reaction
 from bot.reactions.render import render_undone
 from bot.slack.blocks import as_dicts
 from bot.slack.context import deps_of, team_of, user_of
-from bot.slack.errors import guarded
+from bot.slack.errors import guarded, message_for
+from bot.slack.events import release_event_delivery
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,12 @@ EMOJI = re.compile(r"\A[a-z0-9_+'-]{1,100}(::skin-tone-\d)?\Z")
 
 
 def register(app: App) -> None:
-    app.event("reaction_added")(guarded(handle_reaction_added))
+    # Bolt acknowledges an event before its listener runs; a listener middleware runs on
+    # the request thread before that ack, so the capture is committed when Slack hears 200
+    # (acknowledged means stored), and a failure answers 500 so Slack delivers it again.
+    app.event("reaction_added", middleware=[store_reaction_before_ack])(
+        guarded(handle_reaction_added)
+    )
     app.action(UNDO_ACTION)(guarded(handle_undo_click))
     app.action(RAISE_ACTION)(guarded(handle_raise_escalation_click))
 
@@ -84,7 +91,33 @@ def reaction_of(body: dict[str, Any]) -> Reaction | None:
     )
 
 
-def handle_reaction_added(body: dict[str, Any], context: BoltContext) -> None:
+def store_reaction_before_ack(
+    body: dict[str, Any], context: BoltContext, next: Callable[[], None]
+) -> BoltResponse | None:
+    """Store what the reaction asks for, then let Bolt ack; on a failure nothing is acked:
+    the delivery's claim is released and Slack's retry of the event is handled anew."""
+    try:
+        capture_reaction(body, context)
+    except Exception as error:
+        message_for(error)  # logs it (a bug with an error id)
+        event_id = body.get("event_id")
+        if isinstance(event_id, str):
+            try:
+                release_event_delivery(
+                    deps_of(context).sessions, team_id=team_of(body), event_id=event_id
+                )
+            except DatabaseUnavailableError:
+                log.warning("could not release event %s; its retry will be dropped", event_id)
+        return BoltResponse(status=500, body="")
+    next()
+    return None
+
+
+def handle_reaction_added(body: dict[str, Any]) -> None:
+    """Everything was stored before the ack (`store_reaction_before_ack`)."""
+
+
+def capture_reaction(body: dict[str, Any], context: BoltContext) -> None:
     """Store the capture (and the lookup of its message) a capture emoji asks for."""
     reaction = reaction_of(body)
     if reaction is None:

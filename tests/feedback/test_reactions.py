@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,7 @@ from bot.reactions.messages import noticed_messages
 from bot.reactions.models import UNDO_ACTION, Noticed, Reaction
 from storage.core import list_audit_entries
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction
+from storage.errors import DatabaseUnavailableError
 from tests.conftest import SIGNING_SECRET
 from tests.support.reactions import (
     ADMIN,
@@ -422,3 +424,24 @@ def test_two_reactions_at_the_same_moment_capture_the_message_once(
     assert outcomes == sorted([Noticed.LOOKING_UP, Noticed.IN_PROGRESS])
     keys = [e.key for e in list_entries(sessions) if ":lookup:" in e.key]
     assert len(keys) == 1
+
+
+def test_a_reaction_is_stored_before_the_ack_and_a_failure_lets_slack_deliver_it_again(
+    slack: SlackDriver,
+    standin: SlackStandin,
+    sessions: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ts = post_message(standin, "Audit log export is missing")
+    real = reaction_service.notice_reaction
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseUnavailableError("server closed the connection")
+
+    monkeypatch.setattr(reaction_service, "notice_reaction", unavailable)
+    failed = react(slack, ts, event_id="Ev0LOST")
+    assert failed.status == 500  # not acknowledged: Slack delivers it again
+    monkeypatch.setattr(reaction_service, "notice_reaction", real)
+    retried = react(slack, ts, event_id="Ev0LOST", retry_num=1)
+    assert retried.status == 200
+    assert [f.text for f in stored(sessions)] == ["Audit log export is missing"]
