@@ -76,11 +76,16 @@ def reaction_of(body: dict[str, Any]) -> Reaction | None:
         log.info("ignored a reaction_added that is not a well-formed reaction on a message")
         return None
     own = event.get("user_team") or event.get("team")
-    if not own and body.get("is_ext_shared_channel"):
+    shared = bool(body.get("is_ext_shared_channel"))
+    if not own and shared:
         own = body.get("team_id")
-    partner = (
-        str(own) if is_team_id(own) and own != team_id and not team_id.startswith("E") else None
-    )
+    partner = str(own) if is_team_id(own) and own != team_id else None
+    if partner and team_id.startswith("E"):
+        # An org-wide install files everything under the org (E…), and its own workspaces
+        # (T…) are not partners: only a team outside the delivery's authorizations, in a
+        # shared channel, is.
+        ours = {a.get("team_id") for a in body.get("authorizations") or [] if isinstance(a, dict)}
+        partner = partner if shared and partner not in ours else None
     return Reaction(
         team_id=team_id,
         channel_id=channel,
