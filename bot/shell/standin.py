@@ -63,6 +63,8 @@ class SlackStandin:
         self._views = itertools.count(1)
         self.users: dict[str, StandinUser] = {}
         self.channels_without_bot: set[str] = set()
+        # The WebSocket URL apps.connections.open hands out (a Socket Mode stand-in's).
+        self.socket_url: str | None = None
         self.channel_rate_per_second: float | None = None
         self.workspace_rate_per_second: float | None = None
         self._last_post: dict[str, float] = {}
@@ -325,6 +327,8 @@ class SlackStandin:
             }
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         return {"ok": True}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -4,6 +4,7 @@ reactor a receipt with *Edit* and *Undo*; the outbox reads the message, never th
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FixedClock
+from bot.deps import Deps
 from bot.feedback.models import FeedbackRecord
 from bot.feedback.render import EDIT_ACTION
 from bot.feedback.service import list_feedback_records
@@ -28,6 +30,9 @@ from bot.outbox.service import list_entries
 from bot.reactions import service as reaction_service
 from bot.reactions.messages import noticed_messages
 from bot.reactions.models import UNDO_ACTION, Noticed, Reaction
+from bot.slack.executor import TrackingExecutor
+from bot.slack.sender import OutboxSender
+from bot.wiring import build_app
 from storage.core import list_audit_entries
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from storage.errors import DatabaseUnavailableError
@@ -445,3 +450,54 @@ def test_a_reaction_is_stored_before_the_ack_and_a_failure_lets_slack_deliver_it
     retried = react(slack, ts, event_id="Ev0LOST", retry_num=1)
     assert retried.status == 200
     assert [f.text for f in stored(sessions)] == ["Audit log export is missing"]
+
+
+# -- over Socket Mode: the same Bolt app behind slack-sdk's built-in Socket Mode client -----
+def test_over_socket_mode_memo_is_stored_and_its_envelope_acked(
+    deps: Deps,
+    standin: SlackStandin,
+    sessions: SessionFactory,
+    executor: TrackingExecutor,
+    sender: OutboxSender,
+) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from websockets.sync.server import ServerConnection, serve
+
+    ts = post_message(standin, "SAML login fails for Okta")
+    envelope = {
+        "envelope_id": "env-1",
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "retry_attempt": 0,
+        "retry_reason": "",
+        "payload": json.loads(
+            payloads.event_callback(reaction_event(ts), team_id=TEAM, event_id="Ev0SOCKET")
+        ),
+    }
+    acks: list[dict[str, Any]] = []
+
+    def talk(connection: ServerConnection) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1}))
+        connection.send(json.dumps(envelope))
+        for message in connection:
+            acks.append(json.loads(message))
+
+    with serve(talk, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        standin.socket_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"
+        handler = SocketModeHandler(build_app(deps, executor=executor), "xapp-test")
+        handler.connect()  # type: ignore[no-untyped-call]
+        try:
+            for _ in range(400):
+                if any(a.get("envelope_id") == "env-1" for a in acks):
+                    break
+                time.sleep(0.025)
+            executor.wait_idle()
+        finally:
+            handler.close()  # type: ignore[no-untyped-call]
+            server.shutdown()
+    assert any(a.get("envelope_id") == "env-1" for a in acks)
+    assert sender.drain(30.0)
+    [feedback] = stored(sessions)
+    assert (feedback.text, feedback.permalink) == ("SAML login fails for Okta", permalink_of(ts))
+    assert ephemerals(standin.calls("chat.postEphemeral"), REACTOR)
