@@ -37,6 +37,8 @@ ESCALATE_HELP = CommandHelp(
         "`/escalate` — open the form (title, customer, severity, description, owner, link)",
         "`/escalate <title>` — the same form with the title filled in",
         "`/escalate list [open|mine|all]` — open escalations, yours, or every recent one",
+        "React with :rotating_light: on a message (unless your playbook's `capture:` says "
+        "otherwise) — you are offered to raise an escalation from it, with its link",
         "`/escalate help` — this help",
     ),
 )

@@ -40,6 +40,8 @@ FEEDBACK_HELP = CommandHelp(
         "`/feedback nps` — NPS of the last 30 days; also `nps 7d` or `nps 90d`",
         "`/feedback recent` — the last 10 items; `recent #billing` or `recent Acme` to filter",
         "Message menu (⋯) → *Log as feedback* — capture a customer's message with its link",
+        "React with :memo: on a message (unless your playbook's `capture:` says otherwise) — "
+        "log it as feedback at once, once per message, with *Edit* and *Undo*",
         "`/feedback help` — this help",
     ),
 )

@@ -501,3 +501,8 @@ def test_over_socket_mode_memo_is_stored_and_its_envelope_acked(
     [feedback] = stored(sessions)
     assert (feedback.text, feedback.permalink) == ("SAML login fails for Okta", permalink_of(ts))
     assert ephemerals(standin.calls("chat.postEphemeral"), REACTOR)
+
+
+def test_help_tells_about_reaction_capture(slack: SlackDriver) -> None:
+    assert ":memo:" in slack.command("/feedback", "help").reply_text
+    assert ":rotating_light:" in slack.command("/escalate", "help").reply_text
