@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -132,4 +132,3 @@ class CapturedMessage:
     content: MessageContent | None
     feedback_id: int | None = None
     created: bool = False
-    notes: tuple[str, ...] = field(default=())
