@@ -506,3 +506,15 @@ def test_over_socket_mode_memo_is_stored_and_its_envelope_acked(
 def test_help_tells_about_reaction_capture(slack: SlackDriver) -> None:
     assert ":memo:" in slack.command("/feedback", "help").reply_text
     assert ":rotating_light:" in slack.command("/escalate", "help").reply_text
+
+
+def test_a_rate_limited_lookup_is_retried_after_retry_after(
+    slack: SlackDriver, standin: SlackStandin, sessions: SessionFactory
+) -> None:
+    ts = post_message(standin, "Mobile app crashes on launch")
+    standin.fail("conversations.history", status=429, retry_after=1)
+    result = react(slack, ts)
+    assert [c.status for c in standin.calls("conversations.history", ok_only=False)] == [429, 200]
+    [feedback] = stored(sessions)
+    assert feedback.text == "Mobile app crashes on launch"
+    assert ephemerals(result, REACTOR)
