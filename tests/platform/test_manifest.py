@@ -153,7 +153,7 @@ def test_no_scope_is_declared_that_the_code_does_not_use() -> None:
 def _listened_events() -> set[str]:
     found: set[str] = set()
     for path in (ROOT / "handlers").rglob("*.py"):
-        found |= set(re.findall(r"""\.event\(["']([a-z_]+)["']\)""", path.read_text()))
+        found |= set(re.findall(r"""\.event\(\s*["']([a-z_]+)["']""", path.read_text()))
     return found
 
 
