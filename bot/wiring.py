@@ -28,6 +28,7 @@ from bot.nudges.sources import SOURCES
 from bot.org.messages import person_recorder
 from bot.playbook.schema import PlaybookInvalidError
 from bot.playbook.service import ImportSummary, apply_playbook_if_changed, load_playbook_file
+from bot.reactions.messages import message_recorder
 from bot.settings import Settings
 from bot.slack import errors, middleware
 from bot.slack.client import make_sender_client, make_web_client
@@ -37,7 +38,7 @@ from bot.slack.sender import WORKERS as SENDER_WORKERS
 from bot.slack.sender import OutboxSender, Renderer
 from handlers import checklists as checklist_listeners
 from handlers import escalations as escalation_listeners
-from handlers import feedback, home, kpi, nudges, ops
+from handlers import feedback, home, kpi, nudges, ops, reactions
 from storage import schema
 from storage.db import make_engine, make_session_factory
 
@@ -52,6 +53,7 @@ LISTENER_MODULES = (
     kpi,
     home,
     nudges,
+    reactions,
 )
 
 
@@ -129,6 +131,7 @@ def make_sender(deps: Deps, *, pacer: Pacer | None = None) -> OutboxSender:
         client,
         renderers=message_renderers(deps),
         on_person=person_recorder(deps),
+        on_message=message_recorder(deps),
         pacer=pacer,
         stale_after=timedelta(seconds=settings.opsloop_outbox_claim_seconds),
     )

@@ -133,7 +133,7 @@ def handle_new_escalation_submission(ack: Ack, body: dict[str, Any], context: Bo
         owner_id=owner_id,
         customer=_text(values, modals.CUSTOMER) or "",
         description=_text(values, modals.DESCRIPTION) or "",
-        link=link or None,
+        link=link or meta.source_link or None,
     )
     configured = directory.get_team_setting(
         deps.sessions, team_id=team_id, key=team_settings.ESCALATIONS_CHANNEL

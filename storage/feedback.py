@@ -140,3 +140,9 @@ def list_feedback(
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def delete_feedback(session: Session, feedback: Feedback) -> None:
+    """Remove one feedback item and its tags (an undone capture; the caller audits it)."""
+    session.delete(feedback)
+    session.flush()

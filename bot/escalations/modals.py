@@ -17,7 +17,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.escalations.models import CUSTOMER_LIMIT, TITLE_LIMIT, EscalationView
-from bot.escalations.render import EscalationRef, NewEscalationMeta, severity_label
+from bot.escalations.render import (
+    EscalationRef,
+    NewEscalationMeta,
+    is_valid_link,
+    severity_label,
+)
 from bot.escalations.sla import SEVERITIES, SEVERITY_MEANINGS
 from bot.slack.limits import OPTION_TEXT_LIMIT, TEXT_INPUT_LIMIT
 from bot.slack.mrkdwn import escape, truncate
@@ -53,16 +58,24 @@ def severity_options() -> list[Option]:
 
 
 def render_new_escalation_modal(
-    *, typed: str, owner_id: str | None, channel_id: str | None
+    *,
+    typed: str,
+    owner_id: str | None,
+    channel_id: str | None,
+    description: str | None = None,
+    link: str | None = None,
 ) -> dict[str, Any]:
-    """The `/escalate` modal, prefilled with what was typed after the command and the owner.
+    """The `/escalate` modal, prefilled with what was typed after the command and the owner
+    (or, raised from a message, its first line as the title, the message as the description
+    and its permalink as the link).
 
     Text too long for a title becomes the description too, so nothing typed is lost.
     """
-    title, description = typed.strip(), ""
+    title, long_text = typed.strip(), ""
     if len(title) > TITLE_LIMIT:
-        description = title[:TEXT_LIMIT]
+        long_text = title[:TEXT_LIMIT]
         title = title[: TITLE_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+    description = (description or long_text)[:TEXT_LIMIT]
     owner_hint = (
         "Defaults to the escalation process owner."
         if owner_id
@@ -71,7 +84,10 @@ def render_new_escalation_modal(
     view = View(
         type="modal",
         callback_id=NEW_CALLBACK,
-        private_metadata=NewEscalationMeta(channel_id=channel_id).encode(),
+        private_metadata=NewEscalationMeta(
+            channel_id=channel_id,
+            source_link=link if link and is_valid_link(link) and len(link) <= 1000 else None,
+        ).encode(),
         title="New escalation",
         submit="Escalate",
         close="Cancel",
@@ -122,7 +138,11 @@ def render_new_escalation_modal(
                 block_id=LINK,
                 label="Link",
                 optional=True,
-                element=UrlInputElement(action_id=VALUE, placeholder="Ticket, thread or dashboard"),
+                element=UrlInputElement(
+                    action_id=VALUE,
+                    placeholder="Ticket, thread or dashboard",
+                    initial_value=link if link and is_valid_link(link) else None,
+                ),
             ),
         ],
     )

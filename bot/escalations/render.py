@@ -37,6 +37,8 @@ ESCALATE_HELP = CommandHelp(
         "`/escalate` — open the form (title, customer, severity, description, owner, link)",
         "`/escalate <title>` — the same form with the title filled in",
         "`/escalate list [open|mine|all]` — open escalations, yours, or every recent one",
+        "React with :rotating_light: on a message (unless your playbook's `capture:` says "
+        "otherwise) — you are offered to raise an escalation from it, with its link",
         "`/escalate help` — this help",
     ),
 )
@@ -78,6 +80,9 @@ class NewEscalationMeta(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     channel_id: str | None = Field(default=None, max_length=32)
+    # Raised from a message (a reaction's offer): its permalink, kept on the escalation
+    # even when the link field is cleared.
+    source_link: str | None = Field(default=None, max_length=1000)
 
     def encode(self) -> str:
         return self.model_dump_json()

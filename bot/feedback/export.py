@@ -26,6 +26,8 @@ COLUMNS = [
     "message_ts",
     "permalink",
     "submission_key",
+    "captured_by_id",
+    "captured_by_team_id",
 ]
 
 

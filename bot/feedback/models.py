@@ -28,6 +28,9 @@ class FeedbackRecord:
     created_at: datetime
     updated_at: datetime | None
     submission_key: str
+    # Set when a reaction captured it: who reacted, and their workspace if a partner's.
+    captured_by_id: str | None = None
+    captured_by_team_id: str | None = None
 
     @property
     def nps_category(self) -> str | None:

@@ -40,6 +40,8 @@ FEEDBACK_HELP = CommandHelp(
         "`/feedback nps` — NPS of the last 30 days; also `nps 7d` or `nps 90d`",
         "`/feedback recent` — the last 10 items; `recent #billing` or `recent Acme` to filter",
         "Message menu (⋯) → *Log as feedback* — capture a customer's message with its link",
+        "React with :memo: on a message (unless your playbook's `capture:` says otherwise) — "
+        "log it as feedback at once, once per message, with *Edit* and *Undo*",
         "`/feedback help` — this help",
     ),
 )
@@ -178,6 +180,13 @@ def _details(feedback: FeedbackRecord, *, short: bool = False) -> str:
         parts.append(f"NPS: {feedback.nps_score} ({feedback.nps_category})")
     if feedback.source:
         parts.append(f"Source: {SOURCES.get(feedback.source, escape(feedback.source))}")
+    if feedback.captured_by_id and not short:
+        partner = (
+            f" of the partner workspace {escape(feedback.captured_by_team_id)}"
+            if feedback.captured_by_team_id
+            else ""
+        )
+        parts.append(f"Captured by a reaction of {user_ref(feedback.captured_by_id)}{partner}")
     if feedback.permalink and not short:
         parts.append(f"<{escape(feedback.permalink)}|original message>")
     return " · ".join(parts)

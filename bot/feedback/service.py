@@ -203,7 +203,11 @@ def _editable(session: Session, *, team_id: str, feedback_id: int, user_id: str)
     row = store.get_feedback(session, team_id=team_id, feedback_id=feedback_id)
     if row is None:
         raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
-    if row.reporter_id == user_id or org.is_admin(session, team_id=team_id, user_id=user_id):
+    # Who captured it by a reaction may edit it like its reporter (who is then the
+    # message's author).
+    if user_id in (row.reporter_id, row.captured_by_id) or org.is_admin(
+        session, team_id=team_id, user_id=user_id
+    ):
         return row
     process = org.get_process(session, team_id=team_id, key=FEEDBACK_PROCESS)
     if process is not None and process.owner_id == user_id:
@@ -242,6 +246,8 @@ def _record(row: Feedback | Row[Any], tags: Sequence[str] | None = None) -> Feed
         created_at=row.created_at,
         updated_at=row.updated_at,
         submission_key=row.submission_key,
+        captured_by_id=row.captured_by_id,
+        captured_by_team_id=row.captured_by_team_id,
     )
 
 

@@ -26,5 +26,11 @@ NUDGE_THRESHOLD_DAYS = "nudge.overdue_threshold_days"  # past this, the process 
 DEFAULT_NUDGE_TIME = time(10, 0)
 DEFAULT_NUDGE_WEEKDAYS = (0, 1, 2, 3, 4)
 DEFAULT_NUDGE_THRESHOLD_DAYS = 3
+# Reaction capture (the playbook's `capture:` block): emoji names, comma-separated; unset
+# means the defaults, "" means off.
+CAPTURE_FEEDBACK = "capture.feedback"
+CAPTURE_ESCALATE = "capture.escalate"
+DEFAULT_CAPTURE_FEEDBACK = ("memo",)
+DEFAULT_CAPTURE_ESCALATE = ("rotating_light",)
 # The fingerprint of the playbook last imported (so an unchanged file is not re-applied).
 PLAYBOOK_HASH = "playbook.sha256"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.outbox.models import LOOKUP_PERMALINK, POST, Outgoing, post
+from bot.outbox.models import LOOKUP_MESSAGE, LOOKUP_PERMALINK, POST, Outgoing, post
 from bot.outbox.service import enqueue
 from storage import org as org_rows
 from storage import outbox as rows
@@ -280,6 +280,7 @@ def _give_up_notice(row: OutboxMessage, person: str, error: str) -> Outgoing:
         "chat.update": "an update of a message",
         "chat.postEphemeral": "a private note",
         "views.publish": "an App Home",
+        LOOKUP_MESSAGE: "a look-up of a message someone reacted to",
     }.get(row.method, "a message")
     where = _where(row.channel)
     said = _said(error)

@@ -14,7 +14,10 @@ EPHEMERAL = "chat.postEphemeral"
 PUBLISH_HOME = "views.publish"
 LOOKUP_PERMALINK = "chat.getPermalink"
 LOOKUP_PERSON = "users.info"
-METHODS = (POST, UPDATE, EPHEMERAL, PUBLISH_HOME, LOOKUP_PERMALINK, LOOKUP_PERSON)
+# A message read back (conversations.history, else .replies for a thread reply) with its
+# permalink; what Slack said goes to the sender's message recorder.
+LOOKUP_MESSAGE = "conversations.history"
+METHODS = (POST, UPDATE, EPHEMERAL, PUBLISH_HOME, LOOKUP_PERMALINK, LOOKUP_PERSON, LOOKUP_MESSAGE)
 
 # The message metadata event type every post carries, with its outbox key: how a send whose
 # outcome is unknown is found in the channel's history instead of being posted twice.
@@ -206,6 +209,27 @@ def publish_home(key: str, *, user_id: str, view: Mapping[str, Any]) -> Outgoing
 def permalink_lookup(key: str, *, channel: str, ts: str, subject: str) -> Outgoing:
     """Ask Slack for a message's permalink and keep it on `subject`."""
     return Outgoing(key=key, method=LOOKUP_PERMALINK, channel=channel, ts=ts, subject=subject)
+
+
+def message_lookup(key: str, *, channel: str, ts: str, subject: str) -> Outgoing:
+    """Ask Slack for one message (its text, author, thread) and its permalink; the answer
+    goes to the message recorder with `subject`."""
+    return Outgoing(key=key, method=LOOKUP_MESSAGE, channel=channel, ts=ts, subject=subject)
+
+
+@dataclass(frozen=True)
+class LookedUpMessage:
+    """What Slack answered about a message a `message_lookup` asked for.
+
+    `message` is Slack's message object (None when it could not be read); `error` says
+    why not (`not_in_channel`, `message_not_found`, …)."""
+
+    subject: str
+    channel: str
+    ts: str
+    message: Mapping[str, Any] | None
+    permalink: str | None = None
+    error: str | None = None
 
 
 def person_lookup(key: str, *, user_id: str) -> Outgoing:

@@ -182,6 +182,47 @@ class NudgeSchedule(_Strict):
         return _clock_time(value)
 
 
+EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]{1,100}$")
+
+
+def _emoji_names(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    names = []
+    for item in value:
+        name = str(item).strip().strip(":").lower() if isinstance(item, str) else item
+        if not isinstance(name, str) or not EMOJI_NAME.fullmatch(name):
+            raise ValueError(
+                f"{item!r} is not an emoji name like memo or :rotating_light: "
+                "(letters, digits, _ + - ')"
+            )
+        names.append(name)
+    return list(dict.fromkeys(names))
+
+
+class CaptureSpec(_Strict):
+    """Which reactions capture a message: as feedback, or as an offer to escalate it. An
+    empty list turns that capture off."""
+
+    feedback: list[str] = Field(default_factory=lambda: ["memo"])
+    escalate: list[str] = Field(default_factory=lambda: ["rotating_light"])
+
+    @field_validator("feedback", "escalate", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return _emoji_names(value)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CaptureSpec:
+        both = sorted(set(self.feedback) & set(self.escalate))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} cannot both log feedback and offer an escalation: "
+                "use a different emoji for each"
+            )
+        return self
+
+
 class Playbook(_Strict):
     """A team's operating model as written in the playbook file."""
 
@@ -198,6 +239,7 @@ class Playbook(_Strict):
     )
     digest: DigestSchedule = Field(default_factory=DigestSchedule)
     nudge: NudgeSchedule = Field(default_factory=NudgeSchedule)
+    capture: CaptureSpec = Field(default_factory=CaptureSpec)
 
     @field_validator("timezone")
     @classmethod

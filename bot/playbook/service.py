@@ -28,6 +28,10 @@ from bot.ids import USER_ID_PATTERN, USER_ID_WORD
 from bot.org import service as directory
 from bot.org.people import get_people
 from bot.org.team_settings import (
+    CAPTURE_ESCALATE,
+    CAPTURE_FEEDBACK,
+    DEFAULT_CAPTURE_ESCALATE,
+    DEFAULT_CAPTURE_FEEDBACK,
     DEFAULT_DIGEST_TIME,
     DEFAULT_DIGEST_WEEKDAY,
     DEFAULT_NUDGE_THRESHOLD_DAYS,
@@ -200,6 +204,8 @@ def _settings_of(playbook: Playbook) -> dict[str, str]:
         NUDGE_TIME: playbook.nudge.time,
         NUDGE_WEEKDAYS: ",".join(playbook.nudge.weekdays),
         NUDGE_THRESHOLD_DAYS: str(playbook.nudge.overdue_threshold_days),
+        CAPTURE_FEEDBACK: ",".join(playbook.capture.feedback),
+        CAPTURE_ESCALATE: ",".join(playbook.capture.escalate),
         # Kept as the playbook wrote them, so export writes them back unchanged (templates
         # are also synced into the checklist capability's versioned tables).
         CHECKLISTS: json.dumps(
@@ -305,6 +311,10 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
                 get(NUDGE_THRESHOLD_DAYS) or DEFAULT_NUDGE_THRESHOLD_DAYS
             ),
         }
+        data["capture"] = {
+            "feedback": _emoji_list(get(CAPTURE_FEEDBACK), DEFAULT_CAPTURE_FEEDBACK),
+            "escalate": _emoji_list(get(CAPTURE_ESCALATE), DEFAULT_CAPTURE_ESCALATE),
+        }
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     user_ids = set(USER_ID_WORD.findall(text))
     names = get_people(sessions, team_id=team_id, user_ids=user_ids)
@@ -312,6 +322,12 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
     return header + _with_name_comments(
         text, {uid: info.display_name for uid, info in names.items()}
     )
+
+
+def _emoji_list(stored: str | None, default: tuple[str, ...]) -> list[str]:
+    if stored is None:
+        return list(default)
+    return [name for name in stored.split(",") if name]
 
 
 def _number(value: float | None) -> float | int | None:

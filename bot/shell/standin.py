@@ -64,6 +64,8 @@ class SlackStandin:
         self._views = itertools.count(1)
         self.users: dict[str, StandinUser] = {}
         self.channels_without_bot: set[str] = set()
+        # The WebSocket URL apps.connections.open hands out (a Socket Mode stand-in's).
+        self.socket_url: str | None = None
         self.channel_rate_per_second: float | None = None
         self.workspace_rate_per_second: float | None = None
         self._last_post: dict[str, float] = {}
@@ -133,6 +135,20 @@ class SlackStandin:
 
     def add_user(self, user_id: str, name: str, tz: str = "UTC", **kwargs: Any) -> None:
         self.users[user_id] = StandinUser(user_id, name, tz, **kwargs)
+
+    def add_message(
+        self, channel: str, *, text: str, user: str | None = None, **fields: Any
+    ) -> str:
+        """A message people wrote (not through the bot), for conversations.history/replies:
+        `thread_ts` makes it a reply, `bot_id`, `edited`, `files`, `user_team` shape it as
+        Slack does. `text` is given as Slack sends it (entity-escaped). Its ts."""
+        ts = str(fields.pop("ts", None) or self._next_ts())
+        message: dict[str, Any] = {"type": "message", "ts": ts, "text": text, **fields}
+        if user:
+            message["user"] = user
+        with self._lock:
+            self.history[channel].append(message)
+        return ts
 
     # -- inspection ------------------------------------------------------------------------
     def calls(self, method: str | None = None, *, ok_only: bool = True) -> list[ApiCall]:
@@ -217,7 +233,10 @@ class SlackStandin:
             if failure.status == 200:
                 return 200, {}, {"ok": False, "error": failure.error}
             return failure.status, headers, {"ok": False, "error": failure.error}
-        if method == "chat.postMessage" and params.get("channel") in self.channels_without_bot:
+        if (
+            method in ("chat.postMessage", "conversations.history", "conversations.replies")
+            and params.get("channel") in self.channels_without_bot
+        ):
             self._record(method, params, 299)
             return 200, {}, {"ok": False, "error": "not_in_channel"}
         body = self._success(method, params)
@@ -253,12 +272,21 @@ class SlackStandin:
             with self._lock:
                 messages = list(self.history.get(channel, []))
             if method == "conversations.replies":
-                parent = str(params.get("ts", ""))
+                # Slack takes the ts of the thread's parent or of any reply in it.
+                asked = str(params.get("ts", ""))
+                of = next((m for m in messages if m.get("ts") == asked), None)
+                parent = str((of or {}).get("thread_ts") or asked)
                 messages = [m for m in messages if m.get("thread_ts") == parent]
+                if of is None and not messages:
+                    return {"ok": False, "error": "thread_not_found"}
             else:
-                messages = [m for m in messages if not m.get("thread_ts")]
+                # A thread's parent is in the history too; its replies are not.
+                messages = [
+                    m for m in messages if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]
+                ]
             if str(params.get("include_all_metadata", "")).lower() not in ("true", "1"):
                 messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+            messages = _window(messages, params)
             return {"ok": True, "messages": list(reversed(messages)), "has_more": False}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
@@ -305,6 +333,8 @@ class SlackStandin:
             return {"ok": True, "url": self.socket_mode_url()}
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         return {"ok": True}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -356,6 +386,24 @@ class SlackStandin:
                 return  # keep test and shell output clean
 
         return Handler
+
+
+def _window(messages: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages between `oldest` and `latest` (`inclusive` as Slack reads it), the
+    newest `limit` of them, when the call asked for a window with `latest`; else all."""
+    latest = params.get("latest")
+    if not latest:
+        return messages
+    inclusive = str(params.get("inclusive", "")).lower() in ("true", "1")
+    oldest = float(params.get("oldest") or 0)
+    kept = [
+        m
+        for m in messages
+        if (float(m["ts"]) <= float(latest) if inclusive else float(m["ts"]) < float(latest))
+        and (float(m["ts"]) >= oldest if inclusive else float(m["ts"]) > oldest)
+    ]
+    limit = int(params.get("limit") or 100)
+    return sorted(kept, key=lambda m: float(m["ts"]))[-limit:]
 
 
 def _parse(raw: str, content_type: str) -> dict[str, Any]:

@@ -31,12 +31,14 @@ from bot.outbox import delivery
 from bot.outbox.delivery import Claimed
 from bot.outbox.models import (
     EPHEMERAL,
+    LOOKUP_MESSAGE,
     LOOKUP_PERMALINK,
     LOOKUP_PERSON,
     METADATA_EVENT_TYPE,
     POST,
     PUBLISH_HOME,
     UPDATE,
+    LookedUpMessage,
 )
 from bot.outbox.service import still_pending
 from bot.slack.pacing import Pacer
@@ -97,6 +99,23 @@ EPHEMERAL_FALLBACK = frozenset(
 
 # What to do with a profile users.info returned: (team id, the profile).
 PersonRecorder = Callable[[str, SlackUser], None]
+# What to do with a message a `message_lookup` read back: (team id, what Slack said).
+MessageRecorder = Callable[[str, LookedUpMessage], None]
+# A message that cannot be read, whatever is retried: the recorder is told why at once.
+MESSAGE_UNREADABLE = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "message_not_found",
+        "thread_not_found",
+        "missing_scope",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "account_inactive",
+        "is_archived",
+    }
+)
 
 # (team id, the id after the subject's kind) -> (text, blocks) of the message as it should
 # look now, or None when the record is gone. Keyed by subject kind ("checklist", …).
@@ -119,6 +138,7 @@ class OutboxSender:
         *,
         renderers: Mapping[str, Renderer] | None = None,
         on_person: PersonRecorder | None = None,
+        on_message: MessageRecorder | None = None,
         pacer: Pacer | None = None,
         workers: int = WORKERS,
         poll_seconds: float = POLL_SECONDS,
@@ -131,6 +151,7 @@ class OutboxSender:
         self.pacer = pacer or Pacer()
         self.renderers = dict(renderers or {})
         self.on_person = on_person
+        self.on_message = on_message
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.stale_after = stale_after
@@ -288,6 +309,10 @@ class OutboxSender:
                 self._look_up_person(claimed)
                 delivery.mark_sent(self.sessions, claimed, now=now, channel=None, ts=None)
                 return
+            if claimed.method == LOOKUP_MESSAGE:
+                self._look_up_message(claimed)
+                delivery.mark_sent(self.sessions, claimed, now=now, channel=None, ts=None)
+                return
             if claimed.method == LOOKUP_PERMALINK:
                 link = self.client.chat_getPermalink(
                     channel=claimed.channel, message_ts=claimed.ts or ""
@@ -329,6 +354,66 @@ class OutboxSender:
             user = SlackUser(claimed.channel, "", None, deleted=False, known=False)
         if self.on_person is not None:
             self.on_person(claimed.team_id, user)
+
+    def _look_up_message(self, claimed: Claimed) -> None:
+        """The message at (channel, ts) and its permalink, for the message recorder.
+
+        conversations.history holds only a channel's top-level messages: when the newest
+        one up to `ts` is not the message, it is a thread reply (or deleted), which
+        conversations.replies finds by the reply's own ts. A refusal no retry can change
+        (the bot is not in the channel, the message is gone) is recorded as the answer; a
+        429 or a 5xx is retried like any call, and after the last attempt recorded too."""
+        channel, ts = claimed.channel, claimed.ts or ""
+        try:
+            message = self._read_message(channel, ts)
+            permalink = None
+            if message is not None:
+                try:
+                    link = self.client.chat_getPermalink(channel=channel, message_ts=ts)
+                    permalink = str(link.get("permalink") or "") or None
+                except (SlackApiError, OSError) as exc:  # best effort: kept without a link
+                    log.info("no permalink for %s/%s: %s", channel, ts, exc)
+            answer = LookedUpMessage(
+                subject=claimed.subject or "",
+                channel=channel,
+                ts=ts,
+                message=message,
+                permalink=permalink,
+                error=None if message is not None else "message_not_found",
+            )
+        except SlackApiError as error:
+            code = _error_of(error)
+            status = getattr(error.response, "status_code", 200)
+            last = claimed.attempts >= self.max_attempts
+            if status == 429 or code == "ratelimited" or not (code in MESSAGE_UNREADABLE or last):
+                raise
+            answer = LookedUpMessage(claimed.subject or "", channel, ts, None, error=code)
+        except OSError:
+            if claimed.attempts < self.max_attempts:
+                raise
+            answer = LookedUpMessage(claimed.subject or "", channel, ts, None, error="no_answer")
+        if self.on_message is not None:
+            self.on_message(claimed.team_id, answer)
+
+    def _read_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        history = self.client.conversations_history(
+            channel=channel, latest=ts, inclusive=True, limit=1
+        )
+        for message in history.get("messages") or []:
+            if str(message.get("ts")) == ts:
+                return dict(message)
+        try:
+            replies = self.client.conversations_replies(
+                channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True, limit=2
+            )
+        except SlackApiError as error:
+            if _error_of(error) == "thread_not_found":
+                return None
+            raise
+        for message in replies.get("messages") or []:
+            if str(message.get("ts")) == ts:
+                return dict(message)
+        return None
 
     def _lookup_failed(self, claimed: Claimed, error: Exception) -> None:
         log.warning("outbox %s: could not look for an unsure post: %s", claimed.id, error)

@@ -9,6 +9,7 @@ from storage.models.feedback import FeedbackTag as FeedbackTag
 from storage.models.kpis import Kpi, KpiMeasurement
 from storage.models.org import Admin, Process, TeamSetting
 from storage.models.outbox import OutboxMessage
+from storage.models.reactions import ReactionCapture
 from storage.models.sends import NudgeSnooze, SchedulerLease
 
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
@@ -16,3 +17,4 @@ __all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]
 __all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
 __all__ += ["Kpi", "KpiMeasurement"]
 __all__ += ["NudgeSnooze", "OutboxMessage", "SchedulerLease"]
+__all__ += ["ReactionCapture"]

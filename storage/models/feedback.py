@@ -47,6 +47,10 @@ class Feedback(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     permalink: Mapped[str | None] = mapped_column(String(1000))
+    # set when captured by a reaction: who reacted, and their workspace when it is a
+    # Slack Connect partner's (the reporter of record is then the message's author)
+    captured_by_id: Mapped[str | None] = mapped_column(String(32))
+    captured_by_team_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -26,6 +26,7 @@ from bot.checklists.models import ACTIVE, CANCELLED, COMPLETED, ItemView, RunVie
 from bot.checklists.render import run_message
 from bot.digest.models import Digest, DigestSection
 from bot.digest.render import render_digest
+from bot.escalations.modals import render_new_escalation_modal
 from bot.escalations.models import (
     CUSTOMER_LIMIT,
     LINK_LIMIT,
@@ -50,6 +51,15 @@ from bot.kpis.models import KPI_KINDS, KpiInfo, KpiReport, WeekValue
 from bot.kpis.render import render_kpi_list, render_kpi_report
 from bot.nudges.models import Nudge, OverdueItem
 from bot.nudges.render import render_nudge, render_owner_report
+from bot.reactions.models import Capture, CapturedMessage, CaptureKind, CaptureState, MessageContent
+from bot.reactions.render import (
+    render_already_captured,
+    render_capture_in_progress,
+    render_escalation_offer,
+    render_feedback_receipt,
+    render_undone,
+    render_unreadable,
+)
 from bot.slack import limits as L
 from bot.slack.blocks import as_dicts
 from bot.status.models import DeactivatedOwner, StaleSop, StatusReport
@@ -120,6 +130,8 @@ def feedback_records(draw: st.DrawFn) -> FeedbackRecord:
         created_at=draw(moments),
         updated_at=None,
         submission_key="modal:ab12",
+        captured_by_id=draw(optional(user_ids)),
+        captured_by_team_id=draw(optional(st.sampled_from(["T0PARTNER", "<!channel>&"]))),
     )
 
 
@@ -651,3 +663,66 @@ def test_kpi_report(report: KpiReport) -> None:
 @_given(st.lists(kpi_reports, max_size=300))
 def test_kpi_list(reports: list[KpiReport]) -> None:
     check_message(render_kpi_list(reports), posted=False)
+
+
+# -- reaction capture -------------------------------------------------------------------------
+@st.composite
+def captured_messages(draw: st.DrawFn, kind: CaptureKind) -> CapturedMessage:
+    text_of = draw(text())
+    capture = Capture(
+        id=draw(ids),
+        team_id="T1",
+        kind=kind,
+        state=draw(st.sampled_from(list(CaptureState))),
+        channel_id=draw(channel_ids),
+        message_ts="1700000000.000100",
+        reactor_id=draw(user_ids),
+        reactor_team_id=draw(optional(st.sampled_from(["T0PARTNER", "<!here>&"]))),
+        notify_id=draw(optional(user_ids)),
+        emoji=draw(st.sampled_from(["memo", "rotating_light", "a" * 100, "<!channel>"])),
+        shared_channel=draw(st.booleans()),
+        attempt=1,
+        text=text_of,
+        author_id=draw(optional(user_ids)),
+        thread_ts=None,
+        permalink=draw(optional(urls)),
+        error=draw(optional(st.sampled_from(["not_in_channel", "message_not_found", "x<&>"]))),
+        feedback_id=draw(ids),
+        created_at=NOW,
+        captured_at=NOW,
+    )
+    content = MessageContent(
+        text=text_of,
+        author_id=capture.author_id,
+        bot_name=draw(optional(text(200, 1))),
+        author_team_id=draw(optional(st.just("T0PARTNER"))),
+        thread_ts=draw(optional(st.just("1.2"))),
+        edited=draw(st.booleans()),
+        file_names=tuple(draw(st.lists(text(300, 1), max_size=20))),
+        had_text=draw(st.booleans()),
+    )
+    return CapturedMessage(capture, content, capture.feedback_id, True)
+
+
+@_given(captured_messages(CaptureKind.FEEDBACK))
+def test_reaction_feedback_receipt(captured: CapturedMessage) -> None:
+    check_message(render_feedback_receipt(captured))
+    check_message(render_unreadable(captured.capture))
+    check_message(render_already_captured(captured.capture))
+    check_message(render_capture_in_progress(captured.capture))
+    check_message(render_undone(captured.capture), posted=False)
+
+
+@_given(captured_messages(CaptureKind.ESCALATE))
+def test_reaction_escalation_offer_and_its_form(captured: CapturedMessage) -> None:
+    check_message(render_escalation_offer(captured))
+    text_of = captured.capture.text or ""
+    check_view(
+        render_new_escalation_modal(
+            typed=text_of.splitlines()[0] if text_of.strip() else "",
+            owner_id="U0123ABCD",
+            channel_id=None,
+            description=text_of,
+            link=captured.capture.permalink,
+        )
+    )

@@ -13,7 +13,7 @@ from tests.support.paths import REPO_ROOT
 
 DOMAINS = (
     "org", "feedback", "escalations", "checklists", "kpis",
-    "digest", "nudges", "home", "playbook", "status",
+    "digest", "nudges", "home", "playbook", "status", "reactions",
 )  # fmt: skip
 RENDERING = ("models.py", "render.py", "modal.py", "modals.py")
 SLACK_FACING = (*RENDERING, "messages.py")

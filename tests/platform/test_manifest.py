@@ -62,6 +62,12 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "files_upload_v2": "files:write",
 }
 
+# Bot events → the bot scope each needs to be delivered (None: none).
+EVENT_SCOPES: dict[str, str | None] = {
+    "app_home_opened": None,
+    "reaction_added": "reactions:read",
+}
+
 COMMANDS = [c["command"] for c in MANIFEST["features"].get("slash_commands", [])]
 SHORTCUTS = [s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])]
 EVENTS = MANIFEST["settings"]["event_subscriptions"].get("bot_events") or []
@@ -123,6 +129,7 @@ def _called_methods() -> set[str]:
 
 def _needed_scopes() -> set[str]:
     needed: set[str] = {"commands"} if COMMANDS else set()
+    needed |= {scope for event in EVENTS if (scope := EVENT_SCOPES[event]) is not None}
     for method in _called_methods():
         scopes = METHOD_SCOPES[method]
         if isinstance(scopes, str):
@@ -141,3 +148,22 @@ def test_every_scope_the_code_needs_is_declared() -> None:
 def test_no_scope_is_declared_that_the_code_does_not_use() -> None:
     declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert declared <= _needed_scopes(), f"unused scopes: {declared - _needed_scopes()}"
+
+
+def _listened_events() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "handlers").rglob("*.py"):
+        found |= set(re.findall(r"""\.event\(\s*["']([a-z_]+)["']""", path.read_text()))
+    return found
+
+
+def test_events_listened_to_and_declared_are_the_same() -> None:
+    """A listener for an event app.yaml does not subscribe to never runs, and a subscribed
+    event without a listener is delivered for nothing: both ways."""
+    assert _listened_events() == set(EVENTS)
+    assert set(EVENTS) <= set(EVENT_SCOPES), "say which scope each bot event needs"
+
+
+def test_reaction_capture_scopes_are_declared() -> None:
+    declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"reactions:read", "channels:history", "groups:history"} <= declared
