@@ -188,7 +188,7 @@ def record_looked_up_message(
         feedback_id: int | None = None
         created = False
         if row.kind == CaptureKind.FEEDBACK:
-            feedback, created = feedback_store.add_feedback(
+            feedback, _tags, created = feedback_store.add_feedback(
                 session,
                 team_id=team_id,
                 submission_key=f"{SUBJECT}:{row.id}:{row.attempt}",
