@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot import periods
+from bot.ids import is_user_id
 from bot.org.models import ProcessOwner
 from bot.org.team_settings import TEAM_TIMEZONE
+from bot.outbox import models as outbox
+from bot.outbox.models import Outgoing
+from bot.outbox.service import enqueue
+from bot.slack.mrkdwn import escape, user_ref
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
@@ -41,8 +47,10 @@ def set_process_owner(
     owner_id: str,
     actor_id: str,
     now: datetime,
+    tell_new_owner: bool = False,
 ) -> ProcessOwner:
-    """Make `owner_id` the one owner of a process (created if new); audited."""
+    """Make `owner_id` the one owner of a process (created if new); audited. With
+    `tell_new_owner`, a new owner (other than the actor) is told by DM, queued with it."""
     with transaction(sessions) as session:
         process = org.add_or_get_process(
             session, team_id=team_id, key=process_key, name=process_name
@@ -58,7 +66,23 @@ def set_process_owner(
             at=now,
             detail={"from": previous, "to": owner_id},
         )
+        if tell_new_owner and owner_id not in (previous, actor_id):
+            what = f"the process *{escape(process.name)}* (`{escape(process.key)}`)"
+            notice = new_owner_notice(user_id=owner_id, what=what, actor_id=actor_id)
+            enqueue(session, team_id=team_id, messages=[notice], now=now)
         return ProcessOwner(process.key, process.name, process.owner_id)
+
+
+def new_owner_notice(*, user_id: str, what: str, actor_id: str) -> Outgoing:
+    """The DM telling `user_id` they now own `what` (mrkdwn, escaped by the caller); queued
+    by the caller in the transaction that makes them the owner."""
+    by = user_ref(actor_id) if is_user_id(actor_id) else "the playbook"
+    text = (
+        f":wave: You are now the owner of {what} in Opsloop (set by {by}). "
+        "You will be nudged about what is overdue in it; `/ops status` shows the operation's "
+        "health and your App Home what you own."
+    )
+    return outbox.post(f"new-owner:{uuid.uuid4().hex}", user_id, text)
 
 
 def set_admins(sessions: SessionFactory, *, team_id: str, user_ids: list[str]) -> None:

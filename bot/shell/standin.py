@@ -49,6 +49,7 @@ class StandinUser:
     tz: str = "UTC"
     deleted: bool = False
     is_admin: bool = False
+    email: str = ""  # what users.lookupByEmail finds the user by
 
 
 class SlackStandin:
@@ -297,6 +298,12 @@ class SlackStandin:
                     "profile": {"display_name": user.name, "real_name": user.name},
                 },
             }
+        if method == "users.lookupByEmail":
+            wanted = str(params.get("email", "")).lower()
+            found = next((u for u in self.users.values() if u.email.lower() == wanted), None)
+            if not wanted or found is None:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": found.id, "name": found.name, "tz": found.tz}}
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
         return {"ok": True}
