@@ -8,6 +8,7 @@ of that day, the same shape an imported `last_reviewed: 2026-10-01` has, so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -34,8 +35,9 @@ from storage.db import SessionFactory, transaction
 from storage.models.org import Process
 
 REVIEWED_ACTION = "process.reviewed"
-# The longest process key a playbook allows; anything longer in a button is not one.
-_KEY_LIMIT = 64
+# The shape of a process key (the playbook's, and the built-in ones): a value from a button
+# that is not one (10 KB, NUL, markup) is refused before it reaches a query.
+_PROCESS_KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def _target(process: Process) -> ReviewTarget:
@@ -52,7 +54,7 @@ def _target(process: Process) -> ReviewTarget:
 
 def _process(session: Session, *, team_id: str, process_key: str) -> Process:
     found = None
-    if 0 < len(process_key) <= _KEY_LIMIT:
+    if _PROCESS_KEY.fullmatch(process_key):
         found = org.get_process(session, team_id=team_id, key=process_key)
     if found is None:
         raise NotFoundError("That process no longer exists; nothing was marked reviewed.")

@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from sqlalchemy import inspect, text
 
 from bot.cli import cli
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION, ItemRef
 from bot.org.render import MARK_REVIEWED_ACTION, REVIEW_CALLBACK, REVIEW_NOTE, REVIEW_NOTE_VALUE
-from storage import org
+from storage import org, schema
 from storage.core import list_audit_entries
-from storage.db import transaction
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Process
 from tests.support.playbook import ADMIN, OTHER, OWNER, SMALL_PLAYBOOK, TEAM, load_small_playbook
 from tests.support.schedule import run_and_deliver
 from tests.support.slack import ApiCall, Result, SlackDriver, SlackStandin
@@ -261,3 +263,36 @@ def test_overdue_review_is_in_the_owners_nudge_and_done_records_the_review(
     refused = slack.click(DONE_ACTION, ItemRef("sop_review", "onboarding").to_value(), user=OTHER)
     assert "Only its owner" in refused.reply_text
     assert _last_reviewed(team, "onboarding") == "2026-10-01"
+
+
+def test_migration_rv01_adds_the_review_and_import_tables_and_takes_them_away(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    schema.upgrade(engine, "rv01")
+    at = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    with transaction(make_session_factory(engine)) as session:
+        session.add(Process(team_id=TEAM, key="onboarding", name="On", review_every_days=90))
+        org.add_process_review(
+            session,
+            team_id=TEAM,
+            process_key="onboarding",
+            reviewed_by=OWNER,
+            reviewed_at=at,
+            note="née <b>",
+        )
+        org.add_playbook_import(
+            session, team_id=TEAM, imported_at=at, actor_id="cli", snapshot='{"version": 1}'
+        )
+    with transaction(make_session_factory(engine)) as session:
+        [review] = org.list_process_reviews(session, team_id=TEAM, process_key="onboarding")
+        assert (review.note, review.reviewed_at) == ("née <b>", at)
+        assert org.last_playbook_import(session, team_id=TEAM) == '{"version": 1}'
+    schema.downgrade(engine, "sk01")
+    tables = set(inspect(engine).get_table_names())
+    assert not {"process_reviews", "playbook_imports"} & tables and "processes" in tables
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM processes")).scalar() == 1
+    schema.upgrade(engine, "rv01")
+    assert {"process_reviews", "playbook_imports"} <= set(inspect(engine).get_table_names())
+    engine.dispose()

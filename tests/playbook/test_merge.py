@@ -17,6 +17,7 @@ from bot.org.reviews import mark_reviewed
 from bot.playbook.merge import Override, merge_fields
 from bot.playbook.owners import OwnerLookupError, resolve_owner_emails
 from bot.playbook.schema import PlaybookInvalidError, parse_playbook
+from bot.wiring import import_playbook_at_start
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import list_audit_entries
@@ -289,3 +290,24 @@ def test_new_owners_are_told_by_dm_from_slack_and_from_an_import(
     assert "set by the playbook" in item_dm
     [kpi_dm] = _dms_to(standin, "U0KPI")
     assert "the KPI *Time to first value*" in kpi_dm
+
+
+def test_start_up_resolves_e_mail_owners_and_refuses_an_unknown_one(
+    deps: Deps, standin: SlackStandin, tmp_path: Path
+) -> None:
+    standin.add_user("U0DANA", "Dana", email="dana@example.com")
+    path = _write(
+        tmp_path, SMALL_PLAYBOOK.replace(f"owner: {OWNER}  # Dana", "owner: dana@example.com")
+    )
+    deps.settings = deps.settings.model_copy(update={"opsloop_playbook": path})
+    summary = import_playbook_at_start(deps, team_id=TEAM)
+    assert summary is not None and not summary.skipped
+    assert _owner_of(deps, "onboarding") == "U0DANA"
+    standin.clear()
+    assert import_playbook_at_start(deps, team_id=TEAM).skipped  # type: ignore[union-attr]
+    assert standin.calls("users.lookupByEmail") == []  # unchanged: Slack is not asked
+
+    _write(tmp_path, SMALL_PLAYBOOK.replace(f"owner: {OWNER}  # Dana", "owner: gone@example.com"))
+    with pytest.raises(OwnerLookupError, match="no Slack user has the e-mail address gone@"):
+        import_playbook_at_start(deps, team_id=TEAM)
+    assert _owner_of(deps, "onboarding") == "U0DANA"
