@@ -56,6 +56,7 @@ class ReviewTarget:
     sop_url: str | None
     last_reviewed: date | None
     due: date | None  # None: never reviewed (due now)
+    review_every_days: int = 90
 
 
 @dataclass(frozen=True)

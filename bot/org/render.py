@@ -25,6 +25,7 @@ from bot.org.models import (
     ReviewRecorded,
     ReviewRef,
     ReviewTarget,
+    review_due_date,
 )
 from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, link, quote, truncate, user_ref
 
@@ -128,8 +129,8 @@ def render_review_modal(target: ReviewTarget, ref: ReviewRef, today: date) -> di
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=f"Marks the SOP reviewed today ({today}); the next review falls "
-                        "due one review period from now."
+                        text=f"Marks the SOP reviewed today ({today}); the next review is "
+                        f"then due {review_due_date(today, target.review_every_days)}."
                     )
                 ]
             ),

@@ -49,6 +49,7 @@ def _target(process: Process) -> ReviewTarget:
         sop_url=process.sop_url,
         last_reviewed=last,
         due=review_due_date(last, process.review_every_days),
+        review_every_days=process.review_every_days,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 
+# A new owner's DM names at most this many things (one import can hand someone dozens).
+NOTICE_MAX_THINGS = 20
 # Keys of the built-in core processes; the playbook may add more.
 ESCALATION_PROCESS = "escalations"
 FEEDBACK_PROCESS = "feedback"
@@ -73,13 +76,22 @@ def set_process_owner(
         return ProcessOwner(process.key, process.name, process.owner_id)
 
 
-def new_owner_notice(*, user_id: str, what: str, actor_id: str) -> Outgoing:
-    """The DM telling `user_id` they now own `what` (mrkdwn, escaped by the caller); queued
-    by the caller in the transaction that makes them the owner."""
+def new_owner_notice(*, user_id: str, what: str | Sequence[str], actor_id: str) -> Outgoing:
+    """The DM telling `user_id` they now own `what` (one thing or several, mrkdwn escaped by
+    the caller); queued by the caller in the transaction that makes them the owner."""
+    things = [what] if isinstance(what, str) else list(what)
     by = user_ref(actor_id) if is_user_id(actor_id) else "the playbook"
-    text = (
-        f":wave: You are now the owner of {what} in Opsloop (set by {by}). "
-        "You will be nudged about what is overdue in it; `/ops status` shows the operation's "
+    if len(things) == 1:
+        text = f":wave: You are now the owner of {things[0]} in Opsloop (set by {by})."
+    else:
+        shown = things[:NOTICE_MAX_THINGS]
+        text = f":wave: You are now the owner of these in Opsloop (set by {by}):"
+        text += "".join(f"\n• {thing}" for thing in shown)
+        if len(things) > len(shown):
+            text += f"\n• … and {len(things) - len(shown)} more"
+    text += "\n" if len(things) > 1 else " "
+    text += (
+        "You will be nudged about what is overdue; `/ops status` shows the operation's "
         "health and your App Home what you own."
     )
     return outbox.post(f"new-owner:{uuid.uuid4().hex}", user_id, text)

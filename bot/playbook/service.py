@@ -51,7 +51,6 @@ from bot.org.team_settings import (
     REVIEW_REMINDER_DAYS,
     TEAM_TIMEZONE,
 )
-from bot.outbox.models import Outgoing
 from bot.outbox.service import enqueue
 from bot.playbook.merge import Override, merge_fields
 from bot.playbook.schema import Playbook, PlaybookInvalidError, SlaSpec, parse_playbook
@@ -196,7 +195,8 @@ def import_playbook(
     """
     counts = {"pc": 0, "pu": 0, "kc": 0, "ku": 0}
     overrides: list[Override] = []
-    notices: list[Outgoing] = []
+    # Each new owner's things, so one import sends each of them one DM.
+    newly_owned: dict[str, list[str]] = {}
     with transaction(sessions) as session:
         base = _last_imported(session, team_id)
         base_processes, base_kpis = _by_key(base, "processes"), _by_key(base, "kpis")
@@ -230,9 +230,7 @@ def import_playbook(
                 )
                 if merged["owner"]:
                     what = f"the process *{escape(merged['name'])}* (`{escape(spec.key)}`)"
-                    notices.append(
-                        new_owner_notice(user_id=merged["owner"], what=what, actor_id=actor_id)
-                    )
+                    newly_owned.setdefault(merged["owner"], []).append(what)
             changed = _apply(
                 process,
                 {
@@ -261,7 +259,7 @@ def import_playbook(
             owner = merged["owner"]
             if is_user_id(owner) and owner != kpi.owner_ref:
                 what = f"the KPI *{escape(merged['name'])}* (`{escape(kpi_spec.key)}`)"
-                notices.append(new_owner_notice(user_id=owner, what=what, actor_id=actor_id))
+                newly_owned.setdefault(owner, []).append(what)
             changed = _apply(
                 kpi,
                 {
@@ -283,7 +281,7 @@ def import_playbook(
             for (template, title), owner in sorted(after.items()):
                 if before.get((template, title)) != owner:
                     what = f"the item *{escape(title)}* of the checklist `{escape(template)}`"
-                    notices.append(new_owner_notice(user_id=owner, what=what, actor_id=actor_id))
+                    newly_owned.setdefault(owner, []).append(what)
         for override in overrides:
             add_audit_entry(
                 session,
@@ -301,6 +299,10 @@ def import_playbook(
             actor_id=actor_id,
             snapshot=json.dumps(playbook.model_dump(mode="json"), ensure_ascii=False),
         )
+        notices = [
+            new_owner_notice(user_id=user_id, what=things, actor_id=actor_id)
+            for user_id, things in newly_owned.items()
+        ]
         enqueue(session, team_id=team_id, messages=notices, now=now)
     if playbook.severity_slas:
         # The escalation capability's SLA table is what opening an escalation reads.

@@ -94,7 +94,11 @@ def test_review_recorded_from_ops_status_is_todays_last_reviewed_in_the_export(
 
     modal = _opened_modal(slack.click(MARK_REVIEWED_ACTION, value, user=ADMIN))
     assert modal["callback_id"] == REVIEW_CALLBACK
-    assert "last reviewed 2026-01-05, was due 2026-04-05" in json.dumps(modal["blocks"])
+    shown = json.dumps(modal["blocks"])
+    assert "last reviewed 2026-01-05, was due 2026-04-05" in shown
+    assert f"Marks the SOP reviewed today ({TODAY}); the next review is then due 2027-02-16" in (
+        shown
+    )
     note = "Added the <!channel> SEV1 pager step & the <@U0FORGED> rota"
     submitted = _submit(slack, modal, note, ADMIN)
     assert submitted.status == 200 and not submitted.body  # stored, then the modal closed

@@ -264,9 +264,10 @@ def test_new_owners_are_told_by_dm_from_slack_and_from_an_import(
 ) -> None:
     _import(cli_run, _write(tmp_path, SMALL_PLAYBOOK))
     slack.deliver()
-    told = _dms_to(standin, OWNER)
-    assert any("the process *Customer onboarding* (`onboarding`)" in t for t in told)
-    assert any("the KPI *Time to first value* (`time_to_first_value`)" in t for t in told)
+    [told] = _dms_to(standin, OWNER)  # one DM listing everything they now own
+    assert "You are now the owner of these in Opsloop (set by the playbook):" in told
+    assert "\n• the process *Customer onboarding* (`onboarding`)" in told
+    assert "\n• the KPI *Time to first value* (`time_to_first_value`)" in told
     standin.clear()
 
     result = slack.command("/ops", f"owner renewals <@{NEW}>", user=ADMIN)
