@@ -159,6 +159,9 @@ def import_playbook_at_start(deps: Deps, *, team_id: str | None = None) -> Impor
     )
     if summary.skipped:
         log.info("playbook %s unchanged since the last import; not re-applied", path)
+    elif summary.overrides:
+        # Changes made in Slack were replaced by the file: said louder than a routine import.
+        log.warning("playbook %s imported: %s", path, summary.describe())
     else:
         log.info("playbook %s imported: %s", path, summary.describe())
     return summary

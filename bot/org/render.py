@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
@@ -169,7 +168,3 @@ def render_review_reminder(
             accessory=mark_reviewed_button(ref),
         )
     ]
-
-
-def review_actions(ref: ReviewRef, block_id: str) -> ActionsBlock:
-    return ActionsBlock(block_id=block_id, elements=[mark_reviewed_button(ref)])
