@@ -4,7 +4,8 @@ and the nudge; permission-checked, audited, and written back by `opsloop playboo
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,18 @@ from bot.cli import cli
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.nudges.render import DONE_ACTION, ItemRef
-from bot.org.render import MARK_REVIEWED_ACTION, REVIEW_CALLBACK, REVIEW_NOTE, REVIEW_NOTE_VALUE
+from bot.org.models import ReviewRecorded, ReviewRef, ReviewTarget
+from bot.org.render import (
+    MARK_REVIEWED_ACTION,
+    REVIEW_CALLBACK,
+    REVIEW_NOTE,
+    REVIEW_NOTE_VALUE,
+    render_review_modal,
+    render_review_reminder,
+    render_reviewed,
+)
+from bot.slack.blocks import as_dicts
+from bot.slack.limits import MESSAGE_TEXT_LIMIT, PRIVATE_METADATA_LIMIT, SECTION_TEXT_LIMIT
 from storage import org, schema
 from storage.core import list_audit_entries
 from storage.db import make_engine, make_session_factory, transaction
@@ -300,3 +312,29 @@ def test_migration_rv01_adds_the_review_and_import_tables_and_takes_them_away(
     schema.upgrade(engine, "rv01")
     assert {"process_reviews", "playbook_imports"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_review_surfaces_stay_within_slack_limits_and_escape_what_people_typed() -> None:
+    hostile = "<!channel> & <@U0FORGED> " + "x" * 10_000
+    target = ReviewTarget(
+        key="onboarding",
+        name=hostile[:200],
+        owner_id=OWNER,
+        sop_url="https://wiki.example/a?b=1&c=<2>" + "&d" * 2_000,
+        last_reviewed=date(2026, 8, 1),
+        due=date(2026, 10, 30),
+    )
+    ref = ReviewRef("onboarding", "reminder", "D0OWNER", "1.2")
+    today = date(2026, 11, 18)
+    modal = render_review_modal(target, ref, today)
+    assert len(modal["private_metadata"]) <= PRIVATE_METADATA_LIMIT
+    reminder_text, reminder_blocks = render_review_reminder(target, ref, today)
+    done_text, done_blocks = render_reviewed(
+        ReviewRecorded(replace(target, last_reviewed=today), ADMIN, hostile)
+    )
+    assert len(done_text) <= MESSAGE_TEXT_LIMIT and len(reminder_text) <= MESSAGE_TEXT_LIMIT
+    for block in [*as_dicts(reminder_blocks), *as_dicts(done_blocks), *modal["blocks"]]:
+        text = (block.get("text") or {}).get("text", "")
+        assert len(text) <= SECTION_TEXT_LIMIT
+        assert "<!channel>" not in text and "<@U0FORGED>" not in text
+    assert "was due 2026-10-30" in reminder_text
