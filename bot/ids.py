@@ -30,6 +30,16 @@ def is_user_id(value: object) -> bool:
     return isinstance(value, str) and USER_ID.match(value) is not None
 
 
+# An e-mail address as a playbook may name an owner by (resolved with users.lookupByEmail);
+# no spaces and none of Slack's markup characters, one @, a dot in the domain.
+EMAIL = re.compile(r"\A[^@\s<>|&]+@[^@\s<>|&]+\.[^@\s<>|&.]+\Z")
+
+
+def is_email(value: object) -> bool:
+    """True for something shaped like an e-mail address (alice@example.com)."""
+    return isinstance(value, str) and len(value) <= 254 and EMAIL.match(value) is not None
+
+
 def is_channel_id(value: object) -> bool:
     """True when `value` is shaped like a Slack channel (or DM) id."""
     return isinstance(value, str) and CHANNEL_ID.match(value) is not None

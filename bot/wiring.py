@@ -26,7 +26,8 @@ from bot.escalations import service as escalations
 from bot.home.service import HOME_SECTIONS
 from bot.nudges.sources import SOURCES
 from bot.org.messages import person_recorder
-from bot.playbook.schema import PlaybookInvalidError
+from bot.playbook.owners import LookupEmail, OwnerLookupError, resolve_owner_emails
+from bot.playbook.schema import Playbook, PlaybookInvalidError
 from bot.playbook.service import ImportSummary, apply_playbook_if_changed, load_playbook_file
 from bot.reactions.messages import message_recorder
 from bot.settings import Settings
@@ -34,11 +35,13 @@ from bot.slack import errors, middleware
 from bot.slack.client import make_sender_client, make_web_client
 from bot.slack.executor import TrackingExecutor
 from bot.slack.pacing import Pacer
+from bot.slack.people import EmailLookupError, lookup_user_id_by_email
 from bot.slack.sender import WORKERS as SENDER_WORKERS
 from bot.slack.sender import OutboxSender, Renderer
 from handlers import checklists as checklist_listeners
 from handlers import escalations as escalation_listeners
 from handlers import feedback, home, kpi, nudges, ops, reactions
+from handlers import reviews as review_listeners
 from storage import schema
 from storage.db import make_engine, make_session_factory
 
@@ -54,6 +57,7 @@ LISTENER_MODULES = (
     home,
     nudges,
     reactions,
+    review_listeners,
 )
 
 
@@ -168,13 +172,41 @@ def import_playbook_at_start(deps: Deps, *, team_id: str | None = None) -> Impor
     playbook = load_playbook_file(path)
     team = team_id or _team_of_token(deps, path)
     summary = apply_playbook_if_changed(
-        deps.sessions, playbook=playbook, team_id=team, now=deps.clock()
+        deps.sessions,
+        playbook=playbook,
+        team_id=team,
+        now=deps.clock(),
+        resolve=lambda changed: resolve_playbook_owners(deps, changed, source=str(path)),
     )
     if summary.skipped:
         log.info("playbook %s unchanged since the last import; not re-applied", path)
+    elif summary.overrides:
+        # Changes made in Slack were replaced by the file: said louder than a routine import.
+        log.warning("playbook %s imported: %s", path, summary.describe())
     else:
         log.info("playbook %s imported: %s", path, summary.describe())
     return summary
+
+
+def slack_email_lookup(deps: Deps) -> LookupEmail:
+    """Owner e-mail addresses asked of Slack (users.lookupByEmail). Only the CLI import and
+    start-up call it: they are not listeners, so they may wait on Slack."""
+
+    def lookup(email: str) -> str | None:
+        if deps.settings.slack_bot_token is None:
+            raise OwnerLookupError("SLACK_BOT_TOKEN is not set, so Slack cannot be asked")
+        try:
+            return lookup_user_id_by_email(deps.client, email)
+        except EmailLookupError as exc:
+            raise OwnerLookupError(str(exc)) from None
+
+    return lookup
+
+
+def resolve_playbook_owners(deps: Deps, playbook: Playbook, *, source: str) -> Playbook:
+    """`playbook` with owners given as e-mail addresses replaced by their Slack user ids;
+    `OwnerLookupError` (one line, nothing imported) when one cannot be resolved."""
+    return resolve_owner_emails(playbook, slack_email_lookup(deps), source=source)
 
 
 def _team_of_token(deps: Deps, path: Path) -> str:

@@ -23,7 +23,7 @@ from bot.deps import Deps
 from bot.nudges.service import forget_expired_snoozes
 from bot.org.service import list_scheduled_teams
 from bot.outbox.models import Queued
-from schedules import digest_job, nudge_job
+from schedules import digest_job, nudge_job, review_job
 from schedules.leader import Leader
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class TickReport:
     led: bool
     digests: list[digest_job.DigestResult] = field(default_factory=list)
     nudges: list[nudge_job.NudgeResult] = field(default_factory=list)
+    review_reminders: list[review_job.ReminderResult] = field(default_factory=list)
 
 
 def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> TickReport:
@@ -61,12 +62,17 @@ def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> Tick
         nudges = nudge_job.run(deps, now=now, team_ids=team_ids)
     except Exception:
         log.exception("the nudge job failed; it runs again at the next tick")
+    reminders: list[review_job.ReminderResult] = []
+    try:
+        reminders = review_job.run(deps, now=now, team_ids=team_ids)
+    except Exception:
+        log.exception("the SOP review reminder job failed; it runs again at the next tick")
     try:
         # Housekeeping: a run-out snooze hides nothing any more, so its row can go.
         forget_expired_snoozes(deps.sessions, now=now)
     except Exception:
         log.exception("could not delete expired snoozes; tried again at the next tick")
-    return TickReport(led=True, digests=digests, nudges=nudges)
+    return TickReport(led=True, digests=digests, nudges=nudges, review_reminders=reminders)
 
 
 def build_scheduler(
@@ -90,6 +96,7 @@ def build_scheduler(
         report = run_once(deps, deps.clock(), leader=leader)
         if report.led:
             outcomes = [r.outcome for r in report.digests] + [r.outcome for r in report.nudges]
+            outcomes += [r.outcome for r in report.review_reminders]
             log.debug("tick: %d post(s) queued", outcomes.count(Queued.QUEUED))
 
     scheduler.add_job(

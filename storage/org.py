@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.models.org import Admin, Process, TeamSetting
+from storage.models.org import Admin, PlaybookImport, Process, ProcessReview, TeamSetting
 from storage.upsert import insert_if_absent
 
 
@@ -82,4 +84,59 @@ def list_team_ids_with_settings(session: Session) -> list[str]:
     """Teams the scheduler serves: every team that has any setting (channels, timezone…)."""
     return list(
         session.scalars(select(TeamSetting.team_id).distinct().order_by(TeamSetting.team_id))
+    )
+
+
+def add_process_review(
+    session: Session,
+    *,
+    team_id: str,
+    process_key: str,
+    reviewed_by: str,
+    reviewed_at: datetime,
+    note: str,
+) -> ProcessReview:
+    """Record one SOP review."""
+    review = ProcessReview(
+        team_id=team_id,
+        process_key=process_key,
+        reviewed_by=reviewed_by,
+        reviewed_at=reviewed_at,
+        note=note,
+    )
+    session.add(review)
+    return review
+
+
+def list_process_reviews(
+    session: Session, *, team_id: str, process_key: str
+) -> list[ProcessReview]:
+    """The reviews of one process, newest first."""
+    return list(
+        session.scalars(
+            select(ProcessReview)
+            .where(ProcessReview.team_id == team_id, ProcessReview.process_key == process_key)
+            .order_by(ProcessReview.reviewed_at.desc(), ProcessReview.id.desc())
+        )
+    )
+
+
+def add_playbook_import(
+    session: Session, *, team_id: str, imported_at: datetime, actor_id: str, snapshot: str
+) -> None:
+    """Keep the playbook as imported now: the base of the next import's merge."""
+    session.add(
+        PlaybookImport(
+            team_id=team_id, imported_at=imported_at, actor_id=actor_id, snapshot=snapshot
+        )
+    )
+
+
+def last_playbook_import(session: Session, *, team_id: str) -> str | None:
+    """The snapshot of the team's last playbook import, or None before the first."""
+    return session.scalar(
+        select(PlaybookImport.snapshot)
+        .where(PlaybookImport.team_id == team_id)
+        .order_by(PlaybookImport.id.desc())
+        .limit(1)
     )

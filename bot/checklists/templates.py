@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.checklists.models import TemplateSummary
 from bot.errors import UserError
-from bot.ids import is_user_id
+from bot.ids import is_email, is_user_id
 from storage import checklists as store
 from storage.db import SessionFactory, transaction
 
@@ -34,7 +34,8 @@ _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class ChecklistItemSpec(BaseModel):
-    """One item of a template: what, who (user id, `process:<key>` or `starter`), when."""
+    """One item of a template: what, who (user id, `process:<key>` or `starter`; in a
+    playbook also an e-mail address, resolved to a user id at import), when."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,12 +55,13 @@ class ChecklistItemSpec(BaseModel):
     @classmethod
     def _owner(cls, value: str) -> str:
         value = value.strip()
-        if value == STARTER or is_user_id(value):
+        if value == STARTER or is_user_id(value) or is_email(value):
             return value
         if value.startswith(PROCESS_PREFIX) and _PROCESS_KEY.match(value[len(PROCESS_PREFIX) :]):
             return value
         raise ValueError(
-            f"owner {value!r} must be a Slack user id (U…), `process:<key>` or `starter`"
+            f"owner {value!r} must be a Slack user id (U…), an e-mail address, "
+            "`process:<key>` or `starter`"
         )
 
     @field_validator("help_url")

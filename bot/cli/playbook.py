@@ -8,7 +8,13 @@ import click
 
 from bot.cli.common import CliError, ready_deps
 from bot.deps import Deps
-from bot.playbook.service import export_playbook, import_playbook, load_playbook_file
+from bot.playbook.service import (
+    export_playbook,
+    import_playbook,
+    load_playbook_file,
+    playbook_fingerprint,
+)
+from bot.wiring import resolve_playbook_owners
 
 
 @click.group()
@@ -44,11 +50,25 @@ def check(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--team", help="Slack team id (default: the bot token's workspace).")
 def import_(file: Path, team: str | None) -> None:
-    """Validate FILE and write it into the database (idempotent)."""
+    """Validate FILE and merge it into the database (idempotent).
+
+    Owners, targets and reviews changed in Slack since the last import are kept unless the
+    file changed the same field; each such override is printed (and audited). Owners may
+    be user ids or e-mail addresses (looked up in Slack; nothing is imported when one is
+    unknown).
+    """
     parsed = load_playbook_file(file)
     deps = ready_deps()
     team_id = _resolve_team(deps, team)
-    summary = import_playbook(deps.sessions, team_id, parsed, deps.clock(), actor_id="cli")
+    resolved = resolve_playbook_owners(deps, parsed, source=str(file))
+    summary = import_playbook(
+        deps.sessions,
+        team_id,
+        resolved,
+        deps.clock(),
+        actor_id="cli",
+        fingerprint=playbook_fingerprint(parsed),
+    )
     click.echo(f"imported {file}: {summary.describe()}")
 
 

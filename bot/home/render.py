@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -16,6 +17,8 @@ from slack_sdk.models.views import View
 
 from bot.home.models import HomeData, HomeItem, OwnedProcess
 from bot.kpis.render import STATUS_NOTE, kpi_line
+from bot.org.models import REVIEW_FROM_HOME, ReviewRef
+from bot.org.render import mark_reviewed_button
 from bot.slack.limits import VIEW_MAX_BLOCKS
 from bot.slack.mrkdwn import escape, link, truncate
 
@@ -48,11 +51,21 @@ def _process_line(process: OwnedProcess) -> str:
     return f"• *{name}* (`{escape(process.key)}`) — {review}"
 
 
-def _section(title: str, lines: list[str], cap: int, empty: str) -> list[Block]:
+def _section(
+    title: str,
+    lines: list[str],
+    cap: int,
+    empty: str,
+    buttons: list[ButtonElement | None] | None = None,
+) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text=title)]
     if not lines:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=empty)]))
-    blocks += [SectionBlock(text=MarkdownTextObject(text=line)) for line in lines[:cap]]
+    accessories = buttons or [None] * len(lines)
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=line), accessory=button)
+        for line, button in zip(lines[:cap], accessories, strict=False)
+    ]
     if len(lines) > cap:
         more = f"… and {len(lines) - cap} more"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
@@ -83,6 +96,7 @@ def render_home(data: HomeData) -> dict[str, Any]:
         [_process_line(p) for p in data.processes],
         MAX_ITEMS["processes"],
         "You own no process.",
+        [mark_reviewed_button(ReviewRef(p.key, REVIEW_FROM_HOME)) for p in data.processes],
     )
     blocks += _section(
         "KPIs",

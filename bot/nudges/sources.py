@@ -10,6 +10,8 @@
   the nudge hour (team timezone; default Monday 10:00) until a value for that week is
   logged. No *Done*: logging needs the number, so the item names the `/kpi log` command.
   KPIs have no process, so no process owner hears about them.
+- SOP reviews past their due date, for the process owner. *Done* marks the SOP reviewed
+  today (no note; the reminder DM and the App Home offer the modal with a note).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.kpis.models import MANUAL_KIND
 from bot.nudges import service as nudges
 from bot.nudges.models import OverdueItem
 from bot.nudges.service import NudgeSource
+from bot.org import reviews
 from bot.org import service as directory
 from bot.org.service import ESCALATION_PROCESS, ONBOARDING_PROCESS
 from storage import kpis as kpi_store
@@ -193,8 +196,50 @@ def refuse_done(
     )
 
 
+# SOP reviews: overdue ones are nudged to the process owner, *Done* records the review.
+SOP_REVIEW_SOURCE = "sop_review"
+
+
+def list_overdue_reviews(
+    sessions: SessionFactory, team_id: str, now: datetime
+) -> list[OverdueItem]:
+    """Owned processes whose SOP review date has passed."""
+    items = []
+    for target in reviews.overdue_reviews(sessions, team_id=team_id, now=now):
+        due_at = reviews.due_at(target)
+        assert target.owner_id is not None and due_at is not None
+        items.append(
+            OverdueItem(
+                source=SOP_REVIEW_SOURCE,
+                item_id=target.key,
+                title=f"SOP review of {target.name} (last reviewed {target.last_reviewed})",
+                owner_id=target.owner_id,
+                due_at=due_at,
+                link=target.sop_url,
+            )
+        )
+    return items
+
+
+def mark_reviewed_from_nudge(
+    sessions: SessionFactory, team_id: str, item_id: str, user_id: str, now: datetime
+) -> None:
+    """*Done* on an overdue review: the SOP is marked reviewed today (owner or admin only)."""
+    tz = directory.team_timezone(sessions, team_id=team_id, default="UTC")
+    reviews.mark_reviewed(
+        sessions,
+        team_id=team_id,
+        actor_id=user_id,
+        process_key=item_id,
+        note="",
+        now=now,
+        default_timezone=tz,
+    )
+
+
 SOURCES: tuple[NudgeSource, ...] = (
     NudgeSource(CHECKLIST_SOURCE, list_overdue_checklist_items, mark_checklist_item_done),
     NudgeSource(ESCALATION_SOURCE, list_overdue_escalation_clocks, acknowledge_from_nudge),
     NudgeSource(KPI_SOURCE, list_owed_kpis, refuse_done),
+    NudgeSource(SOP_REVIEW_SOURCE, list_overdue_reviews, mark_reviewed_from_nudge),
 )

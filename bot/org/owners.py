@@ -101,7 +101,8 @@ def change_process_owner(
     owner_id: str,
     now: datetime,
 ) -> OwnerChange:
-    """Make `owner_id` the owner of a process; only admins may, and it is audited."""
+    """Make `owner_id` the owner of a process; only admins may, it is audited, and the new
+    owner is told by DM."""
     with transaction(sessions) as session:
         if not org.is_admin(session, team_id=team_id, user_id=actor_id):
             admins = org.list_admins(session, team_id=team_id)
@@ -124,5 +125,6 @@ def change_process_owner(
         owner_id=owner_id,
         actor_id=actor_id,
         now=now,
+        tell_new_owner=True,
     )
     return OwnerChange(key, name, previous, owner_id)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
-from bot.org.models import OwnerChange, OwnerRow
-from bot.slack.mrkdwn import escape, user_ref
+from bot.org.models import (
+    REVIEW_NOTE_LIMIT,
+    OwnerChange,
+    OwnerRow,
+    ReviewRecorded,
+    ReviewRef,
+    ReviewTarget,
+    review_due_date,
+)
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, link, quote, truncate, user_ref
 
 MAX_ROWS = 45
 
@@ -51,3 +66,105 @@ def render_owner_changed(change: OwnerChange) -> tuple[str, list[Block]]:
         was = " (unchanged)"
     text = f":white_check_mark: {user_ref(change.owner_id)} now owns *{escape(change.name)}*{was}."
     return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+# -- SOP reviews ---------------------------------------------------------------------------
+MARK_REVIEWED_ACTION = "process.mark_reviewed"
+REVIEW_CALLBACK = "process.review_form"
+REVIEW_NOTE = "review_note"
+REVIEW_NOTE_VALUE = "value"
+
+
+def mark_reviewed_button(ref: ReviewRef) -> ButtonElement:
+    """*Mark reviewed*: opens the review modal for the process in `ref`."""
+    return ButtonElement(text="Mark reviewed", action_id=MARK_REVIEWED_ACTION, value=ref.to_value())
+
+
+def _sop_name(target: ReviewTarget) -> str:
+    name = f"*{escape(target.name)}*"
+    if target.sop_url and target.sop_url.startswith(("https://", "http://")):
+        name = link(target.sop_url, name)
+    return name
+
+
+def review_state(target: ReviewTarget, today: date) -> str:
+    """ "due in 5 days (2026-12-06)", "was due 2026-11-01", "never reviewed"."""
+    if target.due is None:
+        return "never reviewed"
+    days = (target.due - today).days
+    if days > 1:
+        return f"due in {days} days ({target.due})"
+    if days == 1:
+        return f"due tomorrow ({target.due})"
+    if days == 0:
+        return f"due today ({target.due})"
+    return f"was due {target.due}"
+
+
+def render_review_modal(target: ReviewTarget, ref: ReviewRef, today: date) -> dict[str, Any]:
+    """The small *Mark reviewed* modal: what is being reviewed, and an optional note."""
+    last = f"last reviewed {target.last_reviewed}" if target.last_reviewed else "never reviewed"
+    about = f"{_sop_name(target)} — {last}, {review_state(target, today)}."
+    view = View(
+        type="modal",
+        callback_id=REVIEW_CALLBACK,
+        private_metadata=ref.to_value(),
+        title="Mark SOP reviewed",
+        submit="Mark reviewed",
+        close="Cancel",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=truncate(about, SECTION_TEXT_LIMIT))),
+            InputBlock(
+                block_id=REVIEW_NOTE,
+                label="What changed? (optional)",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=REVIEW_NOTE_VALUE,
+                    multiline=True,
+                    max_length=REVIEW_NOTE_LIMIT,
+                    placeholder="e.g. added the security questionnaire step",
+                ),
+            ),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Marks the SOP reviewed today ({today}); the next review is "
+                        f"then due {review_due_date(today, target.review_every_days)}."
+                    )
+                ]
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def render_reviewed(recorded: ReviewRecorded) -> tuple[str, list[Block]]:
+    """What the reviewer (and the reminder it answers) says once the review is stored."""
+    target = recorded.target
+    text = (
+        f":white_check_mark: {user_ref(recorded.reviewed_by)} marked the {_sop_name(target)} "
+        f"SOP reviewed on {target.last_reviewed}; next review due {target.due}."
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if recorded.note:
+        noted = truncate(f"What changed:\n{quote(recorded.note, 2000)}", SECTION_TEXT_LIMIT)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=noted)))
+        text += f"\nWhat changed: {escape(recorded.note)}"
+    return truncate(text, 3900), blocks
+
+
+def render_review_reminder(
+    target: ReviewTarget, ref: ReviewRef, today: date
+) -> tuple[str, list[Block]]:
+    """The owner's reminder DM: which SOP, when it is due, and *Mark reviewed*."""
+    text = (
+        f":spiral_calendar_pad: The SOP review of {_sop_name(target)} is "
+        f"{review_state(target, today)}. Read it through, fix what changed, then mark it "
+        "reviewed."
+    )
+    return text, [
+        SectionBlock(
+            text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)),
+            accessory=mark_reviewed_button(ref),
+        )
+    ]

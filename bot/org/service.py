@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot import periods
+from bot.ids import is_user_id
 from bot.org.models import ProcessOwner
 from bot.org.team_settings import TEAM_TIMEZONE
+from bot.outbox import models as outbox
+from bot.outbox.models import Outgoing
+from bot.outbox.service import enqueue
+from bot.slack.mrkdwn import escape, user_ref
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 
+# A new owner's DM names at most this many things (one import can hand someone dozens).
+NOTICE_MAX_THINGS = 20
 # Keys of the built-in core processes; the playbook may add more.
 ESCALATION_PROCESS = "escalations"
 FEEDBACK_PROCESS = "feedback"
@@ -41,8 +50,10 @@ def set_process_owner(
     owner_id: str,
     actor_id: str,
     now: datetime,
+    tell_new_owner: bool = False,
 ) -> ProcessOwner:
-    """Make `owner_id` the one owner of a process (created if new); audited."""
+    """Make `owner_id` the one owner of a process (created if new); audited. With
+    `tell_new_owner`, a new owner (other than the actor) is told by DM, queued with it."""
     with transaction(sessions) as session:
         process = org.add_or_get_process(
             session, team_id=team_id, key=process_key, name=process_name
@@ -58,7 +69,32 @@ def set_process_owner(
             at=now,
             detail={"from": previous, "to": owner_id},
         )
+        if tell_new_owner and owner_id not in (previous, actor_id):
+            what = f"the process *{escape(process.name)}* (`{escape(process.key)}`)"
+            notice = new_owner_notice(user_id=owner_id, what=what, actor_id=actor_id)
+            enqueue(session, team_id=team_id, messages=[notice], now=now)
         return ProcessOwner(process.key, process.name, process.owner_id)
+
+
+def new_owner_notice(*, user_id: str, what: str | Sequence[str], actor_id: str) -> Outgoing:
+    """The DM telling `user_id` they now own `what` (one thing or several, mrkdwn escaped by
+    the caller); queued by the caller in the transaction that makes them the owner."""
+    things = [what] if isinstance(what, str) else list(what)
+    by = user_ref(actor_id) if is_user_id(actor_id) else "the playbook"
+    if len(things) == 1:
+        text = f":wave: You are now the owner of {things[0]} in Opsloop (set by {by})."
+    else:
+        shown = things[:NOTICE_MAX_THINGS]
+        text = f":wave: You are now the owner of these in Opsloop (set by {by}):"
+        text += "".join(f"\n• {thing}" for thing in shown)
+        if len(things) > len(shown):
+            text += f"\n• … and {len(things) - len(shown)} more"
+    text += "\n" if len(things) > 1 else " "
+    text += (
+        "You will be nudged about what is overdue; `/ops status` shows the operation's "
+        "health and your App Home what you own."
+    )
+    return outbox.post(f"new-owner:{uuid.uuid4().hex}", user_id, text)
 
 
 def set_admins(sessions: SessionFactory, *, team_id: str, user_ids: list[str]) -> None:

@@ -34,3 +34,6 @@ DEFAULT_CAPTURE_FEEDBACK = ("memo",)
 DEFAULT_CAPTURE_ESCALATE = ("rotating_light",)
 # The fingerprint of the playbook last imported (so an unchanged file is not re-applied).
 PLAYBOOK_HASH = "playbook.sha256"
+# How many days before an SOP review falls due its process owner is reminded (the
+# playbook's `reviews.remind_days_before`; models.DEFAULT_REVIEW_REMINDER_DAYS when unset).
+REVIEW_REMINDER_DAYS = "reviews.remind_days_before"

@@ -24,8 +24,9 @@ from pydantic import (
 )
 
 from bot.checklists.templates import ChecklistTemplateSpec
-from bot.ids import is_channel_id, is_user_id
+from bot.ids import is_channel_id, is_email, is_user_id
 from bot.kpis.models import COMPUTED_KIND_UNITS, KPI_KINDS, MANUAL_KIND
+from bot.org.models import DEFAULT_REVIEW_REMINDER_DAYS
 from bot.playbook.yaml_lines import LineMap, Path, YamlSyntaxError, load_with_lines
 from bot.settings import SettingsError
 
@@ -56,10 +57,11 @@ class _Strict(BaseModel):
 def _owner_ref(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    if is_user_id(value) or value.startswith(PROCESS_REF):
+    if is_user_id(value) or is_email(value) or value.startswith(PROCESS_REF):
         return value
     raise ValueError(
-        f"{value!r} is not a Slack user id (like U0123ABCD) or a process:<key> reference"
+        f"{value!r} is not a Slack user id (like U0123ABCD), an e-mail address or a "
+        "process:<key> reference"
     )
 
 
@@ -98,8 +100,10 @@ class ProcessSpec(_Strict):
     @field_validator("owner")
     @classmethod
     def _user(cls, value: str | None) -> str | None:
-        if value is not None and value != "" and not is_user_id(value):
-            raise ValueError(f"{value!r} is not a Slack user id (like U0123ABCD)")
+        if value is not None and value != "" and not (is_user_id(value) or is_email(value)):
+            raise ValueError(
+                f"{value!r} is not a Slack user id (like U0123ABCD) or an e-mail address"
+            )
         return value or None
 
     @field_validator("sop_url")
@@ -223,6 +227,11 @@ class CaptureSpec(_Strict):
         return self
 
 
+class ReviewSettings(_Strict):
+    # Process owners are reminded this many days before an SOP review falls due.
+    remind_days_before: int = Field(default=DEFAULT_REVIEW_REMINDER_DAYS, ge=0, le=365)
+
+
 class Playbook(_Strict):
     """A team's operating model as written in the playbook file."""
 
@@ -240,6 +249,7 @@ class Playbook(_Strict):
     digest: DigestSchedule = Field(default_factory=DigestSchedule)
     nudge: NudgeSchedule = Field(default_factory=NudgeSchedule)
     capture: CaptureSpec = Field(default_factory=CaptureSpec)
+    reviews: ReviewSettings = Field(default_factory=ReviewSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -1,10 +1,12 @@
 """Import a validated playbook into the database, and export the current state as YAML.
 
-Import is idempotent: processes and KPIs are matched by key and updated in place, admins
+Import is idempotent: processes and KPIs are matched by key and merged in place, admins
 and per-team settings replaced, nothing is deleted (records may refer to old processes).
-At start (`apply_playbook_if_changed`) the playbook is imported only when it differs from the
-last one imported for the team, so owners and targets changed from Slack since are kept
-until the file itself changes; `opsloop playbook import` always applies the file.
+Each import keeps the file as imported (normalised, owners as user ids): the next import
+merges three ways against it (`bot.playbook.merge`), so an owner, target or review set in
+Slack survives an edit of something else in the file, and a field both changed takes the
+file's value and is reported. At start (`apply_playbook_if_changed`) the playbook is
+imported only when it differs from the last one imported for the team.
 """
 
 from __future__ import annotations
@@ -13,20 +15,24 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.orm import Session
 
 from bot import periods
 from bot.checklists.templates import sync_templates
 from bot.escalations.sla import SeveritySla
 from bot.escalations.slas import set_severity_slas
-from bot.ids import USER_ID_PATTERN, USER_ID_WORD
+from bot.ids import USER_ID_PATTERN, USER_ID_WORD, is_user_id
 from bot.org import service as directory
+from bot.org.models import DEFAULT_REVIEW_REMINDER_DAYS
 from bot.org.people import get_people
+from bot.org.service import new_owner_notice
 from bot.org.team_settings import (
     CAPTURE_ESCALATE,
     CAPTURE_FEEDBACK,
@@ -46,13 +52,19 @@ from bot.org.team_settings import (
     NUDGE_TIME,
     NUDGE_WEEKDAYS,
     PLAYBOOK_HASH,
+    REVIEW_REMINDER_DAYS,
     TEAM_TIMEZONE,
 )
+from bot.outbox.service import enqueue
+from bot.playbook.merge import Override, merge_fields
 from bot.playbook.schema import Playbook, PlaybookInvalidError, SlaSpec, parse_playbook
+from bot.slack.mrkdwn import escape
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
+from storage.models.kpis import Kpi
+from storage.models.org import Process
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +83,28 @@ class ImportSummary:
     admins: int = 0
     templates_changed: int = 0
     skipped: bool = False
+    # Changes made in Slack since the last import that the file replaced (both changed).
+    overrides: tuple[Override, ...] = ()
+    new_owners_told: int = 0
 
     def describe(self) -> str:
         if self.skipped:
             return f"playbook unchanged since the last import for {self.team_id}; kept as is"
-        return (
+        text = (
             f"team {self.team_id}: processes {self.processes_created} new, "
             f"{self.processes_updated} updated; KPIs {self.kpis_created} new, "
             f"{self.kpis_updated} updated; checklist templates {self.templates_changed} "
             f"new or changed; {self.admins} admin(s)"
         )
+        if self.new_owners_told:
+            text += f"; {self.new_owners_told} new owner(s) told by DM"
+        if self.overrides:
+            text += (
+                f"\nThe file overrode {len(self.overrides)} change(s) made in Slack since the "
+                "last import (also in the audit log):"
+            )
+            text += "".join(f"\n  - {override.describe()}" for override in self.overrides)
+        return text
 
 
 def load_playbook_file(path: Path) -> Playbook:
@@ -97,8 +121,63 @@ def playbook_fingerprint(playbook: Playbook) -> str:
     return hashlib.sha256(playbook.model_dump_json().encode()).hexdigest()
 
 
-def _reviewed_at(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(0), tzinfo=UTC)
+def _reviewed_at(day: str | None) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(date.fromisoformat(day), time(0), tzinfo=UTC)
+
+
+def _process_state(process: Process) -> dict[str, Any]:
+    """A stored process in the playbook's JSON form, to merge against the files."""
+    return {
+        "name": process.name,
+        "description": process.description,
+        "owner": process.owner_id,
+        "sop_url": process.sop_url,
+        "review_every_days": process.review_every_days,
+        "last_reviewed": process.last_reviewed_at.date().isoformat()
+        if process.last_reviewed_at
+        else None,
+    }
+
+
+def _kpi_state(kpi: Kpi) -> dict[str, Any]:
+    return {
+        "name": kpi.name,
+        "description": kpi.description,
+        "kind": kpi.kind,
+        "unit": kpi.unit,
+        "target": kpi.target,
+        "direction": kpi.direction,
+        "owner": kpi.owner_ref,
+    }
+
+
+def _by_key(snapshot: dict[str, Any] | None, section: str) -> dict[str, dict[str, Any]]:
+    entries = (snapshot or {}).get(section) or []
+    return {str(e.get("key")): e for e in entries if isinstance(e, dict)}
+
+
+def _last_imported(session: Session, team_id: str) -> dict[str, Any] | None:
+    stored = org.last_playbook_import(session, team_id=team_id)
+    if stored is None:
+        return None
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        log.warning("the stored last import of %s is unreadable; the file wins", team_id)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _checklist_item_owners(checklists: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(template, item title) → owner, for the items owned by a person."""
+    return {
+        (str(c.get("name")), str(i.get("title"))): str(i.get("owner"))
+        for c in checklists
+        for i in c.get("items") or []
+        if is_user_id(i.get("owner"))
+    }
 
 
 def import_playbook(
@@ -108,18 +187,42 @@ def import_playbook(
     now: datetime,
     *,
     actor_id: str = PLAYBOOK_ACTOR,
+    fingerprint: str | None = None,
 ) -> ImportSummary:
-    """Write the playbook's processes, KPIs, admins and settings for a team, in one go."""
+    """Merge the playbook's processes, KPIs, admins and settings into the team's, in one go.
+
+    Processes and KPIs merge three ways against the last imported file (see
+    `bot.playbook.merge`), so owners, targets and reviews set in Slack since survive a file
+    edit elsewhere; owners must already be user ids (`resolve_owner_emails`). Everyone who
+    becomes the owner of a process, KPI or checklist item is told by DM, queued with the
+    change. `fingerprint` is the file's as written (before e-mail owners were resolved).
+    """
     counts = {"pc": 0, "pu": 0, "kc": 0, "ku": 0}
+    overrides: list[Override] = []
+    # Each new owner's things, so one import sends each of them one DM.
+    newly_owned: dict[str, list[str]] = {}
     with transaction(sessions) as session:
-        settings = _settings_of(playbook)
+        base = _last_imported(session, team_id)
+        base_processes, base_kpis = _by_key(base, "processes"), _by_key(base, "kpis")
+        previous_checklists = json.loads(
+            org.get_team_setting(session, team_id=team_id, key=CHECKLISTS) or "[]"
+        )
+        settings = _settings_of(playbook, fingerprint)
         for key, value in settings.items():
             org.set_team_setting(session, team_id=team_id, key=key, value=value)
         org.set_admins(session, team_id=team_id, user_ids=list(playbook.admins))
         for spec in playbook.processes:
-            existed = org.get_process(session, team_id=team_id, key=spec.key) is not None
+            existing = org.get_process(session, team_id=team_id, key=spec.key)
             process = org.add_or_get_process(session, team_id=team_id, key=spec.key, name=spec.name)
-            if process.owner_id != spec.owner:
+            merged, found = merge_fields(
+                kind="process",
+                key=spec.key,
+                base=base_processes.get(spec.key),
+                current=_process_state(existing) if existing is not None else None,
+                new=spec.model_dump(mode="json", exclude={"key"}),
+            )
+            overrides += found
+            if process.owner_id != merged["owner"]:
                 add_audit_entry(
                     session,
                     team_id=team_id,
@@ -127,38 +230,84 @@ def import_playbook(
                     action="process.owner_changed",
                     subject=spec.key,
                     at=now,
-                    detail={"from": process.owner_id, "to": spec.owner, "via": "playbook"},
+                    detail={"from": process.owner_id, "to": merged["owner"], "via": "playbook"},
                 )
+                if merged["owner"]:
+                    what = f"the process *{escape(merged['name'])}* (`{escape(spec.key)}`)"
+                    newly_owned.setdefault(merged["owner"], []).append(what)
             changed = _apply(
                 process,
                 {
-                    "name": spec.name,
-                    "description": spec.description,
-                    "owner_id": spec.owner,
-                    "sop_url": spec.sop_url,
-                    "review_every_days": spec.review_every_days,
-                    "last_reviewed_at": _reviewed_at(spec.last_reviewed),
+                    "name": merged["name"],
+                    "description": merged["description"],
+                    "owner_id": merged["owner"],
+                    "sop_url": merged["sop_url"],
+                    "review_every_days": merged["review_every_days"],
+                    "last_reviewed_at": _reviewed_at(merged["last_reviewed"]),
                 },
             )
-            counts["pu" if existed else "pc"] += int(changed or not existed)
+            counts["pu" if existing is not None else "pc"] += int(changed or existing is None)
         for kpi_spec in playbook.kpis:
-            existed = kpi_store.get_kpi(session, team_id=team_id, key=kpi_spec.key) is not None
+            existing_kpi = kpi_store.get_kpi(session, team_id=team_id, key=kpi_spec.key)
             kpi = kpi_store.add_or_get_kpi(
                 session, team_id=team_id, key=kpi_spec.key, name=kpi_spec.name
             )
+            merged, found = merge_fields(
+                kind="kpi",
+                key=kpi_spec.key,
+                base=base_kpis.get(kpi_spec.key),
+                current=_kpi_state(existing_kpi) if existing_kpi is not None else None,
+                new=kpi_spec.model_dump(mode="json", exclude={"key"}),
+            )
+            overrides += found
+            owner = merged["owner"]
+            if is_user_id(owner) and owner != kpi.owner_ref:
+                what = f"the KPI *{escape(merged['name'])}* (`{escape(kpi_spec.key)}`)"
+                newly_owned.setdefault(owner, []).append(what)
             changed = _apply(
                 kpi,
                 {
-                    "name": kpi_spec.name,
-                    "description": kpi_spec.description,
-                    "unit": kpi_spec.unit,
-                    "target": kpi_spec.target,
-                    "direction": kpi_spec.direction,
-                    "owner_ref": kpi_spec.owner,
-                    "kind": kpi_spec.kind,
+                    "name": merged["name"],
+                    "description": merged["description"],
+                    "unit": merged["unit"],
+                    "target": merged["target"],
+                    "direction": merged["direction"],
+                    "owner_ref": owner,
+                    "kind": merged["kind"],
                 },
             )
-            counts["ku" if existed else "kc"] += int(changed or not existed)
+            counts["ku" if existing_kpi is not None else "kc"] += int(
+                changed or existing_kpi is None
+            )
+        if "checklists" in playbook.model_fields_set:
+            before = _checklist_item_owners(previous_checklists)
+            after = _checklist_item_owners(json.loads(settings[CHECKLISTS]))
+            for (template, title), owner in sorted(after.items()):
+                if before.get((template, title)) != owner:
+                    what = f"the item *{escape(title)}* of the checklist `{escape(template)}`"
+                    newly_owned.setdefault(owner, []).append(what)
+        for override in overrides:
+            add_audit_entry(
+                session,
+                team_id=team_id,
+                actor_id=actor_id,
+                action="playbook.override",
+                subject=f"{override.kind}:{override.key}",
+                at=now,
+                detail=override.detail(),
+            )
+        org.add_playbook_import(
+            session,
+            team_id=team_id,
+            imported_at=now,
+            actor_id=actor_id,
+            snapshot=json.dumps(playbook.model_dump(mode="json"), ensure_ascii=False),
+        )
+        notices = [
+            new_owner_notice(user_id=user_id, what=things, actor_id=actor_id)
+            for user_id, things in newly_owned.items()
+        ]
+        enqueue(session, team_id=team_id, messages=notices, now=now)
     if playbook.severity_slas:
         # The escalation capability's SLA table is what opening an escalation reads.
         set_severity_slas(
@@ -185,6 +334,8 @@ def import_playbook(
         kpis_created=counts["kc"],
         kpis_updated=counts["ku"],
         admins=len(playbook.admins),
+        overrides=tuple(overrides),
+        new_owners_told=len(notices),
     )
 
 
@@ -196,9 +347,9 @@ def _apply(row: object, wanted: dict[str, Any]) -> bool:
     return changed
 
 
-def _settings_of(playbook: Playbook) -> dict[str, str]:
+def _settings_of(playbook: Playbook, fingerprint: str | None = None) -> dict[str, str]:
     settings = {
-        PLAYBOOK_HASH: playbook_fingerprint(playbook),
+        PLAYBOOK_HASH: fingerprint or playbook_fingerprint(playbook),
         DIGEST_WEEKDAY: playbook.digest.weekday,
         DIGEST_TIME: playbook.digest.time,
         NUDGE_TIME: playbook.nudge.time,
@@ -206,6 +357,7 @@ def _settings_of(playbook: Playbook) -> dict[str, str]:
         NUDGE_THRESHOLD_DAYS: str(playbook.nudge.overdue_threshold_days),
         CAPTURE_FEEDBACK: ",".join(playbook.capture.feedback),
         CAPTURE_ESCALATE: ",".join(playbook.capture.escalate),
+        REVIEW_REMINDER_DAYS: str(playbook.reviews.remind_days_before),
         # Kept as the playbook wrote them, so export writes them back unchanged (templates
         # are also synced into the checklist capability's versioned tables).
         CHECKLISTS: json.dumps(
@@ -235,13 +387,23 @@ def get_severity_slas(sessions: SessionFactory, *, team_id: str) -> dict[str, Sl
 
 
 def apply_playbook_if_changed(
-    sessions: SessionFactory, *, playbook: Playbook, team_id: str, now: datetime
+    sessions: SessionFactory,
+    *,
+    playbook: Playbook,
+    team_id: str,
+    now: datetime,
+    resolve: Callable[[Playbook], Playbook] = lambda playbook: playbook,
 ) -> ImportSummary:
-    """Import `playbook` for `team_id` unless it is the one last imported for the team."""
+    """Import `playbook` for `team_id` unless it is the one last imported for the team.
+
+    `resolve` turns owner e-mail addresses into user ids (it may ask Slack); it is only
+    called when the file changed.
+    """
     stored = directory.get_team_setting(sessions, team_id=team_id, key=PLAYBOOK_HASH)
-    if stored == playbook_fingerprint(playbook):
+    fingerprint = playbook_fingerprint(playbook)
+    if stored == fingerprint:
         return ImportSummary(team_id, skipped=True)
-    return import_playbook(sessions, team_id, playbook, now)
+    return import_playbook(sessions, team_id, resolve(playbook), now, fingerprint=fingerprint)
 
 
 def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
@@ -314,6 +476,9 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
         data["capture"] = {
             "feedback": _emoji_list(get(CAPTURE_FEEDBACK), DEFAULT_CAPTURE_FEEDBACK),
             "escalate": _emoji_list(get(CAPTURE_ESCALATE), DEFAULT_CAPTURE_ESCALATE),
+        }
+        data["reviews"] = {
+            "remind_days_before": int(get(REVIEW_REMINDER_DAYS) or DEFAULT_REVIEW_REMINDER_DAYS)
         }
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     user_ids = set(USER_ID_WORD.findall(text))

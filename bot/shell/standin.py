@@ -50,6 +50,7 @@ class StandinUser:
     tz: str = "UTC"
     deleted: bool = False
     is_admin: bool = False
+    email: str = ""  # what users.lookupByEmail finds the user by
 
 
 class SlackStandin:
@@ -64,8 +65,6 @@ class SlackStandin:
         self._views = itertools.count(1)
         self.users: dict[str, StandinUser] = {}
         self.channels_without_bot: set[str] = set()
-        # The WebSocket URL apps.connections.open hands out (a Socket Mode stand-in's).
-        self.socket_url: str | None = None
         self.channel_rate_per_second: float | None = None
         self.workspace_rate_per_second: float | None = None
         self._last_post: dict[str, float] = {}
@@ -331,10 +330,14 @@ class SlackStandin:
             }
         if method == "apps.connections.open" and self.socket_mode_url is not None:
             return {"ok": True, "url": self.socket_mode_url()}
+        if method == "users.lookupByEmail":
+            wanted = str(params.get("email", "")).lower()
+            found = next((u for u in self.users.values() if u.email.lower() == wanted), None)
+            if not wanted or found is None:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": found.id, "name": found.name, "tz": found.tz}}
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
-        if method == "apps.connections.open" and self.socket_url:
-            return {"ok": True, "url": self.socket_url}
         return {"ok": True}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -1,4 +1,4 @@
-"""users.info: the one adapter for Slack's user profiles."""
+"""users.info and users.lookupByEmail: the one adapter for Slack's user profiles."""
 
 from __future__ import annotations
 
@@ -59,3 +59,27 @@ def slack_user(user_id: str, user: dict[str, object]) -> SlackUser:
     return SlackUser(
         user_id, str(name), str(timezone) if timezone else None, bool(user.get("deleted"))
     )
+
+
+class EmailLookupError(Exception):
+    """Slack could not say who has an e-mail address (unreachable, a missing scope, …)."""
+
+
+def lookup_user_id_by_email(client: WebClient, email: str) -> str | None:
+    """The user id of the Slack user with `email`; None when no user has it.
+
+    Raises `EmailLookupError` when Slack cannot answer, so a caller never mistakes an
+    outage for an unknown address.
+    """
+    try:
+        response = client.users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error == "users_not_found":
+            return None
+        raise EmailLookupError(f"Slack answered {error}") from None
+    except OSError as exc:  # refused, timed out or dropped
+        raise EmailLookupError(f"Slack could not be reached ({exc})") from None
+    user = response.get("user") or {}
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return str(user_id) if user_id else None

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
+from bot.org.models import REVIEW_FROM_STATUS, ReviewRef
+from bot.org.render import MARK_REVIEWED_ACTION
+from bot.slack.limits import BUTTON_TEXT_LIMIT
 from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate
 from bot.status.models import StatusReport
 
@@ -17,6 +22,8 @@ MAX_NAMES = 20
 # One line each for this many deactivated owners, then one line for the rest, so a team
 # whose directory changed a lot still gets a status within Slack's 50 blocks.
 MAX_OWNER_LINES = 10
+# *Mark reviewed* buttons under the stale SOPs (one actions block; Slack allows 25).
+MAX_REVIEW_BUTTONS = 10
 
 
 HEALTHY = (
@@ -66,5 +73,16 @@ def render_status(report: StatusReport) -> tuple[str, list[Block]]:
         SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT_LIMIT)))
         for line in lines
     ]
+    if report.stale_sops:
+        # Anyone may see the status; the click is checked (owner or admin) before the modal.
+        buttons = [
+            ButtonElement(
+                text=truncate(f"Mark reviewed: {sop.name}", BUTTON_TEXT_LIMIT),
+                action_id=MARK_REVIEWED_ACTION,
+                value=ReviewRef(sop.key, REVIEW_FROM_STATUS).to_value(),
+            )
+            for sop in report.stale_sops[:MAX_REVIEW_BUTTONS]
+        ]
+        blocks.append(ActionsBlock(block_id="status_reviews", elements=buttons))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=summary)]))
     return "Operation status\n" + "\n".join(lines) + "\n" + summary, blocks

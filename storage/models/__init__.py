@@ -7,7 +7,7 @@ from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaO
 from storage.models.feedback import Feedback as Feedback
 from storage.models.feedback import FeedbackTag as FeedbackTag
 from storage.models.kpis import Kpi, KpiMeasurement
-from storage.models.org import Admin, Process, TeamSetting
+from storage.models.org import Admin, PlaybookImport, Process, ProcessReview, TeamSetting
 from storage.models.outbox import OutboxMessage
 from storage.models.reactions import ReactionCapture
 from storage.models.sends import NudgeSnooze, SchedulerLease
@@ -18,3 +18,4 @@ __all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
 __all__ += ["Kpi", "KpiMeasurement"]
 __all__ += ["NudgeSnooze", "OutboxMessage", "SchedulerLease"]
 __all__ += ["ReactionCapture"]
+__all__ += ["PlaybookImport", "ProcessReview"]

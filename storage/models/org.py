@@ -49,3 +49,29 @@ class TeamSetting(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
+
+
+class ProcessReview(Base):
+    """One SOP review recorded from Slack: who reviewed which process, when, what changed."""
+
+    __tablename__ = "process_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    process_key: Mapped[str] = mapped_column(String(64))
+    reviewed_by: Mapped[str] = mapped_column(String(32))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlaybookImport(Base):
+    """A playbook as it was imported (normalised JSON, owners resolved to user ids): the
+    common ancestor the next import merges from, so changes made in Slack since are kept."""
+
+    __tablename__ = "playbook_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[str] = mapped_column(String(32))
+    snapshot: Mapped[str] = mapped_column(Text)

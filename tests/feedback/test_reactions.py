@@ -484,7 +484,8 @@ def test_over_socket_mode_memo_is_stored_and_its_envelope_acked(
 
     with serve(talk, "127.0.0.1", 0) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        standin.socket_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"
+        url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"
+        standin.socket_mode_url = lambda: url
         handler = SocketModeHandler(build_app(deps, executor=executor), "xapp-test")
         handler.connect()  # type: ignore[no-untyped-call]
         try:

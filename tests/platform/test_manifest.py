@@ -55,6 +55,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "chat_getPermalink": None,
     "conversations_open": "im:write",
     "users_info": "users:read",
+    "users_lookupByEmail": "users:read.email",
     "views_open": None,
     "views_update": None,
     "views_push": None,
