@@ -37,6 +37,7 @@ from bot.slack.sender import OutboxSender, Renderer
 from handlers import checklists as checklist_listeners
 from handlers import escalations as escalation_listeners
 from handlers import feedback, home, kpi, nudges, ops
+from handlers import feedback_triage as feedback_triage_listeners
 from storage import schema
 from storage.db import make_engine, make_session_factory
 
@@ -51,6 +52,7 @@ LISTENER_MODULES = (
     kpi,
     home,
     nudges,
+    feedback_triage_listeners,
 )
 
 

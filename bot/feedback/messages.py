@@ -5,8 +5,16 @@ of a captured message."""
 from __future__ import annotations
 
 from bot.feedback import render
-from bot.feedback.models import DetractorAlert, EditedFeedback, FeedbackRecord, LoggedFeedback
+from bot.feedback.models import (
+    DeletedFeedback,
+    DetractorAlert,
+    EditedFeedback,
+    FeedbackRecord,
+    LoggedFeedback,
+    TriagedFeedback,
+)
 from bot.feedback.service import EditedMessages, LoggedMessages
+from bot.feedback.triage import DeletedMessages, TriagedMessages
 from bot.outbox import models as outbox
 from bot.outbox.models import Outgoing
 from bot.slack.blocks import as_dicts
@@ -122,6 +130,82 @@ def edit_messages(*, user_id: str, channel: str | None, version: str) -> EditedM
                 edited=True,
                 version=version,
             ),
+        ]
+
+    return messages
+
+
+def _moment(feedback: FeedbackRecord) -> str:
+    """A key part unique per change of one record (its last update, to the millisecond)."""
+    at = feedback.updated_at or feedback.created_at
+    return str(int(at.timestamp() * 1000))
+
+
+def assignment_dm(result: TriagedFeedback) -> list[Outgoing]:
+    """Tell the new assignee (not when they assigned it to themselves)."""
+    assignee = result.newly_assigned
+    if assignee is None or assignee == result.actor_id:
+        return []
+    record = result.feedback
+    text, blocks = render.render_assignment_dm(record, by=result.actor_id)
+    key = f"feedback:{record.id}:assigned:{assignee}:{_moment(record)}"
+    return [outbox.post(key, assignee, text, as_dicts(blocks), notify_user=result.actor_id)]
+
+
+def triage_messages(
+    *, place: str, channel: str | None, ts: str | None, ephemeral: bool, tell: bool
+) -> TriagedMessages:
+    """A triage change: the assignee's DM; the message its menu was in, brought up to date
+    when it is a real message (a detractor alert, an assignment DM); and, when `tell` (a
+    modal closed: nothing else answers), a private card to the person who did it."""
+
+    def messages(result: TriagedFeedback) -> list[Outgoing]:
+        record = result.feedback
+        out = assignment_dm(result)
+        if channel and ts and not ephemeral and place in (render.ALERT, render.ASSIGNMENT_DM):
+            if place == render.ALERT:
+                text, blocks = render.render_detractor_alert(record)
+            else:
+                text, blocks = render.render_triaged(result)
+            key = f"feedback:{record.id}:view:{channel}:{ts}"
+            out.append(
+                outbox.update(
+                    key, of=None, channel=channel, ts=ts, text=text, blocks=as_dicts(blocks)
+                )
+            )
+        elif tell:
+            text, blocks = render.render_triaged(result)
+            out.append(
+                outbox.tell_privately(
+                    f"feedback:{record.id}:triaged:{result.actor_id}:{_moment(record)}",
+                    user_id=result.actor_id,
+                    channel=channel,
+                    text=text,
+                    blocks=as_dicts(blocks),
+                )
+            )
+        return out
+
+    return messages
+
+
+def deleted_messages(*, channel: str | None, ts: str | None, ephemeral: bool) -> DeletedMessages:
+    """A deletion: the message its menu was in no longer quotes it (a real message is
+    updated; an ephemeral one is answered next to it), and the deleter is told."""
+
+    def messages(deleted: DeletedFeedback) -> list[Outgoing]:
+        record = deleted.feedback
+        text = render.render_deleted(record)
+        if channel and ts and not ephemeral:
+            key = f"feedback:{record.id}:view:{channel}:{ts}"
+            return [outbox.update(key, of=None, channel=channel, ts=ts, text=text)]
+        return [
+            outbox.tell_privately(
+                f"feedback:{record.id}:deleted",
+                user_id=deleted.actor_id,
+                channel=channel,
+                text=text,
+            )
         ]
 
     return messages
