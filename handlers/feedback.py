@@ -112,8 +112,9 @@ def mistyped_subcommand(word: str, rest: str) -> str | None:
     how_to_log = "To log it as feedback, put the customer first: `/feedback Acme: …`."
     if word in ("help", "?") and rest:
         return f"Nothing was logged: `{echo(word + ' ' + rest, 60)}` reads as a request for help."
-    if word == "nps" and rest and not _PERIOD_WORD.match(rest) and len(rest.split()) == 1:
-        period = _WEEKS_OR_MONTHS.match(rest)
+    period = _WEEKS_OR_MONTHS.match(rest)
+    one_word = len(rest.split()) == 1
+    if word == "nps" and rest and not _PERIOD_WORD.match(rest) and (one_word or period):
         guess = ""
         if period:
             n, unit = int(period.group("n")), (period.group("unit") or "d").lower()
