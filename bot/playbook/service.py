@@ -152,6 +152,9 @@ def import_playbook(
                     "direction": kpi_spec.direction,
                     "owner_ref": kpi_spec.owner,
                     "kind": kpi_spec.kind,
+                    "cadence": kpi_spec.cadence,
+                    "min_value": kpi_spec.min,
+                    "max_value": kpi_spec.max,
                 },
             )
             counts["ku" if existed else "kc"] += int(changed or not existed)
@@ -285,6 +288,9 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
                     "target": _number(k.target),
                     "direction": k.direction,
                     "owner": k.owner_ref,
+                    "cadence": k.cadence if k.cadence != "weekly" else None,
+                    "min": _number(k.min_value),
+                    "max": _number(k.max_value),
                 }
             )
             for k in kpi_store.list_kpis(session, team_id=team_id)
