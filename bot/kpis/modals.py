@@ -100,19 +100,31 @@ def build_log_modal(
     if form.current is not None:
         current = form.current
         shown = (
-            f"Replace {format_value(current.value, kpi.unit)} logged by "
-            f"{user_ref(current.by_id)} {local_time(current.at)}"
+            f":warning: {form.period} already has a value: "
+            f"{format_value(current.value, kpi.unit)} logged by {user_ref(current.by_id)} "
+            f"{local_time(current.at)}"
         )
-        blocks.append(
+        if current.note:
+            shown += f" (“{truncate(escape(current.note), 200)}”)"
+        blocks += [
+            SectionBlock(text=MarkdownTextObject(text=shown)),
             InputBlock(
                 block_id=LogField.REPLACE,
-                label=f"{form.period} already has a value",
+                label="Replace it?",
                 element=CheckboxesElement(
                     action_id=LogField.REPLACE,
-                    options=[Option(value=REPLACE, text=MarkdownTextObject(text=shown))],
+                    options=[
+                        Option(
+                            value=REPLACE,
+                            text=MarkdownTextObject(
+                                text=f"Replace {format_value(current.value, kpi.unit)} "
+                                "with the new value"[:75]
+                            ),
+                        )
+                    ],
                 ),
-            )
-        )
+            ),
+        ]
     return View(
         type="modal",
         callback_id=LOG_CALLBACK,
