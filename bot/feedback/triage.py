@@ -111,7 +111,6 @@ def triage_feedback(
             at=now,
             detail=detail,
         )
-        session.refresh(row, ["status_changes"])
         result = TriagedFeedback(
             _record(row),
             user_id,
