@@ -16,6 +16,14 @@ DELETE_WINDOW = timedelta(minutes=15)
 MAX_NOTE_LENGTH = 2000
 
 
+def detractor_alert_keys(feedback_id: int) -> tuple[str, str]:
+    """The outbox keys of a detractor's alerts: the feedback channel's and the owner's DM."""
+    return (
+        f"feedback:{feedback_id}:detractor:channel",
+        f"feedback:{feedback_id}:detractor:owner",
+    )
+
+
 @dataclass(frozen=True)
 class StatusStep:
     """One status change of a feedback item: who set which status, when, and why."""
@@ -131,6 +139,7 @@ class TriagedFeedback:
     changed: tuple[str, ...]  # of "status", "note", "assignee", "escalation"
     newly_assigned: str | None = None  # told in a DM
     previous_escalation_id: int | None = None  # the link before, when it changed
+    alerts: tuple[str, ...] = ()  # outbox keys of its detractor alerts, to show the change
 
     @property
     def changed_anything(self) -> bool:
@@ -141,3 +150,4 @@ class TriagedFeedback:
 class DeletedFeedback:
     feedback: FeedbackRecord
     actor_id: str
+    alerts: tuple[str, ...] = ()  # outbox keys of its detractor alerts, to stop quoting it

@@ -267,11 +267,14 @@ def render_triaged(result: TriagedFeedback) -> tuple[str, list[Block]]:
     return truncate(text, 1000), blocks
 
 
-def render_deleted(feedback: FeedbackRecord) -> str:
-    return (
+def render_deleted(feedback: FeedbackRecord) -> tuple[str, list[Block]]:
+    """What a message that quoted deleted feedback says instead (blocks too: an update
+    without blocks would leave the old ones, quote and all, in place)."""
+    text = (
         f":wastebasket: Feedback #{feedback.id} was deleted by {user_ref(feedback.deleted_by)}: "
         "it no longer counts in NPS, KPIs, the digest or exports."
     )
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
 def render_assignment_dm(feedback: FeedbackRecord, *, by: str) -> tuple[str, list[Block]]:

@@ -25,6 +25,7 @@ from bot.feedback.models import (
     FeedbackRecord,
     TriagedFeedback,
     TriageUpdate,
+    detractor_alert_keys,
 )
 from bot.feedback.service import get_live_feedback, no_messages
 from bot.feedback.service import record_of as _record
@@ -36,6 +37,7 @@ from bot.text import storable
 from storage import escalations as escalation_store
 from storage import feedback as store
 from storage import org
+from storage import outbox as outbox_store
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.models.feedback import Feedback
@@ -117,6 +119,7 @@ def triage_feedback(
             tuple(changed),
             newly_assigned,
             previous_escalation if "escalation" in changed else None,
+            _posted_alerts(session, row),
         )
         enqueue(session, team_id=team_id, messages=messages(result), now=now)
         return result
@@ -156,7 +159,7 @@ def delete_feedback(
             detail={"reason": storable(reason).strip()[:MAX_NOTE_LENGTH]},
         )
         session.flush()
-        deleted = DeletedFeedback(_record(row), user_id)
+        deleted = DeletedFeedback(_record(row), user_id, _posted_alerts(session, row))
         enqueue(session, team_id=team_id, messages=messages(deleted), now=now)
         return deleted
 
@@ -165,6 +168,15 @@ def linked_feedback_ids(sessions: SessionFactory, *, team_id: str, escalation_id
     """Feedback items linked to an escalation (for the escalation's message)."""
     with transaction(sessions) as session:
         return store.list_linked_feedback_ids(session, team_id=team_id, escalation_id=escalation_id)
+
+
+def _posted_alerts(session: Session, row: Feedback) -> tuple[str, ...]:
+    """The detractor alerts of this record that are in the outbox (sent or on their way)."""
+    return tuple(
+        key
+        for key in detractor_alert_keys(row.id)
+        if outbox_store.exists(session, team_id=row.team_id, key=key)
+    )
 
 
 def _check_escalation(session: Session, team_id: str, escalation_id: int) -> None:

@@ -200,10 +200,28 @@ def test_the_detractor_alert_is_triaged_in_place(
         channel=CHANNEL,
         message={"type": "message", "ts": ts, "text": "alert"},
     )
-    [update] = clicked.of("chat.update")
-    assert (update.params["channel"], update.params["ts"]) == (CHANNEL, ts)
-    assert f"Status: *triaged* by <@{OWNER}>" in json.dumps(update.params["blocks"])
+    updates = {c.params["channel"]: c.params for c in clicked.of("chat.update")}
+    assert set(updates) == {CHANNEL, "D" + OWNER[1:]}  # the channel alert and the owner's DM
+    assert updates[CHANNEL]["ts"] == ts
+    for update in updates.values():
+        assert f"Status: *triaged* by <@{OWNER}>" in json.dumps(update["blocks"])
     assert stored(sessions)[0].status == "triaged"
+
+    # closed from the receipt: the alerts still follow
+    closed = menu(slack, "closed", record.id, "r", user=OWNER)
+    channel_updates = [c for c in closed.of("chat.update") if c.params["channel"] == CHANNEL]
+    assert "Status: *closed*" in json.dumps(channel_updates[-1].params["blocks"])
+
+    # deleted from the receipt: the alerts stop quoting it
+    view = opened_view(menu(slack, "delete", record.id, "r", user=ADMIN))
+    deleted = slack.submit(
+        "feedback.delete_form", {}, private_metadata=view["private_metadata"], user=ADMIN
+    )
+    for update in deleted.of("chat.update"):
+        assert "was deleted" in update.params["text"]
+        assert "was deleted" in json.dumps(update.params["blocks"])  # the old blocks replaced
+        assert "billing page is broken" not in json.dumps(update.params)
+    assert {c.params["channel"] for c in deleted.of("chat.update")} == {CHANNEL, "D" + OWNER[1:]}
 
 
 def test_assigning_tells_the_assignee_and_lets_them_triage(
