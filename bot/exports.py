@@ -35,7 +35,9 @@ def _plain(value: Any) -> Any:
 
 def _csv_cell(value: Any) -> Any:
     value = _plain(value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple) and any(isinstance(v, dict) for v in value):
+        value = json.dumps(list(value), ensure_ascii=False)  # records in a cell: as JSON
+    elif isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
     elif isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False)

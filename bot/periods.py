@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _CLOCK = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -78,6 +79,60 @@ def shift_week(iso_week: str, weeks: int) -> str:
 def last_weeks(iso_week: str, count: int) -> list[str]:
     """`count` weeks ending with `iso_week`, oldest first."""
     return [shift_week(iso_week, -offset) for offset in range(count - 1, -1, -1)]
+
+
+# -- months (`2026-11`), and a KPI's period by its cadence -------------------------------
+# A month runs from the 1st 00:00 to the next 1st 00:00 local time, like a week does.
+
+WEEKLY, MONTHLY = "weekly", "monthly"
+CADENCES = (WEEKLY, MONTHLY)
+
+
+def month_of(moment: datetime, tz: str | ZoneInfo) -> str:
+    """The month (`2026-11`) an aware `moment` falls in, seen from `tz`."""
+    if moment.tzinfo is None:
+        raise ValueError("month_of needs an aware datetime")
+    local = moment.astimezone(_as_zone(tz))
+    return f"{local.year}-{local.month:02d}"
+
+
+def _month_start(month: str) -> date:
+    match = _MONTH.match(month.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"{month!r} is not a month like 2026-11")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def shift_month(month: str, months: int) -> str:
+    """The month `months` after (negative: before) `month`."""
+    start = _month_start(month)
+    index = start.year * 12 + start.month - 1 + months
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def month_bounds(month: str, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a month in `tz`, as aware UTC datetimes."""
+    tz = _as_zone(tz)
+    start = _month_start(month)
+    end = _month_start(shift_month(month, 1))
+    return local_midnight(start, tz), local_midnight(end, tz)
+
+
+def period_of(moment: datetime, tz: str | ZoneInfo, cadence: str) -> str:
+    """The week (`2026-W47`) or month (`2026-11`) `moment` is in, by `cadence`."""
+    return month_of(moment, tz) if cadence == MONTHLY else week_of(moment, tz)
+
+
+def period_bounds(period: str, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a week (`2026-W47`) or a month (`2026-11`) in `tz`, as UTC."""
+    return month_bounds(period, tz) if _MONTH.match(period.strip()) else week_bounds(period, tz)
+
+
+def last_periods(period: str, count: int) -> list[str]:
+    """`count` weeks or months ending with `period`, oldest first."""
+    if _MONTH.match(period.strip()):
+        return [shift_month(period, -offset) for offset in range(count - 1, -1, -1)]
+    return last_weeks(period, count)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -41,6 +41,7 @@ from bot.slack.sender import OutboxSender, Renderer
 from handlers import checklists as checklist_listeners
 from handlers import escalations as escalation_listeners
 from handlers import feedback, home, kpi, nudges, ops, reactions
+from handlers import feedback_triage as feedback_triage_listeners
 from handlers import reviews as review_listeners
 from storage import schema
 from storage.db import make_engine, make_session_factory
@@ -58,6 +59,7 @@ LISTENER_MODULES = (
     nudges,
     reactions,
     review_listeners,
+    feedback_triage_listeners,
 )
 
 

@@ -7,12 +7,14 @@ it stores before closing the modal, so a database failure also keeps the modal o
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
@@ -32,13 +34,21 @@ from bot.feedback.modal import (
 )
 from bot.feedback.models import MessageOrigin
 from bot.feedback.nps import parse_period
-from bot.feedback.parse import EmptyFeedbackError, FeedbackFormError, parse_form, parse_inline
+from bot.feedback.parse import (
+    EmptyFeedbackError,
+    FeedbackFormError,
+    echo,
+    parse_form,
+    parse_inline,
+)
 from bot.feedback.service import get_nps_report
 from bot.ids import parse_record_id
+from bot.slack.blocks import as_dicts
 from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import plain_text, user_ref
 from bot.slack.replies import answer, command_args
+from bot.text import closest_keys, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +57,15 @@ FEEDBACK_COMMAND = "/feedback"
 _PERIOD_WORD = re.compile(r"\A(?P<days>\d+)\s*d(ays?)?\Z", re.IGNORECASE)
 
 
+SUBCOMMANDS = ("help", "nps", "recent")
+_WEEKS_OR_MONTHS = re.compile(
+    r"\A(?P<n>\d{1,4})\s*(?P<unit>w|wk|wks|weeks?|m|mo|months?)?\Z", re.IGNORECASE
+)
+
+
 def register(app: App) -> None:
     app.command(FEEDBACK_COMMAND)(guarded(handle_feedback_command))
+    app.action(render.MORE_ACTION)(guarded(handle_more_click))
     app.action(render.EDIT_ACTION)(guarded(handle_edit_click))
     app.message_shortcut(LOG_AS_FEEDBACK)(guarded(handle_log_as_feedback))
     app.view(MODAL_CALLBACK)(guarded(handle_feedback_submission))
@@ -71,7 +88,10 @@ def handle_feedback_command(
         )
         return
     word, rest = command_args(text)
-    if word in ("help", "?") and not rest:
+    mistyped = mistyped_subcommand(word, rest)
+    if mistyped is not None:
+        answer(ack, *render.render_feedback_help(mistyped))
+    elif word in ("help", "?"):
         answer(ack, *render.render_feedback_help())
     elif word == "nps" and (not rest or _PERIOD_WORD.match(rest)):
         period = _PERIOD_WORD.match(rest)
@@ -83,6 +103,53 @@ def handle_feedback_command(
         answer(ack, *render.render_recent(recent))
     else:
         answer(ack, *log_inline(deps, body, text))
+
+
+def mistyped_subcommand(word: str, rest: str) -> str | None:
+    """What is wrong when the text looks like a subcommand typed wrong (`nps abc`,
+    `nps 2w`, `help me`, `recnet`) rather than feedback; None when it is feedback (or a
+    subcommand typed right). Nothing is logged for these: a typo is not customer feedback."""
+    how_to_log = "To log it as feedback, put the customer first: `/feedback Acme: …`."
+    if word in ("help", "?") and rest:
+        return f"Nothing was logged: `{echo(word + ' ' + rest, 60)}` reads as a request for help."
+    period = _WEEKS_OR_MONTHS.match(rest)
+    one_word = len(rest.split()) == 1
+    if word == "nps" and rest and not _PERIOD_WORD.match(rest) and (one_word or period):
+        guess = ""
+        if period:
+            n, unit = int(period.group("n")), (period.group("unit") or "d").lower()
+            days = n * (7 if unit.startswith("w") else 30 if unit.startswith("m") else 1)
+            guess = did_you_mean([f"/feedback nps {days}d"])
+        return (
+            f"Nothing was logged: `nps {echo(rest, 30)}` is not a period; periods are in "
+            f"days, like `nps 30d`.{guess} {how_to_log}"
+        )
+    if not rest and word not in SUBCOMMANDS:
+        guesses = closest_keys(word, {name: name for name in SUBCOMMANDS})
+        if guesses and difflib_ratio(word, guesses[0]) >= 0.75:
+            return (
+                f"Nothing was logged: `{echo(word, 30)}` looks like a command."
+                f"{did_you_mean([f'/feedback {g}' for g in guesses])} {how_to_log}"
+            )
+    return None
+
+
+def difflib_ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
+
+
+def handle_more_click(
+    ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext
+) -> None:
+    """*More* under `/feedback recent`: the next page, as a new ephemeral under it. The
+    query comes back from Slack and is parsed (and limited) like typed text."""
+    action = (body.get("actions") or [{}])[0]
+    query = str(action.get("value") or "")[:2000]
+    deps = deps_of(context)
+    recent = service.list_recent(deps.sessions, team_id=team_of(body), query=query)
+    text, blocks = render.render_recent(recent)
+    ack()
+    respond(text=text, blocks=as_dicts(blocks), replace_original=False)
 
 
 def log_inline(deps: Deps, body: dict[str, Any], text: str) -> tuple[str, list[Block]]:

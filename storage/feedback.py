@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models.feedback import Feedback, FeedbackTag
+from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
 from storage.upsert import insert_returning_if_absent
 
 
@@ -72,10 +72,15 @@ def list_recent_feedback(
     team_id: str,
     tag: str | None = None,
     customer_contains: str | None = None,
+    status: str | None = None,
     limit: int = 10,
+    offset: int = 0,
 ) -> list[Feedback]:
-    """Newest first; only those with `tag`, or whose customer contains the (casefolded) text."""
-    statement = select(Feedback).where(Feedback.team_id == team_id)
+    """Newest first, deleted ones left out; only those with `tag`, in `status`, or whose
+    customer contains the (casefolded) text."""
+    statement = select(Feedback).where(Feedback.team_id == team_id, Feedback.deleted_at.is_(None))
+    if status is not None:
+        statement = statement.where(Feedback.status == status)
     if tag is not None:
         statement = statement.where(
             select(FeedbackTag.id)
@@ -89,8 +94,8 @@ def list_recent_feedback(
     if customer_contains is not None:
         pattern = "%" + _escape_like(customer_contains) + "%"
         statement = statement.where(Feedback.customer_key.like(pattern, escape="\\"))
-    statement = statement.order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(limit)
-    return list(session.scalars(statement))
+    statement = statement.order_by(Feedback.created_at.desc(), Feedback.id.desc())
+    return list(session.scalars(statement.offset(offset).limit(limit)))
 
 
 def count_nps_scores(
@@ -104,6 +109,7 @@ def count_nps_scores(
             Feedback.created_at > since,
             Feedback.created_at <= until,
             Feedback.nps_score.is_not(None),
+            Feedback.deleted_at.is_(None),
         )
         .group_by(Feedback.nps_score)
     )
@@ -118,24 +124,59 @@ def list_top_tags(
     """The team's most used tags with their counts, most used first (ties by name)."""
     used = func.count(FeedbackTag.id).label("used")
     statement = select(FeedbackTag.tag, used).where(FeedbackTag.team_id == team_id)
+    statement = statement.join(Feedback, Feedback.id == FeedbackTag.feedback_id).where(
+        Feedback.deleted_at.is_(None)
+    )
     if since is not None:
-        statement = statement.join(Feedback, Feedback.id == FeedbackTag.feedback_id).where(
-            Feedback.created_at >= since
-        )
+        statement = statement.where(Feedback.created_at >= since)
     statement = statement.group_by(FeedbackTag.tag).order_by(used.desc(), FeedbackTag.tag)
     return [(tag, int(count)) for tag, count in session.execute(statement.limit(limit))]
 
 
 def list_feedback(
-    session: Session, *, team_id: str | None = None, since: datetime | None = None
+    session: Session,
+    *,
+    team_id: str | None = None,
+    since: datetime | None = None,
+    include_deleted: bool = False,
 ) -> list[Feedback]:
-    """Every feedback item (of one team, or all), oldest first, for exports."""
+    """Every feedback item (of one team, or all), oldest first, for exports; deleted ones
+    only when asked."""
     statement = select(Feedback)
+    if not include_deleted:
+        statement = statement.where(Feedback.deleted_at.is_(None))
     if team_id is not None:
         statement = statement.where(Feedback.team_id == team_id)
     if since is not None:
         statement = statement.where(Feedback.created_at >= since)
     return list(session.scalars(statement.order_by(Feedback.created_at, Feedback.id)))
+
+
+def add_status_change(
+    session: Session, *, feedback: Feedback, status: str, actor_id: str, at: datetime, note: str
+) -> FeedbackStatusChange:
+    """Set `feedback`'s status and record the step (who, when, why)."""
+    feedback.status = status
+    change = FeedbackStatusChange(
+        team_id=feedback.team_id, status=status, actor_id=actor_id, at=at, note=note
+    )
+    feedback.status_changes.append(change)
+    session.flush()
+    return change
+
+
+def list_linked_feedback_ids(session: Session, *, team_id: str, escalation_id: int) -> list[int]:
+    """Feedback items (not deleted) linked to one escalation, oldest first."""
+    statement = (
+        select(Feedback.id)
+        .where(
+            Feedback.team_id == team_id,
+            Feedback.escalation_id == escalation_id,
+            Feedback.deleted_at.is_(None),
+        )
+        .order_by(Feedback.id)
+    )
+    return [int(i) for i in session.scalars(statement)]
 
 
 def _escape_like(value: str) -> str:

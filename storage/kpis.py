@@ -141,6 +141,7 @@ def count_feedback(session: Session, *, team_id: str, start: datetime, end: date
                 Feedback.team_id == team_id,
                 Feedback.created_at >= start,
                 Feedback.created_at < end,
+                Feedback.deleted_at.is_(None),
             )
         )
         or 0

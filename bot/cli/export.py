@@ -54,14 +54,33 @@ EXPORTERS: Mapping[str, Exporter] = {
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-def export(kind: str, fmt: str, since: str | None, team: str | None, output: Path | None) -> None:
+@click.option(
+    "--include-deleted",
+    is_flag=True,
+    help="feedback: also the items deleted from Slack (with deleted_at and deleted_by).",
+)
+def export(
+    kind: str,
+    fmt: str,
+    since: str | None,
+    team: str | None,
+    output: Path | None,
+    include_deleted: bool,
+) -> None:
     """Export every field of KIND (feedback, escalations, checklists, kpis) as CSV or JSON."""
     exporter = EXPORTERS.get(kind)
     if exporter is None:  # checked before the database is touched: a typo is a typo
         raise CliError(f"nothing to export called {kind!r}; choose one of: {', '.join(EXPORTERS)}")
+    if include_deleted and kind != "feedback":
+        raise CliError("--include-deleted is for feedback, the one kind that can be deleted")
     since_at = parse_moment(since, option="--since")
     deps = ready_deps()
-    data = exporter(deps.sessions, team_id=team, since=since_at, now=deps.clock())
+    if include_deleted:
+        data = export_feedback(
+            deps.sessions, team_id=team, since=since_at, now=deps.clock(), include_deleted=True
+        )
+    else:
+        data = exporter(deps.sessions, team_id=team, since=since_at, now=deps.clock())
     writer = write_csv if fmt == "csv" else write_json
     if output is None:
         count = writer(data, sys.stdout)

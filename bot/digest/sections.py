@@ -62,6 +62,8 @@ def kpi_section(
                 "status": kpi_status(this, info.target, info.direction).replace(" ", "_"),
                 "owner_id": info.owner_id,
                 "week": week,
+                # a monthly KPI's values are this month's and last month's
+                "last_label": f"last {info.period_word}",
             }
         )
     empty = None if rows else "No KPIs are set up yet: define them in the playbook."

@@ -4,7 +4,8 @@ The sections are passed in (`bot.digest.sections.SECTIONS` through `Deps.digest_
 in the order the digest shows them. The built-in templates in `bot/digest/templates/<key>.j2`
 expect these facts (plain data; user-derived strings are escaped by the templates):
 
-- `kpis`: `kpis` = list of {name, unit, this_week, last_week, target, status, owner_id};
+- `kpis`: `kpis` = list of {name, unit, this_week, last_week, target, status, owner_id,
+  last_label (`last week`, or `last month` for a monthly KPI: then the values are months)};
   status is `on_track`, `at_risk`, `off_track` or `no_data`.
 - `feedback`: count, nps, nps_change, top_tags = [{tag, count}],
   detractor_quotes = [{text, customer}] (at most 3 are shown).

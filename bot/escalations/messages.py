@@ -25,7 +25,8 @@ def message_renderer(deps: Deps) -> Renderer:
             )
         except NotFoundError:
             return None
-        text, blocks = render_escalation_message(e)
+        linked = service.linked_feedback_ids(deps.sessions, team_id=team_id, escalation_id=e.id)
+        text, blocks = render_escalation_message(e, linked_feedback=linked)
         return text, as_dicts(blocks)
 
     return render_message

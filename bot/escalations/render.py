@@ -152,8 +152,11 @@ def fallback_text(e: EscalationView) -> str:
     return f"{severity_label(e.severity)} escalation #{e.id}: {title} — {e.status}"
 
 
-def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
-    """The channel message: facts, SLA clocks and the buttons its status allows."""
+def render_escalation_message(
+    e: EscalationView, *, linked_feedback: Sequence[int] = ()
+) -> tuple[str, list[Block]]:
+    """The channel message: facts, SLA clocks, linked feedback and the buttons its status
+    allows."""
     facts = [
         f"*Customer:* {escape(e.customer) or '—'}",
         f"*Severity:* {severity_label(e.severity)} — {SEVERITY_MEANINGS.get(e.severity, '')}",
@@ -190,6 +193,12 @@ def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
             else truncate(escape(e.link), 200)
         )
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Link: {link}")]))
+    if linked_feedback:
+        shown = ", ".join(f"#{i}" for i in linked_feedback[:20])
+        more = f" and {len(linked_feedback) - 20} more" if len(linked_feedback) > 20 else ""
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Linked feedback: {shown}{more}")])
+        )
     blocks.append(ActionsBlock(block_id=f"escalation-{e.id}", elements=_buttons(e)))
     as_of = e.ack_clock.as_of
     blocks.append(

@@ -36,6 +36,7 @@ from bot.outbox.models import Outgoing
 from bot.outbox.service import enqueue
 from bot.slack.mrkdwn import user_ref
 from storage import escalations as store
+from storage import feedback as feedback_store
 from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
@@ -139,6 +140,15 @@ def get_escalation(
     """One escalation of the team (NotFoundError for unknown ids and other teams' ids)."""
     with transaction(sessions) as session:
         return view_of(_load(session, team_id, escalation_id), now)
+
+
+def linked_feedback_ids(sessions: SessionFactory, *, team_id: str, escalation_id: int) -> list[int]:
+    """Feedback items linked to the escalation (the link is stored on the feedback, which
+    this domain does not import: a storage query reads it)."""
+    with transaction(sessions) as session:
+        return feedback_store.list_linked_feedback_ids(
+            session, team_id=team_id, escalation_id=escalation_id
+        )
 
 
 def ensure_can_act(

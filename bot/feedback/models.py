@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import Enum
 
 from bot.feedback.nps import category_of
+
+# Triage: a feedback item is new, then triaged (someone looked and decided), then closed.
+NEW, TRIAGED, CLOSED = "new", "triaged", "closed"
+STATUSES: tuple[str, ...] = (NEW, TRIAGED, CLOSED)
+# The reporter may delete their own feedback this long after logging it; admins any time.
+DELETE_WINDOW = timedelta(minutes=15)
+MAX_NOTE_LENGTH = 2000
+
+
+def detractor_alert_keys(feedback_id: int) -> tuple[str, str]:
+    """The outbox keys of a detractor's alerts: the feedback channel's and the owner's DM."""
+    return (
+        f"feedback:{feedback_id}:detractor:channel",
+        f"feedback:{feedback_id}:detractor:owner",
+    )
+
+
+@dataclass(frozen=True)
+class StatusStep:
+    """One status change of a feedback item: who set which status, when, and why."""
+
+    status: str
+    actor_id: str
+    at: datetime
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,10 +57,20 @@ class FeedbackRecord:
     # Set when a reaction captured it: who reacted, and their workspace if a partner's.
     captured_by_id: str | None = None
     captured_by_team_id: str | None = None
+    assignee_id: str | None = None
+    escalation_id: int | None = None
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+    history: tuple[StatusStep, ...] = ()
 
     @property
     def nps_category(self) -> str | None:
         return category_of(self.nps_score)
+
+    @property
+    def last_step(self) -> StatusStep | None:
+        """Who set the current status (None: nobody has triaged it yet)."""
+        return self.history[-1] if self.history else None
 
 
 @dataclass(frozen=True)
@@ -73,3 +109,48 @@ class RecentFeedback:
     tag: str | None
     customer: str | None
     items: tuple[FeedbackRecord, ...]
+    status: str | None = None
+    page: int = 1
+    has_more: bool = False
+
+
+class Keep(Enum):
+    """A triage field left as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class TriageUpdate:
+    """What one triage action changes; KEEP (or None for the status) leaves a field alone."""
+
+    status: str | None = None
+    note: str = ""
+    assignee_id: str | Keep | None = KEEP
+    escalation_id: int | Keep | None = KEEP
+
+
+@dataclass(frozen=True)
+class TriagedFeedback:
+    """A triage action's result: the record after it and what it changed."""
+
+    feedback: FeedbackRecord
+    actor_id: str
+    changed: tuple[str, ...]  # of "status", "note", "assignee", "escalation"
+    newly_assigned: str | None = None  # told in a DM
+    previous_escalation_id: int | None = None  # the link before, when it changed
+    alerts: tuple[str, ...] = ()  # outbox keys of its detractor alerts, to show the change
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.changed)
+
+
+@dataclass(frozen=True)
+class DeletedFeedback:
+    feedback: FeedbackRecord
+    actor_id: str
+    alerts: tuple[str, ...] = ()  # outbox keys of its detractor alerts, to stop quoting it

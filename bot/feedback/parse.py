@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import UserError
-from bot.text import storable, storable_or_none
+from bot.feedback.models import STATUSES
+from bot.text import closest_keys, did_you_mean, storable, storable_or_none
 
 INLINE_EXAMPLE = "/feedback Acme: CSV export times out #reporting nps:6"
 NPS_MIN = 0
@@ -37,6 +38,10 @@ _CUSTOMER_PREFIX = re.compile(
 _MAX_PREFIX_LENGTH = 60
 _TOKEN = re.compile(r"\S+")
 _NPS_TOKEN = re.compile(r"(?i)\Anps[:=](?P<value>.*)\Z")
+# `nps:` or `nps=` standing alone: the score is the next word (`nps: 4`).
+_NPS_LABEL = re.compile(r"(?i)\Anps[:=]\Z")
+# `9/10`: a score out of ten, as people write it.
+_OUT_OF_TEN = re.compile(r"\A(?P<score>\d{1,2})\s*/\s*10\Z")
 # A tag starts with a letter (so `#42`, an issue number, stays plain text).
 _TAG_WORD = re.compile(r"\A[^\W\d_][\w-]*\Z")
 _TRAILING_PUNCTUATION = ".,;:!?)"
@@ -86,7 +91,11 @@ def parse_inline(raw: str) -> ParsedFeedback:
     raw = storable(raw)
     body = raw
     match = _CUSTOMER_PREFIX.match(raw)
-    if match and len(match.group("customer")) <= _MAX_PREFIX_LENGTH:
+    if (
+        match
+        and len(match.group("customer")) <= _MAX_PREFIX_LENGTH
+        and match.group("customer").strip().lower() != "nps"  # `nps: 4` is a score
+    ):
         customer = match.group("customer").strip()
         body = raw[match.end() :]
 
@@ -95,14 +104,22 @@ def parse_inline(raw: str) -> ParsedFeedback:
     nps: int | None = None
     tokens = list(_TOKEN.finditer(body))
     trailing = _trailing_metadata_start(tokens)
+    skip_next = False
     for index, token in enumerate(tokens):
+        if skip_next:
+            skip_next = False
+            continue
         word = token.group()
         nps_match = _NPS_TOKEN.match(word)
         if nps_match:
             if nps is not None:
                 raise FeedbackInputError("Give one `nps:` score only.", field="nps")
-            nps = parse_nps(nps_match.group("value").rstrip(_TRAILING_PUNCTUATION))
-            _remove(body, removed, token.start(), token.end())
+            value, end = nps_match.group("value"), token.end()
+            if _NPS_LABEL.match(word) and index + 1 < len(tokens):
+                value, end = tokens[index + 1].group(), tokens[index + 1].end()
+                skip_next = True
+            nps = parse_nps(value.rstrip(_TRAILING_PUNCTUATION))
+            _remove(body, removed, token.start(), end)
             continue
         tag = _tag_of(word)
         if tag is not None:
@@ -117,8 +134,11 @@ def parse_inline(raw: str) -> ParsedFeedback:
 
 
 def parse_nps(value: str | None) -> int:
-    """A score from 0 to 10, from its text."""
+    """A score from 0 to 10, from its text (`7`, or `7/10`)."""
     cleaned = (value or "").strip()
+    out_of_ten = _OUT_OF_TEN.match(cleaned)
+    if out_of_ten:
+        cleaned = out_of_ten.group("score")
     if cleaned.isascii() and cleaned.isdigit() and NPS_MIN <= int(cleaned) <= NPS_MAX:
         return int(cleaned)
     shown = echo(cleaned, 20) or "nothing"
@@ -188,6 +208,98 @@ def parse_form(
         raise FeedbackFormError(errors)
     return ParsedFeedback(
         text=clean_text, customer=clean_customer, tags=tags, nps=score, source=source
+    )
+
+
+# -- `/feedback recent status:new tag:billing page:2` ------------------------------------
+
+RECENT_EXAMPLE = "/feedback recent status:new tag:billing"
+MAX_PAGE = 1000
+_FILTER = re.compile(r"\A(?P<name>[A-Za-z_]+):(?P<value>.*)\Z")
+_RECENT_FILTERS = ("status", "tag", "page", "customer")
+
+
+@dataclass(frozen=True)
+class RecentQuery:
+    tag: str | None = None
+    status: str | None = None
+    customer: str | None = None
+    page: int = 1
+
+    def to_text(self) -> str:
+        """The query as typed, for the *More* button and the shell."""
+        parts = []
+        if self.status:
+            parts.append(f"status:{self.status}")
+        if self.tag:
+            parts.append(f"tag:{self.tag}")
+        if self.page > 1:
+            parts.append(f"page:{self.page}")
+        if self.customer:
+            parts.append(self.customer)
+        return " ".join(parts)
+
+
+def parse_recent_query(raw: str) -> RecentQuery:
+    """`#tag` or `tag:x`, `status:new|triaged|closed`, `page:N`; the other words are a
+    customer to look for. A misspelt filter name or status is refused with a guess."""
+    tag: str | None = None
+    status: str | None = None
+    page = 1
+    customer_words: list[str] = []
+    for word in storable(raw).split():
+        named = _FILTER.match(word)
+        name = named.group("name").lower() if named else ""
+        value = named.group("value") if named else ""
+        if word.startswith("#") or name == "tag":
+            tag = _recent_tag(word if word.startswith("#") else value)
+        elif name == "status":
+            status = _recent_status(value)
+        elif name == "page":
+            page = _recent_page(value)
+        elif name == "customer":
+            customer_words.append(value)
+        elif named and (guesses := closest_keys(name, {f: f for f in _RECENT_FILTERS})):
+            raise UserError(
+                f"`{echo(word, 40)}` is not a filter I know."
+                + did_you_mean([f"{g}:" for g in guesses]),
+                example=RECENT_EXAMPLE,
+            )
+        else:
+            customer_words.append(word)
+    customer = " ".join(w for w in customer_words if w) or None
+    return RecentQuery(tag=tag, status=status, customer=customer, page=page)
+
+
+def _recent_tag(word: str) -> str:
+    try:
+        (tag,) = parse_tag_list(word)
+    except (UserError, ValueError):
+        raise UserError(
+            f"`{echo(word, 60)}` is not a tag I can look for.",
+            example="/feedback recent #billing",
+        ) from None
+    return tag
+
+
+def _recent_status(value: str) -> str:
+    wanted = value.strip().lower()
+    if wanted in STATUSES:
+        return wanted
+    guess = did_you_mean(closest_keys(wanted, {s: s for s in STATUSES}))
+    raise UserError(
+        f"`{echo(value, 30) or 'nothing'}` is not a status.{guess} "
+        f"Statuses: {', '.join(STATUSES)}.",
+        example=RECENT_EXAMPLE,
+    )
+
+
+def _recent_page(value: str) -> int:
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PAGE:
+        return int(value)
+    raise UserError(
+        f"`page:{echo(value, 20)}` is not a page: give a number from 1 to {MAX_PAGE}.",
+        example="/feedback recent page:2",
     )
 
 

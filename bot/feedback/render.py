@@ -13,12 +13,21 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
 )
 
-from bot.feedback.models import FeedbackRecord, RecentFeedback
+from bot.feedback.models import (
+    CLOSED,
+    NEW,
+    TRIAGED,
+    FeedbackRecord,
+    RecentFeedback,
+    TriagedFeedback,
+)
 from bot.feedback.nps import NpsReport, NpsSummary
-from bot.feedback.parse import SOURCES
+from bot.feedback.parse import SOURCES, RecentQuery
 from bot.slack.help import CommandHelp, render_command_help
 from bot.slack.mrkdwn import (
     SECTION_TEXT_LIMIT,
@@ -38,7 +47,11 @@ FEEDBACK_HELP = CommandHelp(
         "optional `Customer:` first, `#tags` anywhere, `nps:0` to `nps:10` (optional)",
         "`/feedback` — open the form (customer, NPS, tags, source)",
         "`/feedback nps` — NPS of the last 30 days; also `nps 7d` or `nps 90d`",
-        "`/feedback recent` — the last 10 items; `recent #billing` or `recent Acme` to filter",
+        "`/feedback recent` — the last 10 items (*More* for older); `recent #billing`, "
+        "`recent Acme`, `recent status:new tag:billing` (`triaged`, `closed`), `page:2`",
+        "Triage from the ⋯ menu of a receipt, a detractor alert or `/feedback recent`: "
+        "*Mark triaged*, *Close*, *Note, assign, link…* (a note, a person, an escalation #), "
+        "*Delete…* (yours within 15 minutes; admins any time)",
         "Message menu (⋯) → *Log as feedback* — capture a customer's message with its link",
         "React with :memo: on a message (unless your playbook's `capture:` says otherwise) — "
         "log it as feedback at once, once per message, with *Edit* and *Undo*",
@@ -47,6 +60,15 @@ FEEDBACK_HELP = CommandHelp(
 )
 
 EDIT_ACTION = "feedback.edit"
+TRIAGE_ACTION = "feedback.triage"  # the ⋯ menu: option values are `<verb>:<id>:<place>`
+MORE_ACTION = "feedback.recent_more"
+# the ⋯ menu's verbs: a status to set, the triage form, the delete confirmation
+FORM_VERB, DELETE_VERB = "form", "delete"
+# Where a ⋯ menu is (the third part of its option values), so a click updates that view:
+# a receipt or `/feedback recent` list or a triage card (ephemeral, through the click's
+# response_url), a detractor alert or an assignment DM (a real message, through the outbox).
+RECEIPT, ALERT, ASSIGNMENT_DM, RECENT_LIST, CARD = "r", "a", "d", "l", "c"
+MENU_PLACES = (RECEIPT, ALERT, ASSIGNMENT_DM, RECENT_LIST, CARD)
 QUOTE_LIMIT = 2400  # leaves room in a 3,000-character section for the heading
 RECENT_QUOTE_LIMIT = 280
 
@@ -76,7 +98,10 @@ def render_logged(
         SectionBlock(text=MarkdownTextObject(text=section)),
         ContextBlock(elements=[MarkdownTextObject(text=details)]),
         ActionsBlock(
-            elements=[ButtonElement(text="Edit", action_id=EDIT_ACTION, value=str(feedback.id))]
+            elements=[
+                ButtonElement(text="Edit", action_id=EDIT_ACTION, value=str(feedback.id)),
+                triage_menu(feedback, RECEIPT),
+            ]
         ),
     ]
     if notes:
@@ -96,9 +121,11 @@ def render_detractor_alert(feedback: FeedbackRecord) -> tuple[str, list[Block]]:
     context = f"Feedback #{feedback.id} · logged by {user_ref(feedback.reporter_id)}"
     if feedback.permalink:
         context += f" · <{escape(feedback.permalink)}|original message>"
+    context += f" · {status_line(feedback)}"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=section)),
         ContextBlock(elements=[MarkdownTextObject(text=context)]),
+        ActionsBlock(elements=[triage_menu(feedback, ALERT)]),
     ]
     fallback = (
         f"Detractor: NPS {feedback.nps_score} from {customer}: "
@@ -130,15 +157,21 @@ def render_nps_report(report: NpsReport) -> tuple[str, list[Block]]:
 
 
 def render_recent(recent: RecentFeedback) -> tuple[str, list[Block]]:
-    """`/feedback recent`: the last items (newest first), each quoted and trimmed."""
+    """`/feedback recent`: a page of items (newest first), each quoted and trimmed, with its
+    triage menu; *More* when there is a next page."""
+    filters = []
+    if recent.status:
+        filters.append(f"status *{escape(recent.status)}*")
     if recent.tag:
-        what = f"tagged #{escape(recent.tag)}"
-    elif recent.customer:
-        what = f"for customers matching “{escape(recent.customer)}”"
-    else:
-        what = ""
+        filters.append(f"tagged #{escape(recent.tag)}")
+    if recent.customer:
+        filters.append(f"for customers matching “{escape(recent.customer)}”")
+    what = ", ".join(filters)
     if not recent.items:
-        text = f"No feedback {what} yet." if what else "No feedback logged yet."
+        if recent.page > 1:
+            text = f"No more feedback{' ' + what if what else ''} (page {recent.page} is empty)."
+        else:
+            text = f"No feedback {what} yet." if what else "No feedback logged yet."
         if recent.customer and " " in recent.customer.strip():
             text += (
                 " (To log feedback that starts with “recent”, put the customer first: "
@@ -146,19 +179,121 @@ def render_recent(recent: RecentFeedback) -> tuple[str, list[Block]]:
             )
         return text, [SectionBlock(text=MarkdownTextObject(text=text))]
     # The header is plain text, so the (escaped, user-typed) filter goes in a context line.
-    blocks: list[Block] = [HeaderBlock(text="Latest feedback")]
-    parts = ["Latest feedback"]
+    title = "Latest feedback" + (f" (page {recent.page})" if recent.page > 1 else "")
+    blocks: list[Block] = [HeaderBlock(text=title)]
+    parts = [title]
     if what:
         filter_line = f"Newest first, {what}:"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=filter_line)]))
         parts.append(filter_line)
     for item in recent.items:
         who = f" · *{escape(item.customer)}*" if item.customer else ""
-        line = f"*#{item.id}*{who} · {local_time(item.created_at)} · {_details(item, short=True)}"
+        line = (
+            f"*#{item.id}*{who} · {local_time(item.created_at)} · {_details(item, short=True)}"
+            f"\n{status_line(item)}"
+        )
         body = truncate(f"{line}\n{quote(item.text, RECENT_QUOTE_LIMIT)}", SECTION_TEXT_LIMIT)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=body)))
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=body),
+                accessory=triage_menu(item, RECENT_LIST),
+            )
+        )
         parts.append(body)
+    if recent.has_more:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(text="More", action_id=MORE_ACTION, value=more_value(recent))
+                ]
+            )
+        )
+        parts.append(f"More: `/feedback recent {more_value(recent)}`")
     return "\n\n".join(parts), blocks
+
+
+def more_value(recent: RecentFeedback) -> str:
+    """The next page's query, as `/feedback recent` reads it (the *More* button's value)."""
+    query = RecentQuery(
+        tag=recent.tag, status=recent.status, customer=recent.customer, page=recent.page + 1
+    )
+    return query.to_text()[:2000]
+
+
+def status_line(feedback: FeedbackRecord) -> str:
+    """`Status: triaged by @dana (note) · Assigned to @lee · Escalation #3`."""
+    step = feedback.last_step
+    line = f"Status: *{feedback.status}*"
+    if step is not None:
+        line += f" by {user_ref(step.actor_id)} {local_time(step.at)}"
+        if step.note:
+            line += f" — “{truncate(escape(' '.join(step.note.split())), 200)}”"
+    if feedback.assignee_id:
+        line += f" · Assigned to {user_ref(feedback.assignee_id)}"
+    if feedback.escalation_id:
+        line += f" · Escalation #{feedback.escalation_id}"
+    return line
+
+
+def triage_menu(feedback: FeedbackRecord, place: str) -> OverflowMenuElement:
+    """The ⋯ menu: the next statuses, the triage form and the delete confirmation."""
+    statuses = {
+        NEW: [("Mark triaged", TRIAGED), ("Close", CLOSED)],
+        TRIAGED: [("Close", CLOSED), ("Back to new", NEW)],
+        CLOSED: [("Reopen", NEW)],
+    }.get(feedback.status, [])
+    choices = [
+        *statuses,
+        ("Note, assign, link…", FORM_VERB),
+        ("Delete…", DELETE_VERB),
+    ]
+    return OverflowMenuElement(
+        action_id=TRIAGE_ACTION,
+        options=[
+            Option(text=label, value=f"{verb}:{feedback.id}:{place}") for label, verb in choices
+        ],
+    )
+
+
+def render_triaged(result: TriagedFeedback) -> tuple[str, list[Block]]:
+    """What a triage action changed, as a card of the record (or that nothing changed)."""
+    feedback = result.feedback
+    if not result.changed_anything:
+        text = f"Feedback #{feedback.id} already is like that; nothing was changed."
+    else:
+        text = f":white_check_mark: Feedback *#{feedback.id}* — {status_line(feedback)}"
+    section = truncate(f"{text}\n{quote(feedback.text, RECENT_QUOTE_LIMIT)}", SECTION_TEXT_LIMIT)
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=section), accessory=triage_menu(feedback, CARD))
+    ]
+    return truncate(text, 1000), blocks
+
+
+def render_deleted(feedback: FeedbackRecord) -> tuple[str, list[Block]]:
+    """What a message that quoted deleted feedback says instead (blocks too: an update
+    without blocks would leave the old ones, quote and all, in place)."""
+    text = (
+        f":wastebasket: Feedback #{feedback.id} was deleted by {user_ref(feedback.deleted_by)}: "
+        "it no longer counts in NPS, KPIs, the digest or exports."
+    )
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def render_assignment_dm(feedback: FeedbackRecord, *, by: str) -> tuple[str, list[Block]]:
+    """The DM telling a person a feedback item is now theirs to look into."""
+    customer = f" from *{escape(feedback.customer)}*" if feedback.customer else ""
+    heading = f":inbox_tray: {user_ref(by)} assigned feedback *#{feedback.id}*{customer} to you:"
+    section = truncate(f"{heading}\n{quote(feedback.text, QUOTE_LIMIT)}", SECTION_TEXT_LIMIT)
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=section)),
+        ContextBlock(elements=[MarkdownTextObject(text=_details(feedback))]),
+        ContextBlock(elements=[MarkdownTextObject(text=status_line(feedback))]),
+        ActionsBlock(elements=[triage_menu(feedback, ASSIGNMENT_DM)]),
+    ]
+    fallback = f"{user_ref(by)} assigned feedback #{feedback.id}{customer} to you: " + truncate(
+        escape(feedback.text), 300
+    )
+    return fallback, blocks
 
 
 def format_nps(score: float) -> str:
@@ -189,6 +324,8 @@ def _details(feedback: FeedbackRecord, *, short: bool = False) -> str:
         parts.append(f"Captured by a reaction of {user_ref(feedback.captured_by_id)}{partner}")
     if feedback.permalink and not short:
         parts.append(f"<{escape(feedback.permalink)}|original message>")
+    if not short:
+        parts.append(status_line(feedback))
     return " · ".join(parts)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFoundError, PermissionDeniedError, UserError
+from bot.errors import NotFoundError, PermissionDeniedError
 from bot.feedback.models import (
     DetractorAlert,
     EditedFeedback,
@@ -18,9 +18,10 @@ from bot.feedback.models import (
     LoggedFeedback,
     MessageOrigin,
     RecentFeedback,
+    StatusStep,
 )
 from bot.feedback.nps import NpsReport, is_detractor, summarize_scores
-from bot.feedback.parse import MAX_TAG_LENGTH, ParsedFeedback, echo, parse_tag_list
+from bot.feedback.parse import MAX_TAG_LENGTH, ParsedFeedback, parse_recent_query
 from bot.org import team_settings
 from bot.org.service import FEEDBACK_PROCESS
 from bot.outbox.models import Outgoing
@@ -141,29 +142,27 @@ def edit_feedback(
 
 
 def list_recent(sessions: SessionFactory, *, team_id: str, query: str) -> RecentFeedback:
-    """The last 10 items, optionally only `#tag` or a customer (case-insensitive, partial)."""
-    query = query.strip()
-    tag: str | None = None
-    customer: str | None = None
-    if query.startswith("#"):
-        try:
-            (tag,) = parse_tag_list(query)
-        except (UserError, ValueError):
-            raise UserError(
-                f"`{echo(query, 60)}` is not a tag I can look for.",
-                example="/feedback recent #billing",
-            ) from None
-    elif query:
-        customer = query
+    """Ten items a page, newest first: optionally only a `#tag`, a status or a customer
+    (case-insensitive, partial); see `parse_recent_query`."""
+    wanted = parse_recent_query(query)
     with transaction(sessions) as session:
         rows = store.list_recent_feedback(
             session,
             team_id=team_id,
-            tag=tag,
-            customer_contains=_customer_key(customer),
-            limit=RECENT_LIMIT,
+            tag=wanted.tag,
+            status=wanted.status,
+            customer_contains=_customer_key(wanted.customer),
+            limit=RECENT_LIMIT + 1,  # one more tells whether there is a next page
+            offset=(wanted.page - 1) * RECENT_LIMIT,
         )
-        return RecentFeedback(tag, customer, tuple(_record(r) for r in rows))
+        return RecentFeedback(
+            wanted.tag,
+            wanted.customer,
+            tuple(_record(r) for r in rows[:RECENT_LIMIT]),
+            status=wanted.status,
+            page=wanted.page,
+            has_more=len(rows) > RECENT_LIMIT,
+        )
 
 
 def list_known_tags(
@@ -192,17 +191,23 @@ def _detractor_alert(session: Session, record: FeedbackRecord) -> DetractorAlert
 
 
 def list_feedback_records(
-    sessions: SessionFactory, *, team_id: str | None, since: datetime | None
+    sessions: SessionFactory,
+    *,
+    team_id: str | None,
+    since: datetime | None,
+    include_deleted: bool = False,
 ) -> list[FeedbackRecord]:
-    """Every record (of one team or all) created on or after `since`, oldest first."""
+    """Every record (of one team or all) created on or after `since`, oldest first;
+    deleted ones only when asked."""
     with transaction(sessions) as session:
-        return [_record(r) for r in store.list_feedback(session, team_id=team_id, since=since)]
+        rows = store.list_feedback(
+            session, team_id=team_id, since=since, include_deleted=include_deleted
+        )
+        return [_record(r) for r in rows]
 
 
 def _editable(session: Session, *, team_id: str, feedback_id: int, user_id: str) -> Feedback:
-    row = store.get_feedback(session, team_id=team_id, feedback_id=feedback_id)
-    if row is None:
-        raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
+    row = get_live_feedback(session, team_id=team_id, feedback_id=feedback_id)
     # Who captured it by a reaction may edit it like its reporter (who is then the
     # message's author).
     if user_id in (row.reporter_id, row.captured_by_id) or org.is_admin(
@@ -218,17 +223,39 @@ def _editable(session: Session, *, team_id: str, feedback_id: int, user_id: str)
     )
 
 
+def get_live_feedback(session: Session, *, team_id: str, feedback_id: int) -> Feedback:
+    """A team's feedback item that was not deleted; `NotFoundError` otherwise."""
+    row = store.get_feedback(session, team_id=team_id, feedback_id=feedback_id)
+    if row is None:
+        raise NotFoundError(f"Feedback #{feedback_id} does not exist.")
+    if row.deleted_at is not None:
+        raise NotFoundError(f"Feedback #{feedback_id} was deleted; nothing was changed.")
+    return row
+
+
 def _customer_key(customer: str | None) -> str | None:
     # casefolding can lengthen text (ß → ss); the key only serves searching, so cut it
     return customer.casefold()[:255] if customer else None
 
 
+def record_of(row: Feedback) -> FeedbackRecord:
+    """The plain-data view of a stored feedback row (for the other feedback use cases)."""
+    return _record(row)
+
+
 def _record(row: Feedback | Row[Any], tags: Sequence[str] | None = None) -> FeedbackRecord:
-    """A stored item as the domain speaks of it; `row` is the ORM object (its tags loaded
-    from it) or the columns an insert returned (with the tags it inserted)."""
-    if tags is None:
-        assert isinstance(row, Feedback)
-        tags = [t.tag for t in row.tags]
+    """A stored item as the domain speaks of it; `row` is the ORM object (its tags and
+    status steps loaded from it) or the columns a new record's insert returned (with the
+    tags it inserted, and no status steps yet)."""
+    if isinstance(row, Feedback):
+        tags = [t.tag for t in row.tags] if tags is None else tags
+        history = tuple(
+            StatusStep(status=c.status, actor_id=c.actor_id, at=c.at, note=c.note)
+            for c in row.status_changes
+        )
+    else:
+        assert tags is not None
+        history = ()
     return FeedbackRecord(
         id=row.id,
         team_id=row.team_id,
@@ -248,6 +275,11 @@ def _record(row: Feedback | Row[Any], tags: Sequence[str] | None = None) -> Feed
         submission_key=row.submission_key,
         captured_by_id=row.captured_by_id,
         captured_by_team_id=row.captured_by_team_id,
+        assignee_id=row.assignee_id,
+        escalation_id=row.escalation_id,
+        deleted_at=row.deleted_at,
+        deleted_by=row.deleted_by,
+        history=history,
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from bot.periods import WEEKLY
 
 ON_TRACK = "on track"
 
@@ -33,14 +36,25 @@ class KpiInfo:
     owner_ref: str | None
     owner_id: str | None
     kind: str
+    cadence: str = WEEKLY  # or MONTHLY: the period a value is owed for and shown by
+    min_value: float | None = None  # bounds set in the playbook (None: the unit's default)
+    max_value: float | None = None
 
     @property
     def is_manual(self) -> bool:
         return self.kind == MANUAL_KIND
 
+    @property
+    def period_word(self) -> str:
+        """`week` or `month`."""
+        return "month" if self.cadence != WEEKLY else "week"
+
 
 @dataclass(frozen=True)
 class WeekValue:
+    """A KPI's value for one period: `week` is an ISO week (`2026-W47`) or, for a monthly
+    KPI, a month (`2026-11`)."""
+
     week: str
     value: float | None
 
@@ -54,11 +68,31 @@ class KpiReport:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """One logged value: what, who, when, why."""
+
+    value: float
+    by_id: str
+    at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class LoggedValue:
     kpi: KpiInfo
     value: float
-    week: str
+    week: str  # the period it counts for: a week, or a month for a monthly KPI
     status: str
+    replaced: Measurement | None = None  # the period's value before this one
+
+
+@dataclass(frozen=True)
+class LogForm:
+    """What the *Log value* form shows: the KPI, the period and its value so far."""
+
+    kpi: KpiInfo
+    period: str
+    current: Measurement | None
 
 
 def kpi_status(value: float | None, target: float | None, direction: str) -> str:

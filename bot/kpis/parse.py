@@ -10,16 +10,67 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from bot.errors import UserError
+from bot.kpis.models import COMPUTED_KIND_UNITS, MANUAL_KIND
 from bot.slack.mrkdwn import typed
 
 # Far beyond any KPI a team tracks, well inside what every database and JSON reader keeps.
 MAX_MAGNITUDE = 1e15
 _NUMBER = re.compile(
-    r"^(?P<pre>[$€£])?\s*(?P<num>[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))\s*(?P<suf>[^\d\s].*)?$"
+    r"^(?P<pre>[$€£])?\s*(?P<num>[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?P<suf>[^\d\s].*)?$"
 )
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+NPS_KIND = "nps_30d"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a KPI can take (None: no bound on that side) and what it is, for the
+    refusal: `a percentage`, `an NPS`, `set in the playbook`."""
+
+    low: float | None
+    high: float | None
+    what: str
+
+    def describe(self) -> str:
+        def shown(number: float) -> str:
+            return f"{number:g}"
+
+        if self.low is not None and self.high is not None:
+            return f"from {shown(self.low)} to {shown(self.high)}"
+        if self.low is not None:
+            return f"at least {shown(self.low)}"
+        assert self.high is not None
+        return f"at most {shown(self.high)}"
+
+
+def value_bounds(
+    *, unit: str, kind: str, min_value: float | None = None, max_value: float | None = None
+) -> Bounds | None:
+    """The bounds of a KPI's values and targets: NPS -100..100, percentages 0..100, other
+    computed KPIs (counts, durations) never negative; the playbook's `min`/`max` replace
+    the default on their side."""
+    low: float | None = None
+    high: float | None = None
+    what = ""
+    if kind == NPS_KIND:
+        low, high, what = -100.0, 100.0, "an NPS"
+    elif unit.strip().lower() in PERCENT:
+        low, high, what = 0.0, 100.0, "a percentage"
+    elif kind != MANUAL_KIND and kind in COMPUTED_KIND_UNITS:
+        low, what = 0.0, f"a number of {COMPUTED_KIND_UNITS[kind]}"
+    if min_value is not None or max_value is not None:
+        what = "bounded in the playbook"
+        low = min_value if min_value is not None else low
+        high = max_value if max_value is not None else high
+    if low is None and high is None:
+        return None
+    return Bounds(low, high, what)
+
+
 PERCENT = frozenset({"%", "percent", "pct"})
 # duration alias → minutes in one of it
 _DURATIONS: dict[str, int] = {}
@@ -44,12 +95,33 @@ def _family(unit: str) -> tuple[str, int]:
     return unit, 1
 
 
-def parse_kpi_value(raw: str, *, unit: str, kpi_key: str) -> float:
-    """The number in `raw`, converted to `unit`; `UserError` with an example otherwise."""
+def parse_kpi_value(
+    raw: str, *, unit: str, kpi_key: str, bounds: Bounds | None = None, example: str = ""
+) -> float:
+    """The number in `raw`, converted to `unit` and within `bounds`; `UserError` with an
+    example otherwise. The one parser of KPI values: `/kpi log`, `/kpi target` and the
+    *Log value* form all read numbers here."""
+    value = _parse_number(raw, unit=unit, kpi_key=kpi_key, example=example)
+    if bounds is None:
+        return value
+    too_low = bounds.low is not None and value < bounds.low
+    too_high = bounds.high is not None and value > bounds.high
+    if too_low or too_high:
+        shown = typed(raw.strip(), 40)
+        read = "" if f"{value:g}" == shown else f" is {value:g}, which"
+        raise UserError(
+            f"`{shown}`{read} is outside what {kpi_key} can be ({bounds.what}: "
+            f"{bounds.describe()}).",
+            example=example or f"/kpi log {kpi_key} 42",
+        )
+    return value
+
+
+def _parse_number(raw: str, *, unit: str, kpi_key: str, example: str) -> float:
     text = raw.strip()
     shown = typed(text, 40)  # quoted back in every refusal below
     unit_text = unit or "plain numbers"
-    example = f"/kpi log {kpi_key} 42"
+    example = example or f"/kpi log {kpi_key} 42"
     match = _NUMBER.match(text)
     if not match:
         raise UserError(f"`{shown}` is not a number.", example=example)

@@ -10,17 +10,19 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.kpis.models import KpiInfo, KpiReport, LoggedValue
+from bot.kpis.models import KpiInfo, KpiReport, LoggedValue, Measurement
 from bot.slack.help import CommandHelp
-from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, truncate, user_ref
+from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, local_time, truncate, user_ref
 
 KPI_HELP = CommandHelp(
     "/kpi",
     "Log and review the team's KPIs against their targets.",
     (
-        "`/kpi log <kpi> <value> [note]` — log this week's value (KPI owner or admins), "
-        "e.g. `/kpi log activation 27% after pricing change`",
-        "`/kpi show <kpi>` — the last 8 weeks, the target and the status",
+        "`/kpi log <kpi> <value> [note]` — log this week's value (this month's for a monthly "
+        "KPI; KPI owner or admins), e.g. `/kpi log activation 27% after pricing change`; a "
+        "second value replaces the first (the answer shows the one replaced)",
+        "*Log value* on a KPI in your nudge DM — the same, in a small form",
+        "`/kpi show <kpi>` — the last 8 weeks (6 months), the target and the status",
         "`/kpi list` — every KPI with its current value and status",
         "`/kpi target <kpi> <value>` — change a target (admins)",
     ),
@@ -84,7 +86,19 @@ def render_kpi_logged(logged: LoggedValue) -> tuple[str, list[Block]]:
         f"*{escape(kpi.name)}* ({logged.week}) · {format_target(kpi)} · "
         f"{status_text(logged.status)}"
     )
+    if logged.replaced is not None:
+        text += "\n" + replaced_line(logged.replaced, kpi, logged.week)
     return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def replaced_line(previous: Measurement, kpi: KpiInfo, period: str) -> str:
+    """`Replaced 22% logged by @dana <date> for 2026-W47 (kept in the export).`"""
+    note = f" (“{truncate(escape(previous.note), 100)}”)" if previous.note else ""
+    return (
+        f":arrows_counterclockwise: Replaced {format_value(previous.value, kpi.unit)}{note} "
+        f"logged by {user_ref(previous.by_id)} {local_time(previous.at)} for {period}; "
+        "the earlier value stays in the export."
+    )
 
 
 def trend_text(report: KpiReport) -> str:
@@ -106,7 +120,9 @@ def render_kpi_report(report: KpiReport) -> tuple[str, list[Block]]:
     for week in report.weeks:
         rows.append(f"{week.week}  {format_value(week.value, kpi.unit)}")
     table = "```\n" + "\n".join(rows) + "\n```"
+    span = f"Last {len(report.weeks)} {kpi.period_word}s:"
     kind = "logged by hand" if kpi.is_manual else f"computed ({kpi.kind})"
+    kind += ", monthly" if kpi.period_word == "month" else ""
     footer = f"{kind}; value shown: {report.current.week}. {STATUS_NOTE}"
     summary = kpi_line(report)
     trend = trend_text(report)
@@ -114,10 +130,10 @@ def render_kpi_report(report: KpiReport) -> tuple[str, list[Block]]:
         summary += f"\nTrend: {trend}"
     if kpi.description:
         summary += "\n" + truncate(escape(kpi.description), 500)
-    text = f"{summary}\nLast {len(report.weeks)} weeks:\n{table}"
+    text = f"{summary}\n{span}\n{table}"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(summary, SECTION_TEXT_LIMIT))),
-        SectionBlock(text=MarkdownTextObject(text=f"Last {len(report.weeks)} weeks:\n{table}")),
+        SectionBlock(text=MarkdownTextObject(text=f"{span}\n{table}")),
         ContextBlock(elements=[MarkdownTextObject(text=footer)]),
     ]
     return text, blocks

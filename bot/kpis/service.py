@@ -20,15 +20,17 @@ from bot.kpis.models import (
     MANUAL_KIND,
     KpiInfo,
     KpiReport,
+    LogForm,
     LoggedValue,
+    Measurement,
     WeekValue,
     kpi_status,
 )
-from bot.kpis.parse import parse_kpi_value
+from bot.kpis.parse import Bounds, parse_kpi_value, value_bounds
 from bot.org.service import resolve_owner
-from bot.periods import last_weeks, week_bounds, week_of
+from bot.periods import MONTHLY, last_periods, period_bounds, period_of
 from bot.slack.mrkdwn import typed, user_ref
-from bot.text import closest_keys, did_you_mean
+from bot.text import closest_keys, did_you_mean, storable
 from storage import kpis as kpi_store
 from storage import org
 from storage.core import add_audit_entry
@@ -36,6 +38,19 @@ from storage.db import SessionFactory, transaction
 from storage.models.kpis import Kpi
 
 SHOW_WEEKS = 8
+SHOW_MONTHS = 6
+
+
+class ReplaceNotConfirmedError(UserError):
+    """The period already has a value and replacing it was not confirmed (the form asks)."""
+
+    def __init__(self, kpi: KpiInfo, period: str, current: Measurement) -> None:
+        super().__init__(
+            f"{kpi.name} already has a value for {period}; tick *Replace* to replace it."
+        )
+        self.kpi = kpi
+        self.period = period
+        self.current = current
 
 
 def kpi_info(session: Session, kpi: Kpi) -> KpiInfo:
@@ -50,6 +65,16 @@ def kpi_info(session: Session, kpi: Kpi) -> KpiInfo:
         owner_ref=kpi.owner_ref,
         owner_id=resolve_owner(session, team_id=kpi.team_id, owner_ref=kpi.owner_ref),
         kind=kpi.kind,
+        cadence=kpi.cadence,
+        min_value=kpi.min_value,
+        max_value=kpi.max_value,
+    )
+
+
+def bounds_of(info: KpiInfo) -> Bounds | None:
+    """The values this KPI (and its target) can take."""
+    return value_bounds(
+        unit=info.unit, kind=info.kind, min_value=info.min_value, max_value=info.max_value
     )
 
 
@@ -77,12 +102,13 @@ def find_kpi(session: Session, *, team_id: str, ref: str) -> Kpi:
 def week_value(
     session: Session, *, kpi: Kpi, week: str, tz: str, as_of: datetime | None = None
 ) -> float | None:
-    """A KPI's value for one ISO week in `tz` (None: no data).
+    """A KPI's value for one ISO week — or month (`2026-11`), for a monthly KPI — in `tz`
+    (None: no data).
 
-    A computed KPI of a week still running is computed up to `as_of`, not to the week's
-    end: an SLA due later this week is not breached yet.
+    A computed KPI of a period still running is computed up to `as_of`, not to the
+    period's end: an SLA due later this week is not breached yet.
     """
-    start, end = week_bounds(week, tz)
+    start, end = period_bounds(week, tz)
     if kpi.kind != MANUAL_KIND:
         if as_of is not None and start < as_of < end:
             end = as_of
@@ -99,12 +125,14 @@ def _report(
     tz: str,
     weeks: int,
     as_of: datetime | None = None,
+    months: int | None = None,
 ) -> KpiReport:
     info = kpi_info(session, kpi)
     as_of = as_of or now
+    count = months if info.cadence == MONTHLY and months is not None else weeks
     series = tuple(
-        WeekValue(week, week_value(session, kpi=kpi, week=week, tz=tz, as_of=as_of))
-        for week in last_weeks(week_of(now, tz), weeks)
+        WeekValue(period, week_value(session, kpi=kpi, week=period, tz=tz, as_of=as_of))
+        for period in last_periods(period_of(now, tz, info.cadence), count)
     )
     current = series[-1] if series[-1].value is not None or len(series) < 2 else series[-2]
     return KpiReport(info, series, current, kpi_status(current.value, info.target, info.direction))
@@ -113,10 +141,11 @@ def _report(
 def show_kpi(
     sessions: SessionFactory, *, team_id: str, kpi_ref: str, now: datetime, tz: str
 ) -> KpiReport:
-    """One KPI over the last 8 weeks, with its current status against target."""
+    """One KPI over the last 8 weeks (6 months for a monthly KPI), with its current status
+    against target."""
     with transaction(sessions) as session:
         kpi = find_kpi(session, team_id=team_id, ref=kpi_ref)
-        return _report(session, kpi, now=now, tz=tz, weeks=SHOW_WEEKS)
+        return _report(session, kpi, now=now, tz=tz, weeks=SHOW_WEEKS, months=SHOW_MONTHS)
 
 
 def list_kpi_reports(
@@ -154,27 +183,72 @@ def log_kpi_value(
     note: str,
     now: datetime,
     tz: str,
+    replace: bool = True,
 ) -> LoggedValue:
-    """Record this week's value of a manual KPI, by its owner or an admin."""
+    """Record this period's value (the week's, or the month's for a monthly KPI) of a manual
+    KPI, by its owner or an admin. A value already logged for the period is replaced (the
+    result names it; the earlier row is kept) — unless `replace` is False, when
+    `ReplaceNotConfirmedError` says so and nothing is stored."""
     with transaction(sessions) as session:
         kpi = find_kpi(session, team_id=team_id, ref=kpi_ref)
-        info = kpi_info(session, kpi)
-        if not info.is_manual:
-            raise UserError(
-                f"{info.name} is computed by Opsloop from its records ({info.kind}); "
-                "there is nothing to log.",
-                example=f"/kpi show {info.key}",
-            )
-        if not _may_change(session, team_id=team_id, user_id=user_id, info=info):
-            owner = f"{user_ref(info.owner_id)}" if info.owner_id else "nobody yet"
-            raise PermissionDeniedError(
-                f"Only the owner of {info.name} ({owner}) or an Opsloop admin can log its value."
-            )
-        value = parse_kpi_value(raw_value, unit=info.unit, kpi_key=info.key)
-        kpi_store.add_measurement(session, kpi=kpi, value=value, at=now, by_id=user_id, note=note)
-        return LoggedValue(
-            info, value, week_of(now, tz), kpi_status(value, info.target, info.direction)
+        info = _loggable(session, team_id=team_id, user_id=user_id, kpi=kpi)
+        value = parse_kpi_value(raw_value, unit=info.unit, kpi_key=info.key, bounds=bounds_of(info))
+        period = period_of(now, tz, info.cadence)
+        current = _current_measurement(session, kpi=kpi, period=period, tz=tz)
+        if current is not None and not replace:
+            raise ReplaceNotConfirmedError(info, period, current)
+        kpi_store.add_measurement(
+            session, kpi=kpi, value=value, at=now, by_id=user_id, note=storable(note)
         )
+        if current is not None:
+            add_audit_entry(
+                session,
+                team_id=team_id,
+                actor_id=user_id,
+                action="kpi.value_replaced",
+                subject=kpi.key,
+                at=now,
+                detail={"period": period, "from": current.value, "to": value},
+            )
+        status = kpi_status(value, info.target, info.direction)
+        return LoggedValue(info, value, period, status, replaced=current)
+
+
+def get_log_form(
+    sessions: SessionFactory, *, team_id: str, user_id: str, kpi_ref: str, now: datetime, tz: str
+) -> LogForm:
+    """What the *Log value* form shows, if `user_id` may log this KPI's value."""
+    with transaction(sessions) as session:
+        kpi = find_kpi(session, team_id=team_id, ref=kpi_ref)
+        info = _loggable(session, team_id=team_id, user_id=user_id, kpi=kpi)
+        period = period_of(now, tz, info.cadence)
+        return LogForm(info, period, _current_measurement(session, kpi=kpi, period=period, tz=tz))
+
+
+def _loggable(session: Session, *, team_id: str, user_id: str, kpi: Kpi) -> KpiInfo:
+    info = kpi_info(session, kpi)
+    if not info.is_manual:
+        raise UserError(
+            f"{info.name} is computed by Opsloop from its records ({info.kind}); "
+            "there is nothing to log.",
+            example=f"/kpi show {info.key}",
+        )
+    if not _may_change(session, team_id=team_id, user_id=user_id, info=info):
+        owner = f"{user_ref(info.owner_id)}" if info.owner_id else "nobody yet"
+        raise PermissionDeniedError(
+            f"Only the owner of {info.name} ({owner}) or an Opsloop admin can log its value."
+        )
+    return info
+
+
+def _current_measurement(session: Session, *, kpi: Kpi, period: str, tz: str) -> Measurement | None:
+    """The value that counts for `period` so far: the last one logged in it."""
+    start, end = period_bounds(period, tz)
+    values = kpi_store.list_measurements(session, kpi_id=kpi.id, start=start, end=end)
+    if not values:
+        return None
+    last = values[-1]
+    return Measurement(value=last.value, by_id=last.by_id, at=last.at, note=last.note)
 
 
 def set_kpi_target(
@@ -191,7 +265,13 @@ def set_kpi_target(
         kpi = find_kpi(session, team_id=team_id, ref=kpi_ref)
         if not org.is_admin(session, team_id=team_id, user_id=user_id):
             raise PermissionDeniedError("Only Opsloop admins can change KPI targets.")
-        target = parse_kpi_value(raw_value, unit=kpi.unit, kpi_key=kpi.key)
+        target = parse_kpi_value(
+            raw_value,
+            unit=kpi.unit,
+            kpi_key=kpi.key,
+            bounds=bounds_of(kpi_info(session, kpi)),
+            example=f"/kpi target {kpi.key} 40",
+        )
         previous, kpi.target = kpi.target, target
         add_audit_entry(
             session,
@@ -210,6 +290,7 @@ KPI_EXPORT_COLUMNS = [
     "kpi_key",
     "kpi_name",
     "kind",
+    "cadence",
     "unit",
     "target",
     "direction",
@@ -232,6 +313,7 @@ def export_kpi_rows(
                 "kpi_key": kpi.key,
                 "kpi_name": kpi.name,
                 "kind": kpi.kind,
+                "cadence": kpi.cadence,
                 "unit": kpi.unit,
                 "target": kpi.target,
                 "direction": kpi.direction,

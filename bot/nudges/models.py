@@ -20,6 +20,8 @@ class OverdueItem:
     link: str | None = None
     # False: the nudge shows no *Done* button (closing it needs more than a click).
     can_mark_done: bool = True
+    # A button opening the source's own small form for the item (a KPI's *Log value*).
+    form_label: str | None = None
 
     @property
     def key(self) -> str:

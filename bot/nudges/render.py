@@ -36,6 +36,7 @@ NUDGE_HELP = CommandHelp(
 
 DONE_ACTION = "nudge.done"
 SNOOZE_ACTION = "nudge.snooze"
+FORM_ACTION = "nudge.open_form"  # an item's own form, e.g. a KPI's *Log value*
 # Two blocks per item (text + buttons); 20 items keep a nudge well under 50 blocks.
 MAX_ITEMS = 20
 TITLE_LIMIT = 200
@@ -96,6 +97,11 @@ def render_nudge(
         if item.can_mark_done:
             done = ButtonElement(text="Done", action_id=DONE_ACTION, value=value, style="primary")
             buttons.insert(0, done)
+        elif item.form_label:
+            form = ButtonElement(
+                text=item.form_label, action_id=FORM_ACTION, value=value, style="primary"
+            )
+            buttons.insert(0, form)
         blocks.append(ActionsBlock(block_id=f"nudge_item_{index}", elements=buttons))
     if count > MAX_ITEMS:
         more = f"…and {count - MAX_ITEMS} more. Use `/ops nudge preview` after clearing some."

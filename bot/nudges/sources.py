@@ -8,8 +8,10 @@
   links to the escalation message, and a stale Done for it is refused with that link.
 - Manual KPIs owed this week: owed from the team's first nudge weekday of the ISO week at
   the nudge hour (team timezone; default Monday 10:00) until a value for that week is
-  logged. No *Done*: logging needs the number, so the item names the `/kpi log` command.
-  KPIs have no process, so no process owner hears about them.
+  logged. A monthly KPI is owed once a month: from the first nudge weekday of the month
+  until a value for the month is logged. No *Done*: logging needs the number, so the item
+  carries *Log value* (a small form, handled in `handlers.nudges`) and names the `/kpi
+  log` command. KPIs have no process, so no process owner hears about them.
 - SOP reviews past their due date, for the process owner. *Done* marks the SOP reviewed
   today (no note; the reminder DM and the App Home offer the modal with a note).
 """
@@ -141,46 +143,58 @@ def acknowledge_from_nudge(
     )
 
 
-# Manual KPIs: "KPIs owed this week".
+# Manual KPIs: "KPIs owed this week" (or month).
 KPI_SOURCE = "kpi"
+LOG_VALUE_LABEL = "Log value"
 
 
-def kpi_owed_from(sessions: SessionFactory, *, team_id: str, now: datetime) -> datetime:
-    """When this week's KPI values fall due: the first nudge weekday at the nudge hour."""
+def kpi_owed_from(
+    sessions: SessionFactory, *, team_id: str, now: datetime, cadence: str = periods.WEEKLY
+) -> datetime:
+    """When this period's KPI values fall due: the first nudge weekday of the week (of the
+    month, for a monthly KPI) at the nudge hour."""
     tz = directory.team_timezone(sessions, team_id=team_id, default="UTC")
     settings = nudges.get_nudge_settings(sessions, team_id=team_id, default_timezone=tz)
-    week = periods.week_of(now, settings.team_tz)
-    monday = periods.week_monday(week)
-    day = monday + timedelta(days=min(settings.weekdays, default=0))
+    first_weekday = min(settings.weekdays, default=0)
+    if cadence == periods.MONTHLY:
+        start = periods.month_bounds(periods.month_of(now, settings.team_tz), settings.team_tz)[0]
+        first = start.astimezone(settings.team_tz).date()
+        day = first + timedelta(days=(first_weekday - first.weekday()) % 7)
+    else:
+        monday = periods.week_monday(periods.week_of(now, settings.team_tz))
+        day = monday + timedelta(days=first_weekday)
     return datetime.combine(day, settings.at, tzinfo=settings.team_tz)
 
 
 def list_owed_kpis(sessions: SessionFactory, team_id: str, now: datetime) -> list[OverdueItem]:
-    """Manual KPIs whose owner has not logged this week's value once it fell due."""
-    due_at = kpi_owed_from(sessions, team_id=team_id, now=now)
-    if now < due_at:
-        return []
+    """Manual KPIs whose owner has not logged this period's value once it fell due."""
     tz = directory.team_timezone(sessions, team_id=team_id, default="UTC")
-    week = periods.week_of(now, periods.zone(tz))
+    due = {
+        cadence: kpi_owed_from(sessions, team_id=team_id, now=now, cadence=cadence)
+        for cadence in periods.CADENCES
+    }
     items = []
     with transaction(sessions) as session:
         for kpi in kpi_store.list_kpis(session, team_id=team_id):
             if kpi.kind != MANUAL_KIND:
                 continue
             info = kpis.kpi_info(session, kpi)
-            if not info.owner_id:
+            due_at = due.get(info.cadence, due[periods.WEEKLY])
+            if not info.owner_id or now < due_at:
                 continue
-            if kpis.week_value(session, kpi=kpi, week=week, tz=tz) is not None:
+            period = periods.period_of(now, periods.zone(tz), info.cadence)
+            if kpis.week_value(session, kpi=kpi, week=period, tz=tz) is not None:
                 continue
             items.append(
                 OverdueItem(
                     source=KPI_SOURCE,
                     item_id=info.key,
-                    title=f"KPI owed this week: {info.name} — log it with "
-                    f"`/kpi log {info.key} <value>`",
+                    title=f"KPI owed this {info.period_word}: {info.name} — press "
+                    f"{LOG_VALUE_LABEL} or type `/kpi log {info.key} <value>`",
                     owner_id=info.owner_id,
                     due_at=due_at.astimezone(now.tzinfo),
                     can_mark_done=False,
+                    form_label=LOG_VALUE_LABEL,
                 )
             )
     return items
@@ -189,9 +203,9 @@ def list_owed_kpis(sessions: SessionFactory, team_id: str, now: datetime) -> lis
 def refuse_done(
     sessions: SessionFactory, team_id: str, item_id: str, user_id: str, now: datetime
 ) -> NoReturn:
-    """A KPI value cannot be logged by a click: say which command logs it."""
+    """A KPI value cannot be logged by a click: say what logs it."""
     raise UserError(
-        f"Log this week's value with `/kpi log {item_id} <value>`; nothing was changed.",
+        f"Log the value with *Log value* or `/kpi log {item_id} <value>`; nothing was changed.",
         example=f"/kpi log {item_id} 42",
     )
 

@@ -26,6 +26,7 @@ from pydantic import (
 from bot.checklists.templates import ChecklistTemplateSpec
 from bot.ids import is_channel_id, is_email, is_user_id
 from bot.kpis.models import COMPUTED_KIND_UNITS, KPI_KINDS, MANUAL_KIND
+from bot.kpis.parse import value_bounds
 from bot.org.models import DEFAULT_REVIEW_REMINDER_DAYS
 from bot.playbook.yaml_lines import LineMap, Path, YamlSyntaxError, load_with_lines
 from bot.settings import SettingsError
@@ -121,14 +122,37 @@ class KpiSpec(_Strict):
     kind: str = MANUAL_KIND
     # after `kind`, so the unit check can see it: a computed kind fixes the unit
     unit: str = Field(default="", max_length=32, validate_default=True)
-    target: float | None = None
+    target: float | None = Field(default=None, allow_inf_nan=False)
     direction: Literal["higher", "lower"] = "higher"
     owner: str | None = None
+    # `monthly`: owed, nudged and shown once a month instead of every week
+    cadence: Literal["weekly", "monthly"] = "weekly"
+    # bounds of a value and the target (default: 0..100 for %, -100..100 for NPS)
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
 
     @field_validator("owner")
     @classmethod
     def _owner(cls, value: str | None) -> str | None:
         return _owner_ref(value)
+
+    @model_validator(mode="after")
+    def _target_within_bounds(self) -> KpiSpec:
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"min ({self.min:g}) must be below max ({self.max:g})")
+        bounds = value_bounds(
+            unit=self.unit, kind=self.kind, min_value=self.min, max_value=self.max
+        )
+        if self.target is None or bounds is None:
+            return self
+        if (bounds.low is not None and self.target < bounds.low) or (
+            bounds.high is not None and self.target > bounds.high
+        ):
+            raise ValueError(
+                f"target {self.target:g} is outside what this KPI can be ({bounds.what}: "
+                f"{bounds.describe()}); set min/max if it really can"
+            )
+        return self
 
     @field_validator("kind")
     @classmethod

@@ -274,6 +274,10 @@ def import_playbook(
                     "direction": merged["direction"],
                     "owner_ref": owner,
                     "kind": merged["kind"],
+                    # Not changed from Slack, so the file's value is the value.
+                    "cadence": kpi_spec.cadence,
+                    "min_value": kpi_spec.min,
+                    "max_value": kpi_spec.max,
                 },
             )
             counts["ku" if existing_kpi is not None else "kc"] += int(
@@ -453,6 +457,9 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
                     "target": _number(k.target),
                     "direction": k.direction,
                     "owner": k.owner_ref,
+                    "cadence": k.cadence if k.cadence != "weekly" else None,
+                    "min": _number(k.min_value),
+                    "max": _number(k.max_value),
                 }
             )
             for k in kpi_store.list_kpis(session, team_id=team_id)

@@ -9,12 +9,15 @@ from bot.kpis.models import MANUAL_KIND
 from bot.org.models import sop_review_due
 from bot.org.people import get_people
 from bot.org.service import resolve_owner
+from bot.periods import MONTHLY
 from bot.status.models import DeactivatedOwner, StaleSop, StatusReport
 from storage import kpis as kpi_store
 from storage import org
 from storage.db import SessionFactory, transaction
 
 NO_DATA_AFTER = timedelta(weeks=2)
+# A monthly KPI is logged once a month: silent when two months pass without a value.
+NO_DATA_AFTER_MONTHLY = timedelta(days=62)
 
 
 def operation_status(sessions: SessionFactory, *, team_id: str, now: datetime) -> StatusReport:
@@ -38,7 +41,8 @@ def operation_status(sessions: SessionFactory, *, team_id: str, now: datetime) -
                 owned.setdefault(owner, []).append(f"KPI {kpi.name}")
             if kpi.kind == MANUAL_KIND:
                 latest = kpi_store.get_latest_measurement(session, kpi_id=kpi.id)
-                has_data = latest is not None and latest.at >= now - NO_DATA_AFTER
+                quiet = NO_DATA_AFTER_MONTHLY if kpi.cadence == MONTHLY else NO_DATA_AFTER
+                has_data = latest is not None and latest.at >= now - quiet
             else:
                 value = compute_kpi(
                     session, kind=kpi.kind, team_id=team_id, start=now - NO_DATA_AFTER, end=now

@@ -5,6 +5,7 @@ from storage.models.checklists import ChecklistItem, ChecklistRun, ChecklistTemp
 from storage.models.core import AuditEntry, Person, ProcessedEvent
 from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
 from storage.models.feedback import Feedback as Feedback
+from storage.models.feedback import FeedbackStatusChange as FeedbackStatusChange
 from storage.models.feedback import FeedbackTag as FeedbackTag
 from storage.models.kpis import Kpi, KpiMeasurement
 from storage.models.org import Admin, PlaybookImport, Process, ProcessReview, TeamSetting

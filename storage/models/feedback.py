@@ -53,12 +53,23 @@ class Feedback(Base):
     captured_by_team_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Triage: who is looking into it, the escalation it became (an id; the escalations
+    # domain shows the link through a query on this column), and a soft delete.
+    assignee_id: Mapped[str | None] = mapped_column(String(32))
+    escalation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_by: Mapped[str | None] = mapped_column(String(32))
 
     tags: Mapped[list[FeedbackTag]] = relationship(
         back_populates="feedback",
         cascade="all, delete-orphan",
         lazy="selectin",
         order_by="FeedbackTag.id",
+    )
+    status_changes: Mapped[list[FeedbackStatusChange]] = relationship(
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="[FeedbackStatusChange.at, FeedbackStatusChange.id]",
     )
 
 
@@ -77,3 +88,21 @@ class FeedbackTag(Base):
     tag: Mapped[str] = mapped_column(String(64))
 
     feedback: Mapped[Feedback] = relationship(back_populates="tags")
+
+
+class FeedbackStatusChange(Base):
+    """One step of a feedback item's status (new → triaged → closed): who, when, and why."""
+
+    __tablename__ = "feedback_status_changes"
+    __table_args__ = (
+        CheckConstraint("status IN ('new', 'triaged', 'closed')", "status_known"),
+        Index("ix_feedback_status_changes_feedback_id_at", "feedback_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")

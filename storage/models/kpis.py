@@ -27,6 +27,11 @@ class Kpi(Base):
     direction: Mapped[str] = mapped_column(String(8), default="higher")
     owner_ref: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(64), default="manual")
+    # `weekly` or `monthly`: the period a manual KPI's value is owed for and shown by.
+    cadence: Mapped[str] = mapped_column(String(8), default="weekly", server_default="weekly")
+    # Bounds of a value or target; None: the default of the KPI's unit (0..100 for %).
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[float | None] = mapped_column(Float)
 
 
 class KpiMeasurement(Base):

@@ -42,8 +42,14 @@ def test_inline_feedback_is_stored_and_echoed_with_an_edit_button(
     text = result.reply_text
     for shown in (f"#{record.id}", "Acme", "#reporting", "NPS: 8", "CSV export times out"):
         assert shown in text
-    buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [(b["action_id"], b["value"]) for b in buttons] == [("feedback.edit", str(record.id))]
+    elements = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    edit, menu = elements
+    assert (edit["action_id"], edit["value"]) == ("feedback.edit", str(record.id))
+    assert menu["action_id"] == "feedback.triage"
+    assert [o["value"] for o in menu["options"]][:2] == [
+        f"triaged:{record.id}:r",
+        f"closed:{record.id}:r",
+    ]
     # not a detractor, nothing else was posted
     assert not result.of("chat.postMessage")
 

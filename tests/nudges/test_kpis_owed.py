@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.clock import FixedClock
 from bot.deps import Deps
-from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION, ItemRef
+from bot.nudges.render import DONE_ACTION, FORM_ACTION, SNOOZE_ACTION, ItemRef
 from tests.support.playbook import OWNER, load_small_playbook
 from tests.support.schedule import run_and_deliver
 from tests.support.slack import SlackDriver, SlackStandin
@@ -47,7 +47,7 @@ def test_owed_kpis_are_nudged_until_logged(
     actions = [
         e["action_id"] for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert actions == [SNOOZE_ACTION, SNOOZE_ACTION]
+    assert actions == [FORM_ACTION, SNOOZE_ACTION, FORM_ACTION, SNOOZE_ACTION]
 
     # a crafted Done is refused with the command to use
     value = ItemRef("kpi", "activation").to_value()

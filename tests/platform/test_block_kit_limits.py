@@ -42,15 +42,40 @@ from bot.escalations.render import (
 )
 from bot.escalations.sla import ClockState, SlaClock
 from bot.feedback.modal import FeedbackModalMeta, ModalPrefill, build_feedback_modal
-from bot.feedback.models import FeedbackRecord, RecentFeedback
-from bot.feedback.parse import MAX_CUSTOMER_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, SOURCES
-from bot.feedback.render import render_detractor_alert, render_logged, render_recent
+from bot.feedback.modals import TriageModalMeta, build_delete_modal, build_triage_modal
+from bot.feedback.models import (
+    MAX_NOTE_LENGTH,
+    STATUSES,
+    FeedbackRecord,
+    RecentFeedback,
+    StatusStep,
+    TriagedFeedback,
+)
+from bot.feedback.parse import MAX_CUSTOMER_LENGTH, MAX_PAGE, MAX_TAG_LENGTH, MAX_TAGS, SOURCES
+from bot.feedback.render import (
+    render_assignment_dm,
+    render_deleted,
+    render_detractor_alert,
+    render_logged,
+    render_recent,
+    render_triaged,
+)
 from bot.home.models import HomeData, HomeItem, OwnedProcess
 from bot.home.render import render_home
-from bot.kpis.models import KPI_KINDS, KpiInfo, KpiReport, WeekValue
-from bot.kpis.render import render_kpi_list, render_kpi_report
+from bot.kpis.modals import LogFormMeta, build_log_modal
+from bot.kpis.models import (
+    KPI_KINDS,
+    KpiInfo,
+    KpiReport,
+    LogForm,
+    LoggedValue,
+    Measurement,
+    WeekValue,
+)
+from bot.kpis.render import render_kpi_list, render_kpi_logged, render_kpi_report
 from bot.nudges.models import Nudge, OverdueItem
 from bot.nudges.render import render_nudge, render_owner_report
+from bot.periods import CADENCES
 from bot.reactions.models import Capture, CapturedMessage, CaptureKind, CaptureState, MessageContent
 from bot.reactions.render import (
     render_already_captured,
@@ -121,7 +146,7 @@ def feedback_records(draw: st.DrawFn) -> FeedbackRecord:
         source=draw(optional(st.sampled_from([*SOURCES, "<!channel>&"]))),
         tags=tuple(draw(st.lists(tags, max_size=MAX_TAGS, unique=True))),
         nps_score=draw(optional(st.integers(0, 10))),
-        status="new",
+        status=draw(st.sampled_from(STATUSES)),
         reporter_id=draw(user_ids),
         author_id=draw(optional(user_ids)),
         channel_id=draw(optional(channel_ids)),
@@ -132,6 +157,22 @@ def feedback_records(draw: st.DrawFn) -> FeedbackRecord:
         submission_key="modal:ab12",
         captured_by_id=draw(optional(user_ids)),
         captured_by_team_id=draw(optional(st.sampled_from(["T0PARTNER", "<!channel>&"]))),
+        assignee_id=draw(optional(user_ids)),
+        escalation_id=draw(optional(ids)),
+        history=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        StatusStep,
+                        status=st.sampled_from(STATUSES),
+                        actor_id=user_ids,
+                        at=moments,
+                        note=text(MAX_NOTE_LENGTH),
+                    ),
+                    max_size=3,
+                )
+            )
+        ),
     )
 
 
@@ -253,6 +294,7 @@ kpi_infos = st.builds(
     owner_ref=optional(user_ids),
     owner_id=optional(user_ids),
     kind=st.sampled_from(KPI_KINDS),
+    cadence=st.sampled_from(CADENCES),
 )
 week_values = st.builds(
     WeekValue,
@@ -560,6 +602,20 @@ def test_feedback_recent(
     tag: str | None, customer: str | None, items: list[FeedbackRecord]
 ) -> None:
     check_message(render_recent(RecentFeedback(tag, customer, tuple(items))), posted=False)
+    paged = RecentFeedback(
+        tag, customer, tuple(items), status="triaged", page=MAX_PAGE - 1, has_more=True
+    )
+    check_message(render_recent(paged), posted=False)
+
+
+@_given(feedback_records(), st.lists(st.sampled_from(["status", "note", "assignee"])))
+def test_feedback_triage_surfaces(record: FeedbackRecord, changed: list[str]) -> None:
+    check_message(render_triaged(TriagedFeedback(record, "U0123ABCD", tuple(changed))))
+    check_message(render_assignment_dm(record, by="U0123ABCD"))
+    check_message(render_deleted(record))
+    meta = TriageModalMeta(feedback_id=record.id, channel="C0123ABCD", ts="1.2")
+    check_view(build_triage_modal(record, meta).to_dict())
+    check_view(build_delete_modal(record, meta).to_dict())
 
 
 @_given(
@@ -726,3 +782,22 @@ def test_reaction_escalation_offer_and_its_form(captured: CapturedMessage) -> No
             link=captured.capture.permalink,
         )
     )
+
+
+measurements = st.builds(
+    Measurement,
+    value=st.floats(allow_nan=False, allow_infinity=False),
+    by_id=user_ids,
+    at=moments,
+    note=text(1000),
+)
+
+
+@_given(kpi_infos, optional(measurements), optional(text(1000)), optional(text(60)))
+def test_kpi_log_form_and_receipt(
+    kpi: KpiInfo, current: Measurement | None, note: str | None, typed: str | None
+) -> None:
+    form = LogForm(kpi, "2026-11", current)
+    meta = LogFormMeta(kpi="activation", channel="D0123ABCD", ts="1.2")
+    check_view(build_log_modal(form, meta, note=note, typed_value=typed, typed_note=note).to_dict())
+    check_message(render_kpi_logged(LoggedValue(kpi, 42.0, "2026-W47", "on track", current)))

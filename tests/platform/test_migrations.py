@@ -159,3 +159,43 @@ def test_migrations_keep_every_row_down_and_up_again(db_url: str) -> None:
         keys = connection.execute(text("SELECT key, state FROM outbox")).all()
     assert [tuple(row) for row in keys] == [("digest:2026-W47:team", "sent")]
     engine.dispose()
+
+
+def test_triage_migration_keeps_feedback_and_kpis_down_and_up_again(db_url: str) -> None:
+    """tr01 adds triage columns and the status history to feedback, cadence and bounds to
+    KPIs: going down to sk01 drops only those, and back up every KPI is weekly again."""
+    from storage.models import Feedback, FeedbackStatusChange, FeedbackTag, Kpi
+
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    engine = make_engine(db_url)
+    schema.upgrade(engine)
+    with transaction(make_session_factory(engine)) as session:
+        feedback = Feedback(
+            team_id="T1",
+            submission_key="k1",
+            text="slow",
+            status="triaged",
+            reporter_id="U1",
+            created_at=at,
+            assignee_id="U2",
+            escalation_id=7,
+        )
+        feedback.tags = [FeedbackTag(team_id="T1", tag="billing")]
+        feedback.status_changes = [
+            FeedbackStatusChange(team_id="T1", status="triaged", actor_id="U2", at=at, note="")
+        ]
+        session.add(feedback)
+        session.add(Kpi(team_id="T1", key="churn", name="Churn", cadence="monthly", max_value=50))
+    schema.downgrade(engine, "sk01")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM feedback")).scalar() == "triaged"
+        assert connection.execute(text("SELECT tag FROM feedback_tags")).scalar() == "billing"
+        assert "cadence" not in {c["name"] for c in inspect(connection).get_columns("kpis")}
+        assert "feedback_status_changes" not in inspect(connection).get_table_names()
+    schema.upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT assignee_id, deleted_at FROM feedback")).one()
+        assert tuple(row) == (None, None)
+        assert connection.execute(text("SELECT cadence FROM kpis")).scalar() == "weekly"
+        assert connection.execute(text("SELECT tag FROM feedback_tags")).scalar() == "billing"
+    engine.dispose()
