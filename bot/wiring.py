@@ -14,6 +14,7 @@ from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot.checklists import messages as checklist_messages
@@ -26,7 +27,6 @@ from bot.escalations import service as escalations
 from bot.home.service import HOME_SECTIONS
 from bot.nudges.sources import SOURCES
 from bot.org.messages import person_recorder
-from bot.playbook.schema import PlaybookInvalidError
 from bot.playbook.service import ImportSummary, apply_playbook_if_changed, load_playbook_file
 from bot.settings import Settings
 from bot.slack import errors, middleware
@@ -56,6 +56,11 @@ LISTENER_MODULES = (
 
 class SchemaOutdatedError(Exception):
     """The PostgreSQL schema is older than this version of Opsloop."""
+
+
+class SlackUnavailableError(Exception):
+    """Slack could not be reached, or refused the token, for something a command needs
+    from it; the message is one line for the user (what failed and what to check)."""
 
 
 def make_deps(
@@ -139,7 +144,8 @@ def import_playbook_at_start(deps: Deps, *, team_id: str | None = None) -> Impor
     """Import OPSLOOP_PLAYBOOK when set and changed since the last import; refuse a broken one.
 
     Raises `PlaybookInvalidError` (a `SettingsError`, so the CLI prints it and exits) when the
-    file is invalid. The team is `team_id`, else the workspace of the bot token (auth.test).
+    file is invalid. The team is `team_id`, else the workspace of the bot token (auth.test;
+    `SlackUnavailableError` when Slack does not answer or refuses the token).
     """
     path = deps.settings.opsloop_playbook
     if path is None:
@@ -157,11 +163,18 @@ def import_playbook_at_start(deps: Deps, *, team_id: str | None = None) -> Impor
 
 
 def _team_of_token(deps: Deps, path: Path) -> str:
+    # The playbook is fine (it was validated first): Slack not answering is not its fault.
     try:
         return str(deps.client.auth_test()["team_id"])
-    except Exception as exc:  # any Slack or network failure: say why the bot cannot start
-        raise PlaybookInvalidError(
-            str(path), [(1, f"cannot ask Slack which workspace to import it for: {exc}")]
+    except SlackApiError as exc:
+        raise SlackUnavailableError(
+            f"Slack refused the bot token ({exc.response.get('error')}) when asked which "
+            f"workspace the playbook {path} is for: check SLACK_BOT_TOKEN"
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        raise SlackUnavailableError(
+            f"could not reach Slack at {deps.settings.slack_api_url} to ask which workspace "
+            f"the playbook {path} is for ({exc}): check the network and SLACK_API_URL"
         ) from None
 
 
@@ -206,4 +219,6 @@ def build_app(
     errors.register(app)
     for module in LISTENER_MODULES:
         module.register(app)
+    # Last, since Bolt runs the first listener that matches: any other slash command.
+    ops.register_unknown_commands(app)
     return app

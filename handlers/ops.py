@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -73,6 +74,22 @@ OpsSubcommand = Callable[[Deps, str, dict[str, Any]], tuple[str, list[Block]]]
 
 def register(app: App) -> None:
     app.command(OPS_COMMAND)(guarded(handle_ops_command))
+
+
+def register_unknown_commands(app: App) -> None:
+    """After every other listener: a slash command none of them handles (an app.yaml that
+    declares a command this version does not have, a typo in the manifest) is answered with
+    Opsloop's help, not Bolt's 404 (Slack shows `dispatch_failed`) and its developer hint."""
+    app.command(re.compile(r"^/"))(guarded(handle_unknown_command))
+
+
+def handle_unknown_command(ack: Ack, body: dict[str, Any]) -> None:
+    """Opsloop's help, prefaced by what was typed."""
+    shown = typed(str(body.get("command") or "that command"), 100)
+    text, blocks = render_overview(
+        COMMAND_HELP, f"Opsloop has no `{shown}` command. Here is what it can do:"
+    )
+    answer(ack, text, blocks)
 
 
 def handle_ops_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
