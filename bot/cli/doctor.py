@@ -331,7 +331,8 @@ def _check_channels(found: _Found) -> Iterator[Check]:
 
 
 def _playbook_people(found: _Found) -> set[str] | None:
-    """Every user the playbook makes responsible: admins and owners (not `process:` refs)."""
+    """Who the playbook makes responsible: in the OPSLOOP_PLAYBOOK file, admins and every
+    owner named by id; else, as imported, the owners of processes and KPIs."""
     if found.playbook is not None:
         playbook = found.playbook
         named = [*playbook.admins, *(p.owner for p in playbook.processes)]

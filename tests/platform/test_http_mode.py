@@ -217,3 +217,48 @@ def test_playbook_is_imported_before_serving(tmp_path: Path, standin: SlackStand
     digest_channel = team_settings.DIGEST_CHANNEL
     assert directory.get_team_setting(deps.sessions, team_id=team, key=digest_channel) \
         == "C0DIGEST"  # fmt: skip
+
+
+def test_serve_answers_a_command_it_does_not_have_with_opsloops_help(
+    served: str, standin: SlackStandin
+) -> None:
+    """An app.yaml that declares a command this version lacks: Opsloop's own answer, not
+    Bolt's 404 (Slack's `dispatch_failed`)."""
+    body = payloads.slash_command(
+        "/retro",
+        "start",
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        response_url=standin.response_url("serve"),
+    )
+    status, answered = _post(
+        served + "/slack/events",
+        body,
+        payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM),
+    )
+    assert status == 200
+    reply = json.loads(answered)
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith("Opsloop has no `/retro` command. Here is what it can do:")
+    assert "/feedback" in reply["text"]
+
+
+def test_serve_with_a_playbook_and_no_route_to_slack_blames_slack(tmp_path: Path) -> None:
+    """Before: "the playbook … is invalid: cannot ask Slack which workspace…"."""
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text("timezone: UTC\nprocesses:\n  - key: a\n    name: A\n    owner: U0LEAD\n")
+    env = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # the discard port: nothing listens
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'pb.db'}",
+        "OPSLOOP_PLAYBOOK": str(playbook),
+    }
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: could not reach Slack at http://127.0.0.1:9/api/")
+    assert "check the network and SLACK_API_URL" in last
+    assert "invalid" not in result.output
+    assert "Traceback" not in result.output

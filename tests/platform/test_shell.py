@@ -95,5 +95,3 @@ def test_at_name_is_sent_as_a_mention(tmp_path: Path) -> None:
     assert "@U05CSLEAD now owns *Renewal risk review*" in output
     # A name nobody has stays text, as in Slack: the command asks for a mention.
     assert "mention the new owner with @" in output.split("/ops owner renewals @nobody")[1]
-
-
