@@ -73,6 +73,16 @@ class _Found:
     team_id: str | None = None
 
 
+def _client(settings: Settings, token: str) -> WebClient:
+    """A Web API client that answers within SLACK_TIMEOUT_SECONDS and never retries."""
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[],
+    )
+
+
 def _slack_failure(error: Exception, settings: Settings) -> tuple[str, str]:
     """(what happened, the fix) for a Web API call that did not succeed."""
     if isinstance(error, SlackApiError):
@@ -159,12 +169,7 @@ def _check_bot_token(found: _Found) -> Iterator[Check]:
             "OAuth & Permissions",
         )
         return
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=SLACK_TIMEOUT_SECONDS,
-        retry_handlers=[],
-    )
+    client = _client(settings, settings.slack_bot_token.get_secret_value())
     try:
         answer = client.auth_test()
     except (SlackApiError, SlackClientError, OSError) as error:
@@ -229,14 +234,8 @@ def _check_app_token(found: _Found) -> Iterator[Check]:
         )
         return
     token = settings.slack_app_token.get_secret_value()
-    client = WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=SLACK_TIMEOUT_SECONDS,
-        retry_handlers=[],
-    )
     try:
-        client.apps_connections_open(app_token=token)
+        _client(settings, token).apps_connections_open(app_token=token)
     except (SlackApiError, SlackClientError, OSError) as error:
         detail, fix = _slack_failure(error, settings)
         if isinstance(error, SlackApiError):
@@ -273,15 +272,23 @@ def _configured_channels(found: _Found) -> dict[str, str] | None:
     return {purpose: channel for purpose, channel in stored.items() if channel}
 
 
+def _not_checked(found: _Found, facts: object | None) -> str | None:
+    """Why a check that asks Slack about the playbook's facts cannot run, if it cannot."""
+    if found.slack is None:
+        return "not checked: auth.test did not succeed (above)"
+    if facts is None:
+        return "not checked: the database is not ready"
+    return None
+
+
 def _check_channels(found: _Found) -> Iterator[Check]:
     if found.settings is None:
         return
-    if found.slack is None:
-        yield Check("channels", None, "not checked: auth.test did not succeed (above)")
-        return
-    channels = _configured_channels(found)
-    if channels is None:
-        yield Check("channels", None, "not checked: the database did not answer")
+    slack = found.slack
+    channels = _configured_channels(found) if slack else None
+    reason = _not_checked(found, channels)
+    if reason is not None or channels is None or slack is None:
+        yield Check("channels", None, reason or "")
         return
     if not channels:
         yield Check(
@@ -294,7 +301,7 @@ def _check_channels(found: _Found) -> Iterator[Check]:
     for purpose, channel in channels.items():
         name = f"{purpose} channel"
         try:
-            info = found.slack.conversations_info(channel=channel)
+            info = slack.conversations_info(channel=channel)
         except SlackApiError as error:
             reason = error.response.get("error")
             if reason == "channel_not_found":
@@ -347,12 +354,11 @@ def _playbook_people(found: _Found) -> set[str] | None:
 def _check_owners(found: _Found) -> Iterator[Check]:
     if found.settings is None:
         return
-    if found.slack is None:
-        yield Check("owners", None, "not checked: auth.test did not succeed (above)")
-        return
-    people = _playbook_people(found)
-    if people is None:
-        yield Check("owners", None, "not checked: the database did not answer")
+    slack = found.slack
+    people = _playbook_people(found) if slack else None
+    reason = _not_checked(found, people)
+    if reason is not None or people is None or slack is None:
+        yield Check("owners", None, reason or "")
         return
     if not people:
         yield Check("owners", None, "the playbook names no one yet")
@@ -360,7 +366,7 @@ def _check_owners(found: _Found) -> Iterator[Check]:
     inactive: list[str] = []
     for user_id in sorted(people):
         try:
-            user = found.slack.users_info(user=user_id).get("user") or {}
+            user = slack.users_info(user=user_id).get("user") or {}
         except SlackApiError as error:
             inactive.append(f"{user_id} ({error.response.get('error')})")
             continue

@@ -44,6 +44,23 @@ def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def _post_command(
+    served: str, standin: SlackStandin, command: str, text: str
+) -> tuple[str, int, str]:
+    """A signed slash command to `opsloop serve`: (the body, the status, the answer)."""
+    body = payloads.slash_command(
+        command,
+        text,
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        response_url=standin.response_url("serve"),
+    )
+    headers = payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM)
+    status, answered = _post(served + "/slack/events", body, headers)
+    return body, status, answered
+
+
 @pytest.fixture
 def served(tmp_path: Path, standin: SlackStandin) -> Iterator[str]:
     """`opsloop serve` in a subprocess on a free port, talking to the stand-in."""
@@ -82,19 +99,7 @@ def served(tmp_path: Path, standin: SlackStandin) -> Iterator[str]:
 def test_serve_answers_signed_ops_help_and_rejects_forged(
     served: str, standin: SlackStandin
 ) -> None:
-    body = payloads.slash_command(
-        "/ops",
-        "help",
-        team_id="T1",
-        user_id="U1",
-        channel_id="C1",
-        response_url=standin.response_url("serve"),
-    )
-    status, answered = _post(
-        served + "/slack/events",
-        body,
-        payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM),
-    )
+    body, status, answered = _post_command(served, standin, "/ops", "help")
     assert status == 200
     # the command is answered in the HTTP response body, not with a response_url post
     reply = json.loads(answered)
@@ -224,19 +229,7 @@ def test_serve_answers_a_command_it_does_not_have_with_opsloops_help(
 ) -> None:
     """An app.yaml that declares a command this version lacks: Opsloop's own answer, not
     Bolt's 404 (Slack's `dispatch_failed`)."""
-    body = payloads.slash_command(
-        "/retro",
-        "start",
-        team_id="T1",
-        user_id="U1",
-        channel_id="C1",
-        response_url=standin.response_url("serve"),
-    )
-    status, answered = _post(
-        served + "/slack/events",
-        body,
-        payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM),
-    )
+    _, status, answered = _post_command(served, standin, "/retro", "start")
     assert status == 200
     reply = json.loads(answered)
     assert reply["response_type"] == "ephemeral"
