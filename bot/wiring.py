@@ -209,6 +209,10 @@ def build_app(
         listener_executor=executor
         or TrackingExecutor(max_workers=deps.settings.opsloop_listener_threads),
         logger=logging.getLogger("opsloop.bolt"),
+        # A request no listener handles goes to the error handler (bot.slack.errors), which
+        # answers an unknown slash command with Opsloop's help, rather than to Bolt's 404
+        # and its log of developer hints (`@app.command(...)`).
+        raise_error_for_unhandled_request=True,
     )
     if stopping is not None:
         # First, so a request refused while stopping has claimed nothing (an event's
@@ -216,9 +220,7 @@ def build_app(
         app.use(middleware.refuse_while_stopping(stopping))
     app.use(middleware.inject_deps(deps))
     middleware.register(app)
-    errors.register(app)
+    errors.register(app, unknown_command=ops.unknown_command_answer)
     for module in LISTENER_MODULES:
         module.register(app)
-    # Last, since Bolt runs the first listener that matches: any other slash command.
-    ops.register_unknown_commands(app)
     return app

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,7 +32,7 @@ from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import CommandHelp, render_overview
 from bot.slack.mrkdwn import channel_ref, escape, typed
-from bot.slack.replies import answer, command_args
+from bot.slack.replies import answer, answer_body, command_args
 from bot.status import service as status
 from bot.status.render import render_status
 
@@ -76,20 +75,14 @@ def register(app: App) -> None:
     app.command(OPS_COMMAND)(guarded(handle_ops_command))
 
 
-def register_unknown_commands(app: App) -> None:
-    """After every other listener: a slash command none of them handles (an app.yaml that
-    declares a command this version does not have, a typo in the manifest) is answered with
-    Opsloop's help, not Bolt's 404 (Slack shows `dispatch_failed`) and its developer hint."""
-    app.command(re.compile(r"^/"))(guarded(handle_unknown_command))
-
-
-def handle_unknown_command(ack: Ack, body: dict[str, Any]) -> None:
-    """Opsloop's help, prefaced by what was typed."""
-    shown = typed(str(body.get("command") or "that command"), 100)
+def unknown_command_answer(command: str) -> dict[str, Any]:
+    """The answer to a slash command no listener handles (an app.yaml that declares a command
+    this version does not have, a typo in the manifest): Opsloop's help, prefaced by what
+    was typed, instead of Bolt's 404 (Slack's `dispatch_failed`)."""
     text, blocks = render_overview(
-        COMMAND_HELP, f"Opsloop has no `{shown}` command. Here is what it can do:"
+        COMMAND_HELP, f"Opsloop has no `{typed(command, 100)}` command. Here is what it can do:"
     )
-    answer(ack, text, blocks)
+    return answer_body(text, blocks)
 
 
 def handle_ops_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
