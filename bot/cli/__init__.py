@@ -46,8 +46,8 @@ def one_line(error: BaseException) -> str:
         return f"Slack refused the call ({reason or detail}); check SLACK_BOT_TOKEN and scopes"
     if isinstance(error, SlackClientError | urllib.error.URLError | OSError):
         return (
-            f"could not reach Slack ({detail}); check the network and SLACK_API_URL, "
-            "or use --dry-run"
+            f"could not reach Slack ({detail}); check the network and SLACK_API_URL "
+            "(`opsloop doctor` checks the whole setup)"
         )
     return (
         f"unexpected error ({type(error).__name__}: {detail}); "
