@@ -217,3 +217,16 @@ def test_a_failed_outbox_message_fails_with_the_command_to_look(
     assert code == 1
     assert "0 waiting, 1 failed" in line_of(lines, "outbox")
     assert "opsloop outbox --failed" in fix_after(lines, "outbox")
+
+
+def test_an_app_token_slack_refuses_fails_with_where_to_get_one(
+    db_url: str, ready: SlackStandin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ready.fail("apps.connections.open", status=200, error="invalid_auth", retry_after=None)
+    code, lines = doctor(db_url, ready, monkeypatch, tmp_path)
+    assert code == 1
+    assert "apps.connections.open: Slack answered invalid_auth" in line_of(
+        lines, "Socket Mode app token"
+    )
+    assert "connections:write" in fix_after(lines, "Socket Mode app token")
+    assert lines[-1] == f"1 of {len(CHECKS)} checks failed."
