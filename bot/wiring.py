@@ -14,6 +14,7 @@ from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot.checklists import messages as checklist_messages
@@ -27,7 +28,7 @@ from bot.home.service import HOME_SECTIONS
 from bot.nudges.sources import SOURCES
 from bot.org.messages import person_recorder
 from bot.playbook.owners import LookupEmail, OwnerLookupError, resolve_owner_emails
-from bot.playbook.schema import Playbook, PlaybookInvalidError
+from bot.playbook.schema import Playbook
 from bot.playbook.service import ImportSummary, apply_playbook_if_changed, load_playbook_file
 from bot.reactions.messages import message_recorder
 from bot.settings import Settings
@@ -78,6 +79,11 @@ def database_pool_size(settings: Settings) -> int:
     records its outcome), the sender's claim pass and the scheduler's tick. A replica thus
     holds at most this + POOL_OVERFLOW; keep replicas times that under `max_connections`."""
     return settings.opsloop_listener_threads + SENDER_WORKERS + 2
+
+
+class SlackUnavailableError(Exception):
+    """Slack could not be reached, or refused the token, for something a command needs
+    from it; the message is one line for the user (what failed and what to check)."""
 
 
 def make_deps(
@@ -166,7 +172,8 @@ def import_playbook_at_start(deps: Deps, *, team_id: str | None = None) -> Impor
     """Import OPSLOOP_PLAYBOOK when set and changed since the last import; refuse a broken one.
 
     Raises `PlaybookInvalidError` (a `SettingsError`, so the CLI prints it and exits) when the
-    file is invalid. The team is `team_id`, else the workspace of the bot token (auth.test).
+    file is invalid. The team is `team_id`, else the workspace of the bot token (auth.test;
+    `SlackUnavailableError` when Slack does not answer or refuses the token).
     """
     path = deps.settings.opsloop_playbook
     if path is None:
@@ -212,11 +219,18 @@ def resolve_playbook_owners(deps: Deps, playbook: Playbook, *, source: str) -> P
 
 
 def _team_of_token(deps: Deps, path: Path) -> str:
+    # The playbook is fine (it was validated first): Slack not answering is not its fault.
     try:
         return str(deps.client.auth_test()["team_id"])
-    except Exception as exc:  # any Slack or network failure: say why the bot cannot start
-        raise PlaybookInvalidError(
-            str(path), [(1, f"cannot ask Slack which workspace to import it for: {exc}")]
+    except SlackApiError as exc:
+        raise SlackUnavailableError(
+            f"Slack refused the bot token ({exc.response.get('error')}) when asked which "
+            f"workspace the playbook {path} is for: check SLACK_BOT_TOKEN"
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        raise SlackUnavailableError(
+            f"could not reach Slack at {deps.settings.slack_api_url} to ask which workspace "
+            f"the playbook {path} is for ({exc}): check the network and SLACK_API_URL"
         ) from None
 
 
@@ -256,6 +270,10 @@ def build_app(
         or TrackingExecutor(max_workers=deps.settings.opsloop_listener_threads),
         logger=logging.getLogger("opsloop.bolt"),
         process_before_response=True,
+        # A request no listener handles goes to the error handler (bot.slack.errors), which
+        # answers an unknown slash command with Opsloop's help, rather than to Bolt's 404
+        # and its log of developer hints (`@app.command(...)`).
+        raise_error_for_unhandled_request=True,
     )
     if stopping is not None:
         # First, so a request refused while stopping has claimed nothing (an event's
@@ -263,7 +281,7 @@ def build_app(
         app.use(middleware.refuse_while_stopping(stopping))
     app.use(middleware.inject_deps(deps))
     middleware.register(app)
-    errors.register(app)
+    errors.register(app, unknown_command=ops.unknown_command_answer)
     for module in LISTENER_MODULES:
         module.register(app)
     return app

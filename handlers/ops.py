@@ -32,7 +32,7 @@ from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.help import CommandHelp, render_overview
 from bot.slack.mrkdwn import channel_ref, escape, typed
-from bot.slack.replies import answer, command_args
+from bot.slack.replies import answer, answer_body, command_args
 from bot.status import service as status
 from bot.status.render import render_status
 
@@ -73,6 +73,16 @@ OpsSubcommand = Callable[[Deps, str, dict[str, Any]], tuple[str, list[Block]]]
 
 def register(app: App) -> None:
     app.command(OPS_COMMAND)(guarded(handle_ops_command))
+
+
+def unknown_command_answer(command: str) -> dict[str, Any]:
+    """The answer to a slash command no listener handles (an app.yaml that declares a command
+    this version does not have, a typo in the manifest): Opsloop's help, prefaced by what
+    was typed, instead of Bolt's 404 (Slack's `dispatch_failed`)."""
+    text, blocks = render_overview(
+        COMMAND_HELP, f"Opsloop has no `{typed(command, 100)}` command. Here is what it can do:"
+    )
+    return answer_body(text, blocks)
 
 
 def handle_ops_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

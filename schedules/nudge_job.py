@@ -43,15 +43,17 @@ def render(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     return render_nudge(nudge, now=now)
 
 
-def due(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[Nudge]:
-    """Nudges whose recipients are in their nudge hour at `now`."""
+def due(deps: Deps, *, now: datetime, team_ids: list[str], ask_slack: bool = True) -> list[Nudge]:
+    """Nudges whose recipients are in their nudge hour at `now`. A person never seen is
+    looked up in Slack (users.info) for their timezone unless `ask_slack` is False (a dry
+    run): then the team's timezone stands in until the bot has met them."""
     return nudges.due_nudges(
         deps.sessions,
         team_ids,
         sources=deps.nudge_sources,
         now=now,
         default_timezone=deps.settings.opsloop_timezone,
-        fetch=slack_person_fetcher(deps.client),
+        fetch=slack_person_fetcher(deps.client) if ask_slack else None,
     )
 
 

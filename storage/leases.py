@@ -43,3 +43,8 @@ def release_lease(session: Session, *, name: str, holder: str) -> None:
         .values(expires_at=_EXPIRED)
         .execution_options(synchronize_session=False)
     )
+
+
+def get_lease(session: Session, *, name: str) -> SchedulerLease | None:
+    """The lease row `name` (who holds it, until when), if anyone ever took it."""
+    return session.get(SchedulerLease, name)

@@ -421,3 +421,12 @@ def pending_count(
             tuple_(OutboxMessage.team_id, OutboxMessage.key).in_(list(keys))
         )
     return int(session.scalar(statement) or 0)
+
+
+def oldest_created_at(session: Session, *, states: Sequence[str]) -> datetime | None:
+    """When the oldest row in one of `states` was queued (None when there is none)."""
+    statement = select(func.min(OutboxMessage.created_at)).where(
+        OutboxMessage.state.in_(list(states))
+    )
+    oldest = session.scalar(statement)
+    return oldest if isinstance(oldest, datetime) or oldest is None else None

@@ -15,11 +15,11 @@ import click
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import export, jobs, outbox, playbook, server, shell
+from bot.cli import doctor, export, jobs, outbox, playbook, server, shell
 from bot.cli.common import CliError
 from bot.errors import DatabaseUnavailableError
 from bot.settings import SettingsError
-from bot.wiring import SchemaOutdatedError
+from bot.wiring import SchemaOutdatedError, SlackUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def _detail(error: BaseException) -> str:
 def one_line(error: BaseException) -> str:
     """What the user is told about an error a command could not handle itself."""
     detail = _detail(error)
-    if isinstance(error, SettingsError | SchemaOutdatedError):
+    if isinstance(error, SettingsError | SchemaOutdatedError | SlackUnavailableError):
         return str(error)
     if isinstance(error, DatabaseUnavailableError | SQLAlchemyError):
         return (
@@ -46,8 +46,8 @@ def one_line(error: BaseException) -> str:
         return f"Slack refused the call ({reason or detail}); check SLACK_BOT_TOKEN and scopes"
     if isinstance(error, SlackClientError | urllib.error.URLError | OSError):
         return (
-            f"could not reach Slack ({detail}); check the network and SLACK_API_URL, "
-            "or use --dry-run"
+            f"could not reach Slack ({detail}); check the network and SLACK_API_URL "
+            "(`opsloop doctor` checks the whole setup)"
         )
     return (
         f"unexpected error ({type(error).__name__}: {detail}); "
@@ -80,6 +80,7 @@ COMMANDS: tuple[click.Command, ...] = (
     export.export,
     playbook.playbook,
     shell.shell,
+    doctor.doctor,
 )
 
 

@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime
 
 import click
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
 from bot.deps import Deps
@@ -40,7 +41,14 @@ def settings_from_env(*, service: bool = False) -> Settings:
     one-shot command logs warnings and errors only (`-v` for INFO, `-vv` for DEBUG), a
     service (`run`, `serve`, `scheduler`) logs INFO; OPSLOOP_LOG_LEVEL decides when set."""
     settings = load_settings()
-    configure_logging(_log_level(settings, service=service))
+    level = _log_level(settings, service=service)
+    configure_logging(level)
+    # slack_sdk logs every connection it could not make as an ERROR; a one-shot command
+    # says so itself in one line (the error boundary, `reach_slack`), so the same news
+    # twice is noise. A service keeps it: that is the log of a running bot.
+    logging.getLogger("slack_sdk.web.base_client").setLevel(
+        logging.CRITICAL if not service and level in ("WARNING", "ERROR") else logging.NOTSET
+    )
     return settings
 
 
@@ -77,6 +85,24 @@ def ready_deps(*, needs_token: bool = False, service: bool = False) -> Deps:
     deps = make_deps(settings)
     prepare_schema(deps)
     return deps
+
+
+def reach_slack(deps: Deps) -> None:
+    """Ask Slack who the bot token is (auth.test) before a command queues posts, so that a
+    Slack that cannot be reached, or refuses the token, is one line up front rather than
+    posts left pending with a warning each."""
+    try:
+        deps.client.auth_test()
+    except SlackApiError as exc:
+        raise CliError(
+            f"Slack refused the bot token ({exc.response.get('error')}): check "
+            "SLACK_BOT_TOKEN (`opsloop doctor` checks the whole setup); nothing was queued"
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        raise CliError(
+            f"could not reach Slack at {deps.settings.slack_api_url} ({exc}): check the "
+            "network and SLACK_API_URL; nothing was queued (--dry-run prints without Slack)"
+        ) from None
 
 
 def parse_moment(value: str | None, *, option: str) -> datetime | None:

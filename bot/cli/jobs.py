@@ -7,7 +7,7 @@ import signal
 import click
 
 from bot import periods
-from bot.cli.common import CliError, parse_moment, print_blocks, ready_deps
+from bot.cli.common import CliError, parse_moment, print_blocks, reach_slack, ready_deps
 from bot.deps import Deps
 from bot.digest import service as digests
 from bot.org import service as directory
@@ -86,6 +86,8 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
     team_ids = [team] if team else list_scheduled_teams(deps.sessions)
     if not team_ids:
         raise CliError("no team has settings yet; import a playbook first (opsloop playbook)")
+    if not dry_run:
+        reach_slack(deps)
     queued: list[tuple[str, str, str]] = []
     for team_id in team_ids:
         tz = directory.team_timezone(deps.sessions, team_id=team_id, default=default_tz)
@@ -127,12 +129,14 @@ def nudge(as_of: str | None, team: str | None, dry_run: bool) -> None:
     now = moment or deps.clock()
     team_ids = [team] if team else list_scheduled_teams(deps.sessions)
     if dry_run:
-        due = nudge_job.due(deps, now=now, team_ids=team_ids)
+        # Timezones from the people cache, else the team's: a dry run never asks Slack.
+        due = nudge_job.due(deps, now=now, team_ids=team_ids, ask_slack=False)
         for item in due:
             text, blocks = nudge_job.render(item, now=now)
             print_blocks(f"{item.kind} → {item.user_id} ({item.period})", text, blocks)
         click.echo(f"{len(due)} nudge(s) due at {now.isoformat()}")
         return
+    reach_slack(deps)
     results = nudge_job.run(deps, now=now, team_ids=team_ids)
     states = deliver(deps, [(r.team_id, r.key) for r in results]) if results else {}
     for result in results:

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import click
 
-from bot.deps import Deps
-from bot.shell.repl import PLAYGROUND_TEAM, run_shell
-from bot.wiring import import_playbook_at_start
-
-
-def load_playbook_in_shell(deps: Deps) -> None:
-    """Import OPSLOOP_PLAYBOOK for the playground team once the database is ready."""
-    summary = import_playbook_at_start(deps, team_id=PLAYGROUND_TEAM)
-    if summary is not None:
-        click.echo(f"playbook {deps.settings.opsloop_playbook}: {summary.describe()}")
+from bot.cli.common import settings_from_env
+from bot.shell.example import example_playbook_path
+from bot.shell.repl import run_shell
 
 
 @click.command()
@@ -24,6 +17,18 @@ def load_playbook_in_shell(deps: Deps) -> None:
     help="Where the playground keeps its data.",
 )
 @click.option("--user", default="U0PLAYER", show_default=True, help="Your Slack user id here.")
-def shell(database_url: str, user: str) -> None:
-    """A local playground with no Slack: type /ops help and see what the bot would do."""
-    run_shell(database_url=database_url, user_id=user, on_start=load_playbook_in_shell)
+@click.option(
+    "--empty",
+    is_flag=True,
+    help="Start without a playbook (default: OPSLOOP_PLAYBOOK, else the example team's).",
+)
+def shell(database_url: str, user: str, empty: bool) -> None:
+    """A local playground with no Slack: type /ops help and see what the bot would do.
+
+    It opens on the example team (the packaged playbook.example.yaml: processes, KPIs, a
+    customer-onboarding checklist and their people, @dana and co.) unless OPSLOOP_PLAYBOOK
+    names another playbook or --empty is given.
+    """
+    settings = settings_from_env()
+    playbook = None if empty else settings.opsloop_playbook or example_playbook_path()
+    run_shell(database_url=database_url, user_id=user, playbook=playbook)

@@ -8,18 +8,24 @@ submitted (`submit`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import re
 import secrets
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
-from bot.deps import Deps
+from sqlalchemy.engine import make_url
+
+from bot.playbook.service import apply_playbook_if_changed, load_playbook_file
 from bot.settings import load_settings
 from bot.shell import payloads
 from bot.shell.driver import Result, SlackDriver
+from bot.shell.example import Person, people_in_playbook
 from bot.shell.screen import BlockPrinter, Clickable, Field, Screen, slack_to_terminal
 from bot.shell.standin import ApiCall, SlackStandin
 from bot.slack.executor import TrackingExecutor
@@ -33,8 +39,10 @@ Type what you would type in Slack, and more:
   submit | close            submit or close the open modal
   shortcut ID TEXT          run a message shortcut on a message saying TEXT (by U0OTHER)
   home                      open your App Home tab
-  as USER | in CHANNEL      act as another user id / in another channel id
+  as USER | in CHANNEL      act as another user (an id or @name) / in another channel id
+  people                    who @name means (the people the playbook names)
   help | quit
+@name anywhere (e.g. /ops owner onboarding @dana) is sent as Slack sends a mention, <@U…>.
 """
 
 # Not a credential: the stand-in accepts any token.
@@ -45,13 +53,18 @@ PLAYGROUND_CHANNEL = "C0GENERAL"
 
 _QUIET_METHODS = {"auth.test", "users.info", "conversations.open", "chat.getPermalink"}
 
+# `@dana`, `@tomas`, `@dana.okafor` — not an e-mail address or a `<@U…>` already written.
+_HANDLE = re.compile(r"(?<![\w<@])@([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)*)")
+
 
 class PlaygroundShell:
     """The state of one playground session: the open modal and what can be clicked."""
 
-    def __init__(self, driver: SlackDriver, out: TextIO) -> None:
+    def __init__(self, driver: SlackDriver, out: TextIO, people: Sequence[Person] = ()) -> None:
         self.driver = driver
         self.out = out
+        self.people = list(people)
+        self._handles = {person.handle: person for person in self.people}
         self.clickables: dict[int, Clickable] = {}
         self._numbers = itertools.count(1)
         self.view: dict[str, Any] | None = None
@@ -199,6 +212,28 @@ class PlaygroundShell:
         self.values = {}
 
     # -- input -----------------------------------------------------------------------------
+    def mentions(self, text: str) -> str:
+        """`@dana` → `<@U05CSLEAD|dana>`, as Slack sends a mention typed in a command; an
+        @word that names nobody stays as typed (Slack leaves it as text too)."""
+
+        def mention(match: re.Match[str]) -> str:
+            person = self._handles.get(match.group(1).lower())
+            return f"<@{person.user_id}|{person.handle}>" if person else match.group(0)
+
+        return _HANDLE.sub(mention, text)
+
+    def user_id_of(self, word: str) -> str:
+        """A user id typed as `@dana` or as the id itself."""
+        person = self._handles.get(word.removeprefix("@").lower()) if word.startswith("@") else None
+        return person.user_id if person else word
+
+    def list_people(self) -> None:
+        if not self.people:
+            self.say("(nobody: the playbook names no one after a user id, e.g. U0123  # Dana)")
+            return
+        for person in self.people:
+            self.say(f"  @{person.handle:<12} {person.user_id:<12} {person.name}")
+
     def handle(self, line: str) -> bool:
         """Run one line; False means quit."""
         line = line.strip()
@@ -206,7 +241,7 @@ class PlaygroundShell:
             return True
         if line.startswith("/"):
             command, _, text = line.partition(" ")
-            self.show(self.driver.command(command, text))
+            self.show(self.driver.command(command, self.mentions(text)))
             return True
         try:
             words = shlex.split(line)
@@ -217,8 +252,10 @@ class PlaygroundShell:
             return False
         if verb == "help":
             self.say(SHELL_HELP)
+        elif verb == "people":
+            self.list_people()
         elif verb == "click" and args and args[0].isdigit():
-            self.click(int(args[0]), args[1] if len(args) > 1 else None)
+            self.click(int(args[0]), self.user_id_of(args[1]) if len(args) > 1 else None)
         elif verb == "set" and len(args) >= 2 and args[0].isdigit():
             self.set_field(int(args[0]), line.split(None, 2)[2])
         elif verb == "submit":
@@ -241,8 +278,8 @@ class PlaygroundShell:
             }
             self.show(self.driver.event(event))
         elif verb == "as" and args:
-            self.driver.user_id = args[0]
-            self.say(f"(you are now {args[0]})")
+            self.driver.user_id = self.user_id_of(args[0])
+            self.say(f"(you are now {self.driver.user_id})")
         elif verb == "in" and args:
             self.driver.channel_id = args[0].lstrip("#")
             self.say(f"(you are now in #{self.driver.channel_id})")
@@ -323,7 +360,7 @@ class PlaygroundShell:
                 return
             state = {"type": kind, "selected_options": chosen}
         elif kind == "users_select":
-            state = payloads.user_value(raw.strip())
+            state = payloads.user_value(self.user_id_of(raw.strip()))
         elif kind == "datepicker":
             state = {"type": "datepicker", "selected_date": raw.strip()}
         else:
@@ -378,18 +415,51 @@ def _initial_state(element: dict[str, Any]) -> dict[str, Any]:
     return {"type": kind}
 
 
+def reusable_database_url(database_url: str) -> str:
+    """The URL to give `opsloop digest|nudge` from any folder: a relative SQLite path made
+    absolute, a password hidden."""
+    url = make_url(database_url)
+    if url.drivername.startswith("sqlite"):
+        if url.database and url.database != ":memory:" and not Path(url.database).is_absolute():
+            url = url.set(database=str(Path(url.database).resolve()))
+        return url.render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=True)
+
+
+def _read_lines(stdin: TextIO, out: TextIO) -> Iterator[str]:
+    """The lines typed or piped in. At a terminal they are read through `readline`: the
+    terminal's own line editing (canonical mode) keeps at most 4,095 characters of a line
+    and silently drops the rest of a long paste; readline reads the keys itself, so a paste
+    of any length arrives whole (and the arrow keys recall earlier lines)."""
+    if not (stdin is sys.stdin and stdin.isatty()):
+        yield from iter(stdin.readline, "")
+        return
+    with contextlib.suppress(ImportError):  # not on Windows: the terminal's limit applies
+        import readline
+
+        readline.set_history_length(500)
+    while True:
+        try:
+            yield input("opsloop> ") + "\n"
+        except EOFError:
+            out.write("\n")
+            return
+        except KeyboardInterrupt:
+            out.write("\n(Ctrl-D or `quit` leaves the playground)\n")
+
+
 def run_shell(
     *,
     database_url: str,
     user_id: str,
-    on_start: Callable[[Deps], None] | None = None,
+    playbook: Path | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> None:
     """Start the stand-in and the real app on `database_url`, then read lines until EOF.
 
-    `on_start` runs once the database is ready, before the first line is read (the CLI
-    imports the playbook for the playground team there).
+    With `playbook`, it is imported for the playground team first (again only when it
+    changed) and the people it names are who `@name` means.
     """
     stdin = stdin or sys.stdin
     out = stdout or sys.stdout
@@ -403,8 +473,37 @@ def run_shell(
         )
         deps = make_deps(settings)
         prepare_schema(deps)
-        if on_start is not None:
-            on_start(deps)
+        intro = [
+            f"Opsloop playground: team {PLAYGROUND_TEAM}, channel #{PLAYGROUND_CHANNEL}, "
+            f"you are {user_id}. No Slack: a local stand-in answers for it."
+        ]
+        people: list[Person] = []
+        if playbook is not None:
+            parsed = load_playbook_file(playbook)
+            summary = apply_playbook_if_changed(
+                deps.sessions, playbook=parsed, team_id=PLAYGROUND_TEAM, now=deps.clock()
+            )
+            people = people_in_playbook(playbook.read_text(encoding="utf-8"))
+            for person in people:
+                standin.add_user(person.user_id, person.name, tz=parsed.timezone or "UTC")
+            kpis = ", ".join(kpi.key for kpi in parsed.kpis) or "none"
+            templates = ", ".join(t.name for t in parsed.checklists) or "none"
+            intro += [
+                f"Playbook {playbook}: {summary.describe()}.",
+                f"  KPIs: {kpis}. Checklist templates: {templates}.",
+            ]
+            admin = next((p for p in people if p.user_id in parsed.admins), None)
+            if people:
+                handles = " ".join(f"@{p.handle}" for p in people)
+                hint = f"; `as @{admin.handle}` to act as an admin" if admin else ""
+                intro.append(f"  People: {handles} (`people` lists them{hint}).")
+        else:
+            intro.append("No playbook: an empty team (`opsloop shell` without --empty has one).")
+        intro += [
+            f"Data in {database_url}. The same data from the command line:",
+            f"  DATABASE_URL={reusable_database_url(database_url)} opsloop digest --dry-run",
+            "Type `help` for the shell's verbs, or /ops help.",
+        ]
         executor = TrackingExecutor(max_workers=4)
         app = build_app(deps, executor=executor)
         sender = make_sender(deps)
@@ -418,17 +517,12 @@ def run_shell(
             channel_id=PLAYGROUND_CHANNEL,
             sender=sender,
         )
-        shell = PlaygroundShell(driver, out)
-        interactive = stdin.isatty()
-        shell.say(f"Opsloop playground — data in {database_url}. Type `help`, or /ops help.")
-        while True:
-            if interactive:
-                out.write("opsloop> ")
-                out.flush()
-            line = stdin.readline()
-            if not line:
-                break
-            if not interactive:
+        shell = PlaygroundShell(driver, out, people)
+        for line in intro:
+            shell.say(line)
+        echo = not (stdin is sys.stdin and stdin.isatty())
+        for line in _read_lines(stdin, out):
+            if echo:
                 shell.say(f"opsloop> {line.rstrip()}")
             if not shell.handle(line):
                 break

@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.slack.scopes import BOT_SCOPES
+
 
 @dataclass(frozen=True)
 class ApiCall:
@@ -65,6 +67,10 @@ class SlackStandin:
         self._views = itertools.count(1)
         self.users: dict[str, StandinUser] = {}
         self.channels_without_bot: set[str] = set()
+        # conversations.info answers channel_not_found for these.
+        self.missing_channels: set[str] = set()
+        # Sent as `x-oauth-scopes` on every Web API answer, as Slack does (None: no header).
+        self.granted_scopes: list[str] | None = list(BOT_SCOPES)
         self.channel_rate_per_second: float | None = None
         self.workspace_rate_per_second: float | None = None
         self._last_post: dict[str, float] = {}
@@ -338,7 +344,19 @@ class SlackStandin:
             return {"ok": True, "user": {"id": found.id, "name": found.name, "tz": found.tz}}
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
+        if method == "conversations.info":
+            if channel in self.missing_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            is_member = channel not in self.channels_without_bot
+            return {
+                "ok": True,
+                "channel": {"id": channel, "name": channel.lower(), "is_member": is_member},
+            }
         return {"ok": True}
+
+    def scope_headers(self) -> dict[str, str]:
+        scopes = self.granted_scopes
+        return {} if scopes is None else {"x-oauth-scopes": ",".join(scopes)}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
@@ -353,6 +371,7 @@ class SlackStandin:
                 if self.path.startswith("/api/"):
                     method = self.path[len("/api/") :].split("?")[0]
                     status, headers, body = standin.answer(method, params)
+                    headers = {**standin.scope_headers(), **headers}
                     time.sleep(standin._stall_of(method))
                 elif self.path.startswith("/respond/"):
                     standin._record("response_url", params, 200)
@@ -374,6 +393,7 @@ class SlackStandin:
                 params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
                 if path.startswith("/api/"):
                     status, headers, body = standin.answer(path[len("/api/") :], params)
+                    headers = {**standin.scope_headers(), **headers}
                 else:
                     status, headers, body = 404, {}, {"ok": False, "error": "unknown_path"}
                 data = json.dumps(body).encode("utf-8")

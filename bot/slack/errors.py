@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,8 +25,43 @@ from bot.slack.mrkdwn import truncate
 log = logging.getLogger(__name__)
 
 
-def register(app: App) -> None:
-    app.error(handle_error)
+# The ack body answering a slash command that no listener handles (handlers.ops has it).
+UnknownCommandAnswer = Callable[[str], dict[str, Any]]
+
+
+def register(app: App, *, unknown_command: UnknownCommandAnswer | None = None) -> None:
+    """The app's error handler; with `unknown_command`, what an unknown command is told
+    (the app must be built with `raise_error_for_unhandled_request=True`)."""
+
+    def on_error(
+        error: Exception,
+        body: dict[str, Any],
+        context: BoltContext,
+        respond: Respond | None,
+        client: WebClient,
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            return answer_unhandled(error, body, unknown_command)
+        handle_error(error, body, context, respond, client)
+        return None
+
+    app.error(on_error)
+
+
+def answer_unhandled(
+    error: BoltUnhandledRequestError,
+    body: dict[str, Any],
+    unknown_command: UnknownCommandAnswer | None,
+) -> BoltResponse | None:
+    """A slash command no listener handles gets `unknown_command`'s answer (200); anything
+    else keeps Bolt's 404. A request a global middleware held back on purpose (refused
+    while stopping) is not "unknown": it stays unanswered, as the middleware meant."""
+    command = body.get("command")
+    if error.last_global_middleware_name is None and command and unknown_command is not None:
+        return BoltResponse(status=200, body=unknown_command(str(command)))
+    if error.last_global_middleware_name is None:
+        log.warning("no listener handles this %s request", body.get("type") or "Slack")
+    return None
 
 
 def guarded(listener: Callable[..., Any]) -> Callable[[Args], None]:

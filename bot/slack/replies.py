@@ -15,11 +15,20 @@ from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, truncate
 def answer(ack: Ack, text: str, blocks: Sequence[Block | dict[str, Any]] | None = None) -> None:
     """Answer a slash command in the ack itself: Slack shows the body to the user at once,
     and the ack is sent only after what the command changed is stored."""
-    ack(
-        text=truncate(text, MESSAGE_TEXT_LIMIT),
-        blocks=as_dicts(blocks) if blocks else None,
-        response_type="ephemeral",
-    )
+    ack(**answer_body(text, blocks))
+
+
+def answer_body(
+    text: str, blocks: Sequence[Block | dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The body of a command's ephemeral answer, as the ack sends it."""
+    body: dict[str, Any] = {
+        "text": truncate(text, MESSAGE_TEXT_LIMIT),
+        "response_type": "ephemeral",
+    }
+    if blocks:
+        body["blocks"] = as_dicts(blocks)
+    return body
 
 
 def command_args(text: str | None) -> tuple[str, str]:

@@ -107,7 +107,8 @@ def test_a_post_to_an_unreachable_slack_ends_with_one_line_and_exit_2(
     args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Something was due (last week's digest, a SEV1 nobody acknowledged) and Slack could
-    not be reached: the command says so in one line and fails (before: exit 0)."""
+    not be reached: the command says so in one line before queuing anything (before: exit
+    0; then a warning per attempt and "could not be posted")."""
     url = f"sqlite:///{tmp_path / 'o.db'}"
     engine = make_engine(url)
     schema.upgrade(engine)
@@ -131,5 +132,19 @@ def test_a_post_to_an_unreachable_slack_ends_with_one_line_and_exit_2(
     code, output = _invoke(args, {"DATABASE_URL": url, "SLACK_API_URL": NO_SLACK}, monkeypatch,
                            tmp_path)  # fmt: skip
     assert code == 2, output
-    assert "could not be posted" in output.splitlines()[-1]
+    line = _one_line(output)
+    assert "could not reach Slack at http://127.0.0.1:9/api/" in line
+    assert "nothing was queued (--dry-run prints without Slack)" in line
+
+
+def test_run_with_no_route_to_slack_is_one_line_naming_slack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'o.db'}", "SLACK_API_URL": NO_SLACK}
+    code, output = _invoke(["run", "--no-scheduler"], env, monkeypatch, tmp_path)
+    assert code == 2
+    line = output.strip().splitlines()[-1]
+    assert line.startswith("Error: could not reach Slack (")
+    assert "check the network and SLACK_API_URL (`opsloop doctor`" in line
+    assert "--dry-run" not in line  # `run` has none
     assert "Traceback" not in output

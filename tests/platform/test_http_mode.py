@@ -44,6 +44,23 @@ def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def _post_command(
+    served: str, standin: SlackStandin, command: str, text: str
+) -> tuple[str, int, str]:
+    """A signed slash command to `opsloop serve`: (the body, the status, the answer)."""
+    body = payloads.slash_command(
+        command,
+        text,
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        response_url=standin.response_url("serve"),
+    )
+    headers = payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM)
+    status, answered = _post(served + "/slack/events", body, headers)
+    return body, status, answered
+
+
 @pytest.fixture
 def served(tmp_path: Path, standin: SlackStandin) -> Iterator[str]:
     """`opsloop serve` in a subprocess on a free port, talking to the stand-in."""
@@ -84,19 +101,7 @@ def served(tmp_path: Path, standin: SlackStandin) -> Iterator[str]:
 def test_serve_answers_signed_ops_help_and_rejects_forged(
     served: str, standin: SlackStandin
 ) -> None:
-    body = payloads.slash_command(
-        "/ops",
-        "help",
-        team_id="T1",
-        user_id="U1",
-        channel_id="C1",
-        response_url=standin.response_url("serve"),
-    )
-    status, answered = _post(
-        served + "/slack/events",
-        body,
-        payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM),
-    )
+    body, status, answered = _post_command(served, standin, "/ops", "help")
     assert status == 200
     # the command is answered in the HTTP response body, not with a response_url post
     reply = json.loads(answered)
@@ -219,3 +224,36 @@ def test_playbook_is_imported_before_serving(tmp_path: Path, standin: SlackStand
     digest_channel = team_settings.DIGEST_CHANNEL
     assert directory.get_team_setting(deps.sessions, team_id=team, key=digest_channel) \
         == "C0DIGEST"  # fmt: skip
+
+
+def test_serve_answers_a_command_it_does_not_have_with_opsloops_help(
+    served: str, standin: SlackStandin
+) -> None:
+    """An app.yaml that declares a command this version lacks: Opsloop's own answer, not
+    Bolt's 404 (Slack's `dispatch_failed`)."""
+    _, status, answered = _post_command(served, standin, "/retro", "start")
+    assert status == 200
+    reply = json.loads(answered)
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith("Opsloop has no `/retro` command. Here is what it can do:")
+    assert "/feedback" in reply["text"]
+
+
+def test_serve_with_a_playbook_and_no_route_to_slack_blames_slack(tmp_path: Path) -> None:
+    """Before: "the playbook … is invalid: cannot ask Slack which workspace…"."""
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_text("timezone: UTC\nprocesses:\n  - key: a\n    name: A\n    owner: U0LEAD\n")
+    env = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # the discard port: nothing listens
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'pb.db'}",
+        "OPSLOOP_PLAYBOOK": str(playbook),
+    }
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 2
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: could not reach Slack at http://127.0.0.1:9/api/")
+    assert "check the network and SLACK_API_URL" in last
+    assert "invalid" not in result.output
+    assert "Traceback" not in result.output

@@ -54,6 +54,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "chat_update": "chat:write",
     "chat_getPermalink": None,
     "conversations_open": "im:write",
+    "conversations_info": ("channels:read", "groups:read"),
     "users_info": "users:read",
     "users_lookupByEmail": "users:read.email",
     "views_open": None,
@@ -114,8 +115,11 @@ def test_every_declared_event_reaches_a_listener(slack: SlackDriver, event_type:
     assert result.status == 200, f"event {event_type} is declared but not handled"
 
 
-def test_undeclared_command_is_not_handled(slack: SlackDriver) -> None:
-    assert slack.command("/not-ours", "help").status == 404
+def test_undeclared_command_gets_opsloops_help_not_a_404(slack: SlackDriver) -> None:
+    result = slack.command("/not-ours", "help")
+    assert result.status == 200
+    assert "Opsloop has no `/not-ours` command" in result.replies[0]["text"]
+    assert "/checklist start customer-onboarding" in result.replies[0]["text"]
 
 
 def _called_methods() -> set[str]:
@@ -144,6 +148,12 @@ def test_every_scope_the_code_needs_is_declared() -> None:
     declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     needed = _needed_scopes()
     assert needed <= declared, f"missing scopes: {needed - declared}"
+
+
+def test_the_scopes_doctor_checks_are_the_manifests() -> None:
+    from bot.slack.scopes import BOT_SCOPES
+
+    assert set(BOT_SCOPES) == set(MANIFEST["oauth_config"]["scopes"]["bot"])
 
 
 def test_no_scope_is_declared_that_the_code_does_not_use() -> None:

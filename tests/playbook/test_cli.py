@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 
 from bot.checklists.templates import list_templates
 from bot.cli import cli
-from bot.cli.shell import load_playbook_in_shell
 from bot.clock import FixedClock
 from bot.kpis import service as kpis
 from bot.org import owners
@@ -121,23 +120,20 @@ def test_export_kpis_definitions_and_measurements(  # type: ignore[no-untyped-de
     assert [r["value"] for r in as_json] == [None, None, None]
 
 
-def test_the_example_playbook_loads_in_the_shell(
-    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_example_playbook_loads_in_the_shell(db_url: str) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("the playground runs on the embedded SQLite")
-    monkeypatch.setenv("OPSLOOP_PLAYBOOK", str(EXAMPLE))
     out = io.StringIO()
     commands = "as U05HEADOPS\n/ops owners\n/kpi list\n/ops status\nquit\n"
     run_shell(
         database_url=db_url,
         user_id="U05HEADOPS",
-        on_start=load_playbook_in_shell,
+        playbook=EXAMPLE,
         stdin=io.StringIO(commands),
         stdout=out,
     )
     text = out.getvalue()
-    assert "processes 5 new" in capsys.readouterr().out
+    assert "processes 5 new" in text
     assert "Customer onboarding" in text and "Renewal risk review" in text
     assert "Trial-to-paid activation rate" in text
 
