@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from bot.deps import Deps
 from bot.errors import NotFoundError
-from bot.escalations import service
-from bot.escalations.render import render_escalation_message, render_event, render_owner_dm
+from bot.escalations import breaches, service
+from bot.escalations.render import (
+    render_breach_dm,
+    render_breach_note,
+    render_escalation_message,
+    render_event,
+    render_owner_dm,
+)
+from bot.escalations.sla import BREACH_LEVELS
 from bot.ids import is_user_id
 from bot.slack.blocks import as_dicts
 from bot.slack.sender import Rendered, Renderer
@@ -62,3 +69,29 @@ def owner_renderer(deps: Deps) -> Renderer:
         return render_owner_dm(e, assigned_by=by), []
 
     return render_dm
+
+
+def breach_renderer(deps: Deps) -> Renderer:
+    """Subject `escalation-breach:<id>:<clock>:<level>:<dm|thread>`: a breach alert, with the
+    clock as it stands when the alert is sent."""
+
+    def render_alert(team_id: str, ident: str) -> Rendered:
+        number, clock_kind, level, where = [*ident.split(":"), "", "", ""][:4]
+        levels = {str(name): name for name in BREACH_LEVELS}
+        if not number.isdigit() or clock_kind not in ("ack", "resolve") or level not in levels:
+            return None
+        try:
+            e = service.get_escalation(
+                deps.sessions, team_id=team_id, escalation_id=int(number), now=deps.clock()
+            )
+        except NotFoundError:
+            return None
+        clock = e.ack_clock if clock_kind == "ack" else e.resolve_clock
+        if where == "dm":
+            return render_breach_dm(e, clock=clock, level=level), []
+        recipients = breaches.alert_recipients(
+            deps.sessions, team_id=team_id, escalation_id=e.id, level=levels[level]
+        )
+        return render_breach_note(e, clock=clock, level=level, recipients=recipients), []
+
+    return render_alert

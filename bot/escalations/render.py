@@ -328,3 +328,61 @@ def render_escalation_list(
         chunk.append(line)
     blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     return f"{heading}\n" + "\n".join(lines), blocks
+
+
+_PROMISE = {"ack": "acknowledgement", "resolve": "resolution"}
+_STILL = {"ack": "still not acknowledged", "resolve": "still not resolved"}
+_ROLE = {
+    "process_owner": "the escalation process owner",
+    "admins": "an Opsloop admin",
+}
+
+
+def _alert_head(e: EscalationView) -> str:
+    title = truncate(escape(e.title), 150)
+    head = f"{severity_label(e.severity)} escalation #{e.id} *{title}*"
+    return f"<{e.permalink}|{head}>" if e.permalink else head
+
+
+def render_breach_dm(e: EscalationView, *, clock: SlaClock, level: str) -> str:
+    """The DM a level of a breach sends: the owner at once, then the people brought in."""
+    late = duration_text((clock.as_of - clock.due_at).total_seconds())
+    if level == "owner":
+        action = "Acknowledge" if clock.kind == "ack" else "Resolve"
+        lines = [
+            f":red_circle: {_alert_head(e)} missed its {_PROMISE[clock.kind]} promise "
+            f"(due {when(clock.due_at)}).",
+            f"{action} it from its message; the escalation policy brings in the process owner "
+            "and the admins if it stays breached.",
+        ]
+    else:
+        lines = [
+            f":rotating_light: {_alert_head(e)}, owned by {user_ref(e.owner_id)}, is "
+            f"{_STILL[clock.kind]} {late} after its deadline ({when(clock.due_at)}).",
+            f"You are brought in as {_ROLE.get(level, 'a responder')}: help the owner, or "
+            "reassign it from its message.",
+        ]
+    if clock.stopped_at is not None:
+        lines.append("It has been dealt with since: " + clock_line(clock))
+    else:
+        lines.append(clock_line(clock))
+    return "\n".join(lines)
+
+
+def render_breach_note(
+    e: EscalationView, *, clock: SlaClock, level: str, recipients: Sequence[str]
+) -> str:
+    """The thread note a level of a breach adds to the escalation's message."""
+    people = ", ".join(user_ref(p) for p in recipients)
+    if level == "owner":
+        verb = "acknowledge" if clock.kind == "ack" else "resolve"
+        return (
+            f":red_circle: The {_PROMISE[clock.kind]} promise ran out {when(clock.due_at)}: "
+            f"{people or user_ref(e.owner_id)}, please {verb} it."
+        )
+    late = duration_text((clock.as_of - clock.due_at).total_seconds())
+    who = "the escalation process owner" if level == "process_owner" else "the admins"
+    return (
+        f":rotating_light: {_STILL[clock.kind].capitalize()} {late} after the deadline: "
+        f"bringing in {who} {people}."
+    )

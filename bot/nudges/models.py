@@ -20,6 +20,8 @@ class OverdueItem:
     link: str | None = None
     # False: the nudge shows no *Done* button (closing it needs more than a click).
     can_mark_done: bool = True
+    # False: no *Snooze 1 day* either (a breached SEV1 / SEV2 keeps coming until dealt with).
+    can_snooze: bool = True
 
     @property
     def key(self) -> str:

@@ -89,14 +89,19 @@ def render_nudge(
     lines = [intro]
     for index, item in enumerate(nudge.items[:MAX_ITEMS]):
         line = _item_line(item, now)
-        lines.append("• " + line.replace("\n", " — "))
         value = ItemRef(item.source, item.item_id).to_value()
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        buttons = [ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value)]
+        buttons = []
+        if item.can_snooze:
+            buttons.append(ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value))
+        else:
+            line += "\n_A breached SEV1 or SEV2 cannot be snoozed._"
         if item.can_mark_done:
             done = ButtonElement(text="Done", action_id=DONE_ACTION, value=value, style="primary")
             buttons.insert(0, done)
-        blocks.append(ActionsBlock(block_id=f"nudge_item_{index}", elements=buttons))
+        lines.append("• " + line.replace("\n", " — "))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+        if buttons:
+            blocks.append(ActionsBlock(block_id=f"nudge_item_{index}", elements=buttons))
     if count > MAX_ITEMS:
         more = f"…and {count - MAX_ITEMS} more. Use `/ops nudge preview` after clearing some."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))

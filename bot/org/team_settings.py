@@ -28,3 +28,5 @@ DEFAULT_NUDGE_WEEKDAYS = (0, 1, 2, 3, 4)
 DEFAULT_NUDGE_THRESHOLD_DAYS = 3
 # The fingerprint of the playbook last imported (so an unchanged file is not re-applied).
 PLAYBOOK_HASH = "playbook.sha256"
+# The escalation policy (the playbook's `escalation_policy:` block) as JSON; unset: defaults.
+ESCALATION_POLICY = "escalation.policy"
