@@ -49,7 +49,7 @@ from storage.models.escalations import Escalation
 from storage.outbox import exists
 
 # Subject of an alert, rendered when sent: `escalation-breach:<id>:<clock>:<level>:<where>`
-# with <where> `dm` (the DM to one person) or `thread` (the note on the message).
+# with <where> `dm:<user id>` (the DM to one person) or `thread` (the note on the message).
 BREACH_SUBJECT = "escalation-breach"
 # A clock that breached longer ago than this is left to the daily nudges: a scheduler started
 # on an old database does not page everyone about last month.
@@ -170,7 +170,7 @@ def _queue_levels(
             ),
             *(
                 outbox.rendered_post(
-                    f"{key}:{person}", person, subject=f"{BREACH_SUBJECT}:{ident}:dm"
+                    f"{key}:{person}", person, subject=f"{BREACH_SUBJECT}:{ident}:dm:{person}"
                 )
                 for person in people
             ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.models.blocks import (
@@ -99,9 +100,10 @@ def severity_label(severity: str) -> str:
     return severity.upper()
 
 
-def when(at: datetime) -> str:
-    """A time each reader sees in their own timezone (with a UTC fallback)."""
-    return local_time(at)
+def when(at: datetime, reader_tz: ZoneInfo | None = None) -> str:
+    """A time each reader sees in their own timezone; the fallback in the one reader's zone
+    when known (a DM), else in UTC."""
+    return local_time(at, reader_tz)
 
 
 _STATE_ICON = {
@@ -112,7 +114,7 @@ _STATE_ICON = {
 }
 
 
-def clock_line(clock: SlaClock) -> str:
+def clock_line(clock: SlaClock, reader_tz: ZoneInfo | None = None) -> str:
     """One SLA clock: what is due, by when, and its state."""
     verb = "Acknowledge" if clock.kind == "ack" else "Resolve"
     icon = _STATE_ICON[clock.state]
@@ -123,14 +125,14 @@ def clock_line(clock: SlaClock) -> str:
             if clock.breached
             else f"within {duration_text((clock.elapsed or late).total_seconds())}"
         )
-        return f"{icon} {verb}: *{clock.state}* — done {when(clock.stopped_at)}, {tail}"
+        return f"{icon} {verb}: *{clock.state}* — done {when(clock.stopped_at, reader_tz)}, {tail}"
     left = clock.due_at - clock.as_of
     tail = (
         f"{duration_text(left.total_seconds())} overdue"
         if clock.breached
         else f"{duration_text(left.total_seconds())} left"
     )
-    return f"{icon} {verb} by {when(clock.due_at)} — *{clock.state}* ({tail})"
+    return f"{icon} {verb} by {when(clock.due_at, reader_tz)} — *{clock.state}* ({tail})"
 
 
 def _status_line(e: EscalationView) -> str:
@@ -238,14 +240,16 @@ def render_event(event: TimelineEvent) -> str:
     return f"{who} {escape(event.kind)} — {at}"
 
 
-def render_owner_dm(e: EscalationView, *, assigned_by: str | None = None) -> str:
+def render_owner_dm(
+    e: EscalationView, *, assigned_by: str | None = None, reader_tz: ZoneInfo | None = None
+) -> str:
     """The DM telling an owner an escalation is theirs."""
     how = f"{user_ref(assigned_by)} assigned you" if assigned_by else "You own"
     lines = [
         f":rotating_light: {how} {severity_label(e.severity)} escalation #{e.id}: "
         f"*{truncate(escape(e.title), 150)}* (customer: {escape(e.customer) or '—'}).",
-        clock_line(e.ack_clock),
-        clock_line(e.resolve_clock),
+        clock_line(e.ack_clock, reader_tz),
+        clock_line(e.resolve_clock, reader_tz),
     ]
     if e.permalink:
         lines.append(f"<{e.permalink}|Open the escalation>")
@@ -344,28 +348,30 @@ def _alert_head(e: EscalationView) -> str:
     return f"<{e.permalink}|{head}>" if e.permalink else head
 
 
-def render_breach_dm(e: EscalationView, *, clock: SlaClock, level: str) -> str:
+def render_breach_dm(
+    e: EscalationView, *, clock: SlaClock, level: str, reader_tz: ZoneInfo | None = None
+) -> str:
     """The DM a level of a breach sends: the owner at once, then the people brought in."""
     late = duration_text((clock.as_of - clock.due_at).total_seconds())
     if level == "owner":
         action = "Acknowledge" if clock.kind == "ack" else "Resolve"
         lines = [
             f":red_circle: {_alert_head(e)} missed its {_PROMISE[clock.kind]} promise "
-            f"(due {when(clock.due_at)}).",
+            f"(due {when(clock.due_at, reader_tz)}).",
             f"{action} it from its message; the escalation policy brings in the process owner "
             "and the admins if it stays breached.",
         ]
     else:
         lines = [
             f":rotating_light: {_alert_head(e)}, owned by {user_ref(e.owner_id)}, is "
-            f"{_STILL[clock.kind]} {late} after its deadline ({when(clock.due_at)}).",
+            f"{_STILL[clock.kind]} {late} after its deadline ({when(clock.due_at, reader_tz)}).",
             f"You are brought in as {_ROLE.get(level, 'a responder')}: help the owner, or "
             "reassign it from its message.",
         ]
     if clock.stopped_at is not None:
-        lines.append("It has been dealt with since: " + clock_line(clock))
+        lines.append("It has been dealt with since: " + clock_line(clock, reader_tz))
     else:
-        lines.append(clock_line(clock))
+        lines.append(clock_line(clock, reader_tz))
     return "\n".join(lines)
 
 

@@ -47,3 +47,5 @@ class Nudge:
     period: str
     items: tuple[OverdueItem, ...]
     escalate_after_days: int
+    # The recipient's timezone (IANA name): the times in the DM are labelled in it.
+    timezone: str = "UTC"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.nudges.models import Nudge, OverdueItem
+from bot.periods import overdue_text, zone
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import (
     MESSAGE_TEXT_LIMIT,
@@ -57,23 +59,22 @@ class ItemRef:
         return cls(str(data["s"]), str(data["i"]))
 
 
-def _days_late(item: OverdueItem, now: datetime) -> str:
-    days = (now - item.due_at).days
-    return "due today" if days < 1 else f"{days} day{'s' if days != 1 else ''} overdue"
-
-
-def _item_line(item: OverdueItem, now: datetime, *, with_owner: bool = False) -> str:
+def _item_line(
+    item: OverdueItem, now: datetime, reader_tz: ZoneInfo, *, with_owner: bool = False
+) -> str:
     title = truncate(escape(" ".join(item.title.split())), TITLE_LIMIT)
     if item.link and item.link.startswith(("https://", "http://")) and "|" not in item.link:
         title = link(item.link, title)  # an escaped URL can outgrow the section
     owner = f" · {user_ref(item.owner_id)}" if with_owner else ""
-    return f"*{title}*{owner}\nDue {local_time(item.due_at)} · {_days_late(item, now)}"
+    due = local_time(item.due_at, reader_tz)
+    return f"*{title}*{owner}\nDue {due} · {overdue_text(item.due_at, now)}"
 
 
 def render_nudge(
     nudge: Nudge, *, now: datetime, note: str | None = None
 ) -> tuple[str, list[Block]]:
     """An owner's nudge: one section and a Done / Snooze 1 day pair per item."""
+    reader_tz = zone(nudge.timezone)
     count = len(nudge.items)
     if not count:
         text = "Nothing of yours is overdue. :tada:"
@@ -88,7 +89,7 @@ def render_nudge(
     blocks.append(SectionBlock(text=MarkdownTextObject(text=intro)))
     lines = [intro]
     for index, item in enumerate(nudge.items[:MAX_ITEMS]):
-        line = _item_line(item, now)
+        line = _item_line(item, now, reader_tz)
         value = ItemRef(item.source, item.item_id).to_value()
         buttons = []
         if item.can_snooze:
@@ -112,6 +113,7 @@ def render_nudge(
 
 def render_owner_report(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     """The process owner's report: items overdue for more than the threshold, by owner."""
+    reader_tz = zone(nudge.timezone)
     count = len(nudge.items)
     intro = (
         f"*{count}* item{'s' if count != 1 else ''} in processes you own "
@@ -119,7 +121,8 @@ def render_owner_report(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block
         "days:"
     )
     lines = [
-        "• " + _item_line(item, now, with_owner=True).replace("\n", " — ") for item in nudge.items
+        "• " + _item_line(item, now, reader_tz, with_owner=True).replace("\n", " — ")
+        for item in nudge.items
     ]
     body = "\n".join(lines)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))]

@@ -176,7 +176,7 @@ def due_nudges(
                 local = now.astimezone(tz)
                 if _in_window(local, settings):
                     period = local.date().isoformat()
-                    due.append(Nudge(team_id, kind, user_id, period, tuple(group), days))
+                    due.append(Nudge(team_id, kind, user_id, period, tuple(group), days, tz.key))
     return due
 
 
@@ -199,7 +199,9 @@ def preview_nudge(
     ]
     tz = _timezone_of(sessions, team_id=team_id, user_id=user_id, fallback=settings.team_tz)
     period = now.astimezone(tz).date().isoformat()
-    return Nudge(team_id, NUDGE_KIND, user_id, period, tuple(items), settings.escalate_after.days)
+    return Nudge(
+        team_id, NUDGE_KIND, user_id, period, tuple(items), settings.escalate_after.days, tz.key
+    )
 
 
 def _source(sources: Sequence[NudgeSource], key: str) -> NudgeSource:

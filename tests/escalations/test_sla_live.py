@@ -59,10 +59,10 @@ def _notes(standin: SlackStandin, e: EscalationView) -> list[str]:
     return [
         str(c.params.get("text"))
         for c in standin.calls("chat.postMessage")
-        if c.params.get("thread_ts") == e.message_ts
-        and "promise" in str(c.params.get("text"))
-        or c.params.get("thread_ts") == e.message_ts
-        and "bringing in" in str(c.params.get("text"))
+        if (c.params.get("thread_ts") == e.message_ts and "promise" in str(c.params.get("text")))
+        or (
+            c.params.get("thread_ts") == e.message_ts and "bringing in" in str(c.params.get("text"))
+        )
     ]
 
 
