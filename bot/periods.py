@@ -174,10 +174,12 @@ def short_duration(seconds: float) -> str:
 
 
 def overdue_text(due_at: datetime, now: datetime) -> str:
-    """`overdue 11 h`, `overdue 3 d`; `due in 25 min` when not due yet."""
+    """`overdue 11 h`, `overdue 3 d`; `due now` in its first minute; `due in 25 min` before."""
     seconds = (now - due_at).total_seconds()
     if seconds < 0:
         return f"due in {short_duration(seconds)}"
+    if seconds < 60:
+        return "due now"
     return f"overdue {short_duration(seconds)}"
 
 

@@ -56,14 +56,12 @@ def _dms_to(standin: SlackStandin, user: str) -> list[ApiCall]:
 
 
 def _notes(standin: SlackStandin, e: EscalationView) -> list[str]:
-    return [
+    texts = [
         str(c.params.get("text"))
         for c in standin.calls("chat.postMessage")
-        if (c.params.get("thread_ts") == e.message_ts and "promise" in str(c.params.get("text")))
-        or (
-            c.params.get("thread_ts") == e.message_ts and "bringing in" in str(c.params.get("text"))
-        )
+        if c.params.get("thread_ts") == e.message_ts
     ]
+    return [t for t in texts if "promise" in t or "bringing in" in t]
 
 
 def _alert_dms(standin: SlackStandin, user: str) -> list[str]:
