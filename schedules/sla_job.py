@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 
 from bot.deps import Deps
-from bot.escalations.breaches import SlaAlert, queue_sla_updates
+from bot.escalations.breaches import SlaAlert, queue_sla_updates, teams_with_open_escalations
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[SlaAlert]:
     """Queue every SLA refresh and alert due at `now`; returns the alerts queued."""
     alerts: list[SlaAlert] = []
-    for team_id in team_ids:
+    # A team that never imported a playbook still has its escalations' promises kept.
+    for team_id in sorted(set(team_ids) | set(teams_with_open_escalations(deps.sessions))):
         result = queue_sla_updates(
             deps.sessions,
             team_id=team_id,

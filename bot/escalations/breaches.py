@@ -180,6 +180,12 @@ def _queue_levels(
     return queued
 
 
+def teams_with_open_escalations(sessions: SessionFactory) -> list[str]:
+    """Teams whose SLA clocks run (any unresolved escalation), whatever else they set up."""
+    with transaction(sessions) as session:
+        return store.list_team_ids_with_unresolved(session)
+
+
 def alert_recipients(
     sessions: SessionFactory, *, team_id: str, escalation_id: int, level: BreachLevel
 ) -> list[str]:

@@ -45,7 +45,11 @@ def message_renderer(deps: Deps) -> Renderer:
             )
         except NotFoundError:
             return None
-        text, blocks = render_escalation_message(e)
+        reopened = None
+        if not e.is_resolved:
+            timeline = service.list_timeline(deps.sessions, team_id=team_id, escalation_id=e.id)
+            reopened = next((t for t in reversed(timeline) if t.kind == "reopened"), None)
+        text, blocks = render_escalation_message(e, reopened=reopened)
         return text, as_dicts(blocks)
 
     return render_message

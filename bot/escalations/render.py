@@ -19,12 +19,14 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
     SectionBlock,
+    StaticSelectElement,
 )
 
 from bot.errors import UserError
 from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
-from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
+from bot.escalations.sla import SEVERITIES, SEVERITY_MEANINGS, ClockState, Severity, SlaClock
 from bot.ids import MAX_RECORD_ID
 from bot.periods import duration_text
 from bot.slack.help import CommandHelp
@@ -47,6 +49,7 @@ ACKNOWLEDGE = "escalation.acknowledge"
 REASSIGN = "escalation.reassign"
 RESOLVE = "escalation.resolve"
 REOPEN = "escalation.reopen"
+SEVERITY = "escalation.severity"
 
 _LINK_RE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
 
@@ -69,6 +72,28 @@ class EscalationRef(BaseModel):
         except ValidationError:
             raise UserError(
                 "That escalation button is not valid (it may come from an old or altered "
+                "message). Nothing was changed; use `/escalate list` to find the escalation."
+            ) from None
+
+
+class SeverityChoice(BaseModel):
+    """An option of the message's severity select: which escalation, which severity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int = Field(gt=0, le=MAX_RECORD_ID)
+    severity: Severity
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, raw: str | None) -> SeverityChoice:
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            raise UserError(
+                "That severity choice is not valid (it may come from an old or altered "
                 "message). Nothing was changed; use `/escalate list` to find the escalation."
             ) from None
 
@@ -149,8 +174,28 @@ def fallback_text(e: EscalationView) -> str:
     return f"{severity_label(e.severity)} escalation #{e.id}: {title} — {e.status}"
 
 
-def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
-    """The channel message: facts, SLA clocks and the buttons its status allows."""
+def _reopened_block(e: EscalationView, reopened: TimelineEvent) -> SectionBlock:
+    """Why it was reopened, and the resolution that did not hold (kept visible)."""
+    detail = reopened.detail
+    text = (
+        f"*Reopened* by {user_ref(reopened.actor_id)} {when(reopened.at)}\n"
+        f"{quote(detail.get('reason', ''), 800)}"
+    )
+    if detail.get("previous_root_cause") or detail.get("previous_corrective_action"):
+        text += (
+            f"\n*Previous root cause*\n{quote(detail.get('previous_root_cause') or '—', 800)}"
+            f"\n*Previous corrective action*\n"
+            f"{quote(detail.get('previous_corrective_action') or '—', 800)}"
+        )
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def render_escalation_message(
+    e: EscalationView, *, reopened: TimelineEvent | None = None
+) -> tuple[str, list[Block]]:
+    """The channel message: facts, SLA clocks and the buttons its status allows; with
+    `reopened` (the last reopen of an escalation not resolved again), why and what the
+    previous resolution said."""
     facts = [
         f"*Customer:* {escape(e.customer) or '—'}",
         f"*Severity:* {severity_label(e.severity)} — {SEVERITY_MEANINGS.get(e.severity, '')}",
@@ -180,6 +225,8 @@ def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
                 )
             )
         )
+    if reopened is not None and not e.is_resolved:
+        blocks.append(_reopened_block(e, reopened))
     if e.link:
         link = (
             f"<{escape(e.link)}|{truncate(escape(e.link), 80)}>"
@@ -201,17 +248,38 @@ def render_escalation_message(e: EscalationView) -> tuple[str, list[Block]]:
     return fallback_text(e), blocks
 
 
-def _buttons(e: EscalationView) -> list[ButtonElement]:
+def _severity_option(e: EscalationView, severity: Severity) -> Option:
+    meaning = SEVERITY_MEANINGS[severity].split(":")[0]
+    return Option(
+        value=SeverityChoice(id=e.id, severity=severity).encode(),
+        text=f"{severity_label(severity)} — {meaning}",
+    )
+
+
+def _severity_select(e: EscalationView) -> StaticSelectElement:
+    """Change the severity from the message (its clocks are recomputed)."""
+    options = [_severity_option(e, s) for s in SEVERITIES]
+    current = next((o for o, s in zip(options, SEVERITIES, strict=True) if s == e.severity), None)
+    return StaticSelectElement(
+        action_id=SEVERITY,
+        placeholder="Change severity",
+        options=options,
+        initial_option=current,
+    )
+
+
+def _buttons(e: EscalationView) -> list[ButtonElement | StaticSelectElement]:
     value = EscalationRef(id=e.id).encode()
     if e.is_resolved:
         return [ButtonElement(text="Reopen", action_id=REOPEN, value=value)]
-    buttons = []
+    buttons: list[ButtonElement | StaticSelectElement] = []
     if e.status == "open":
         buttons.append(
             ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE, value=value, style="primary")
         )
     buttons.append(ButtonElement(text="Reassign", action_id=REASSIGN, value=value))
     buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE, value=value))
+    buttons.append(_severity_select(e))
     return buttons
 
 
@@ -234,7 +302,16 @@ def render_event(event: TimelineEvent) -> str:
             f"{quote(detail.get('corrective_action', ''), 1200)}"
         )
     if event.kind == "reopened":
-        return f":leftwards_arrow_with_hook: {who} reopened it — {at}"
+        reason = detail.get("reason")
+        line = f":leftwards_arrow_with_hook: {who} reopened it — {at}"
+        return line + (f"\n*Why*\n{quote(reason, 1200)}" if reason else "")
+    if event.kind == "severity_changed":
+        return (
+            f":arrows_clockwise: {who} changed the severity from "
+            f"{severity_label(escape(detail.get('from', '')))} to "
+            f"{severity_label(escape(detail.get('to', '')))}; the SLA clocks now run from that "
+            f"severity's promise — {at}"
+        )
     if event.kind == "opened":
         return f":rotating_light: {who} opened it — {at}"
     return f"{who} {escape(event.kind)} — {at}"
@@ -280,6 +357,7 @@ _REFUSALS = {
     "not_resolved": "Escalation #{id} is not resolved (it is {status}), so there is nothing "
     "to reopen.",
     "same_owner": "{owner} already owns escalation #{id}; nothing changed.",
+    "same_severity": "Escalation #{id} is already {severity}; nothing changed.",
 }
 
 
@@ -293,6 +371,7 @@ def render_refusal(outcome: ChangeOutcome) -> str:
         by=f" by {user_ref(who)}" if who else "",
         status=e.status,
         owner=user_ref(e.owner_id),
+        severity=severity_label(e.severity),
     )
 
 

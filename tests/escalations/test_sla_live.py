@@ -5,27 +5,35 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.clock import FixedClock
 from bot.deps import Deps
+from bot.escalations import modals, service
 from bot.escalations.breaches import breach_key
 from bot.escalations.models import EscalationView
+from bot.escalations.render import SEVERITY, SeverityChoice
 from bot.escalations.sla import DEFAULT_POLICY
 from bot.escalations.slas import get_escalation_policy
 from bot.outbox.service import is_enqueued
 from bot.playbook.schema import PlaybookInvalidError, parse_playbook
 from bot.playbook.service import export_playbook, import_playbook
 from storage.db import make_engine, make_session_factory
+from tests.conftest import START
 from tests.support.escalations import (
     ADMIN,
     OWNER,
     PROCESS_OWNER,
+    STRANGER,
     TEAM,
     dump,
     press,
     raise_escalation,
+    setup_roles,
+    submit_reopen,
+    submit_resolve,
     updates_of,
 )
 from tests.support.schedule import run_and_deliver
@@ -211,3 +219,96 @@ def test_a_bad_policy_is_refused_with_its_line(policy: str, message: str) -> Non
     with pytest.raises(PlaybookInvalidError) as caught:
         parse_playbook(f"escalation_policy:\n  {policy}\n", "team.yaml")
     assert "team.yaml:2:" in str(caught.value) and message in str(caught.value)
+
+
+def _pick_severity(
+    slack: SlackDriver, e: EscalationView, severity: str, *, user: str, value: str | None = None
+) -> Any:
+    option = value or SeverityChoice(id=e.id, severity=severity).encode()  # type: ignore[arg-type]
+    return slack.click(
+        SEVERITY,
+        user=user,
+        channel=e.channel_id,
+        action_type="static_select",
+        message={"type": "message", "ts": e.message_ts, "text": "escalation"},
+        extra={"selected_option": {"value": option, "text": {"type": "plain_text", "text": "x"}}},
+    )
+
+
+def test_severity_is_changed_from_the_message_and_the_clocks_follow(
+    deps: Deps, slack: SlackDriver, standin: SlackStandin, clock: FixedClock
+) -> None:
+    setup_roles(deps.sessions, clock)
+    e = raise_escalation(slack, deps.sessions, clock, severity="sev3")
+    assert e.ack_due_at == START + timedelta(hours=4)
+    [post] = [c for c in standin.calls("chat.postMessage") if c.params.get("ts") is None][:1]
+    select = next(
+        el
+        for b in post.params["blocks"]
+        if b["type"] == "actions"
+        for el in b["elements"]
+        if el["action_id"] == SEVERITY
+    )
+    assert SeverityChoice.decode(select["initial_option"]["value"]).severity == "sev3"
+    clock.advance(minutes=20)
+    # Someone who may not act is refused; a forged choice is refused; nothing changes.
+    denied = _pick_severity(slack, e, "sev1", user=STRANGER)
+    assert "Only" in denied.reply_text
+    forged = _pick_severity(slack, e, "sev1", user=OWNER, value='{"id": 1, "severity": "sev9"}')
+    assert "not valid" in forged.reply_text and "Traceback" not in forged.reply_text
+    result = _pick_severity(slack, e, "sev1", user=OWNER)
+    assert result.status == 200
+    after = service.get_escalation(deps.sessions, team_id=TEAM, escalation_id=e.id, now=clock())
+    # Recomputed from when it was opened: a 15-minute SEV1 promise is breached 5 min ago.
+    assert (after.severity, after.ack_due_at) == ("sev1", START + timedelta(minutes=15))
+    assert after.resolve_due_at == START + timedelta(hours=4)
+    assert after.ack_clock.breached
+    update = updates_of(standin, e)[-1]
+    assert "SEV1 escalation" in dump(update) and "*breached*" in dump(update)
+    [note] = [t for t in _thread_texts(standin, e) if "changed the severity" in t]
+    assert "from SEV3 to SEV1" in note
+    timeline = service.list_timeline(deps.sessions, team_id=TEAM, escalation_id=e.id)
+    assert (timeline[-1].kind, timeline[-1].detail["from"], timeline[-1].detail["to"]) == (
+        "severity_changed",
+        "sev3",
+        "sev1",
+    )
+    # The next tick announces the breach the new severity made.
+    report = run_and_deliver(deps, clock())
+    assert [(a.clock, a.level) for a in report.sla_alerts] == [("ack", "owner")]
+    again = _pick_severity(slack, e, "sev1", user=OWNER)
+    [told] = again.of("chat.postEphemeral")
+    assert told.params["user"] == OWNER and "already SEV1; nothing changed" in told.params["text"]
+    assert len(service.list_timeline(deps.sessions, team_id=TEAM, escalation_id=e.id)) == 2
+
+
+def test_reopen_needs_a_reason_and_only_for_those_who_may(
+    deps: Deps, slack: SlackDriver, standin: SlackStandin, clock: FixedClock
+) -> None:
+    setup_roles(deps.sessions, clock)
+    e = raise_escalation(slack, deps.sessions, clock, severity="sev2")
+    assert submit_resolve(slack, e.id, user=OWNER).status == 200
+    denied = press(slack, "escalation.reopen", e, user=STRANGER)
+    assert "Only" in denied.reply_text and not denied.of("views.open")
+    empty = submit_reopen(slack, e.id, user=OWNER, reason="   ")
+    assert empty.body["response_action"] == "errors"
+    assert modals.REOPEN_REASON in empty.body["errors"]
+    still = service.get_escalation(deps.sessions, team_id=TEAM, escalation_id=e.id, now=clock())
+    assert still.status == "resolved"
+    long_reason = "x" * 10_000 + "\x00"
+    assert submit_reopen(slack, e.id, user=OWNER, reason=long_reason).status == 200
+    reopened = service.get_escalation(deps.sessions, team_id=TEAM, escalation_id=e.id, now=clock())
+    assert reopened.status == "acknowledged"
+    # A stale reopen form on an escalation already reopened changes nothing more.
+    stale = submit_reopen(slack, e.id, user=OWNER, reason="again")
+    assert stale.status == 200
+    kinds = [t.kind for t in service.list_timeline(deps.sessions, team_id=TEAM, escalation_id=e.id)]
+    assert kinds == ["opened", "resolved", "reopened"]
+
+
+def _thread_texts(standin: SlackStandin, e: EscalationView) -> list[str]:
+    return [
+        str(c.params.get("text"))
+        for c in standin.calls("chat.postMessage")
+        if c.params.get("thread_ts") == e.message_ts
+    ]
