@@ -174,7 +174,7 @@ def fallback_text(e: EscalationView) -> str:
     return f"{severity_label(e.severity)} escalation #{e.id}: {title} — {e.status}"
 
 
-def _reopened_block(e: EscalationView, reopened: TimelineEvent) -> SectionBlock:
+def _reopened_block(reopened: TimelineEvent) -> SectionBlock:
     """Why it was reopened, and the resolution that did not hold (kept visible)."""
     detail = reopened.detail
     text = (
@@ -226,7 +226,7 @@ def render_escalation_message(
             )
         )
     if reopened is not None and not e.is_resolved:
-        blocks.append(_reopened_block(e, reopened))
+        blocks.append(_reopened_block(reopened))
     if e.link:
         link = (
             f"<{escape(e.link)}|{truncate(escape(e.link), 80)}>"
