@@ -215,3 +215,43 @@ def duration_text(seconds: float) -> str:
     if minutes:
         return unit(minutes, "minute")
     return unit(secs, "second")
+
+
+def short_duration(seconds: float) -> str:
+    """How long, in one unit at a glance: `25 min`, `11 h`, `3 d` (rounded down; at least
+    `1 min`). For "overdue 11 h", where the size matters more than the minutes."""
+    total = max(int(abs(seconds)), 60)
+    if total < 3600:
+        return f"{total // 60} min"
+    if total < 86400:
+        return f"{total // 3600} h"
+    return f"{total // 86400} d"
+
+
+def overdue_text(due_at: datetime, now: datetime) -> str:
+    """`overdue 11 h`, `overdue 3 d`; `due now` in its first minute; `due in 25 min` before."""
+    seconds = (now - due_at).total_seconds()
+    if seconds < 0:
+        return f"due in {short_duration(seconds)}"
+    if seconds < 60:
+        return "due now"
+    return f"overdue {short_duration(seconds)}"
+
+
+def zone_label(at: datetime, tz: ZoneInfo) -> str:
+    """`Wed 18 Nov 10:00 CET`: the moment in `tz`, labelled with that zone's own name for it
+    (never a local time labelled UTC)."""
+    local = at.astimezone(tz)
+    return f"{local:%a %d %b %H:%M} {local.tzname() or tz.key}"
+
+
+def add_business_days(day: date, days: int) -> date:
+    """`days` working days (Monday to Friday) after `day`; a weekend `day` counts from the
+    Monday after it, so 0 business days from a Saturday is that Monday."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    for _ in range(days):
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+    return day

@@ -22,6 +22,7 @@ from bot.checklists import service as checklists
 from bot.clock import Clock, system_clock
 from bot.deps import Deps
 from bot.digest.sections import SECTIONS
+from bot.escalations import breaches as escalation_breaches
 from bot.escalations import messages as escalation_messages
 from bot.escalations import service as escalations
 from bot.home.service import HOME_SECTIONS
@@ -125,6 +126,7 @@ def message_renderers(deps: Deps) -> dict[str, Renderer]:
         escalations.MESSAGE_SUBJECT: escalation_messages.message_renderer(deps),
         escalations.EVENT_SUBJECT: escalation_messages.event_renderer(deps),
         escalations.OWNER_SUBJECT: escalation_messages.owner_renderer(deps),
+        escalation_breaches.BREACH_SUBJECT: escalation_messages.breach_renderer(deps),
     }
 
 

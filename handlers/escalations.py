@@ -26,8 +26,10 @@ from bot.escalations.render import (
     REASSIGN,
     REOPEN,
     RESOLVE,
+    SEVERITY,
     EscalationRef,
     NewEscalationMeta,
+    SeverityChoice,
     is_valid_link,
     render_confirmation,
     render_escalation_list,
@@ -57,11 +59,13 @@ def register(app: App) -> None:
     app.view(modals.NEW_CALLBACK)(guarded(handle_new_escalation_submission))
     app.view(modals.REASSIGN_CALLBACK)(guarded(handle_reassign_submission))
     app.view(modals.RESOLVE_CALLBACK)(guarded(handle_resolve_submission))
+    app.view(modals.REOPEN_CALLBACK)(guarded(handle_reopen_submission))
     # Channel messages posted before action ids were `domain.verb` carry the old ids.
     app.action(action_id(ACKNOWLEDGE, "escalation_acknowledge"))(guarded(handle_acknowledge_click))
     app.action(action_id(REASSIGN, "escalation_reassign"))(guarded(handle_reassign_click))
     app.action(action_id(RESOLVE, "escalation_resolve"))(guarded(handle_resolve_click))
     app.action(action_id(REOPEN, "escalation_reopen"))(guarded(handle_reopen_click))
+    app.action(SEVERITY)(guarded(handle_severity_select))
 
 
 # -- /escalate ----------------------------------------------------------------------------------
@@ -174,8 +178,43 @@ def handle_acknowledge_click(ack: Ack, body: dict[str, Any], context: BoltContex
     _click_transition(ack, body, context, service.acknowledge_escalation)
 
 
-def handle_reopen_click(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    _click_transition(ack, body, context, service.reopen_escalation)
+def handle_reopen_click(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Reopen asks why first (a modal); one that is not resolved is refused at once."""
+    deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
+    ref = EscalationRef.decode(_action_value(body))
+    e = service.ensure_can_act(
+        deps.sessions, team_id=team_id, escalation_id=ref.id, user_id=user_id, now=deps.clock()
+    )
+    if not e.is_resolved:
+        service.refresh_message(
+            deps.sessions, team_id=team_id, escalation_id=e.id, now=deps.clock()
+        )
+        refusal = render_refusal(ChangeOutcome(e, None, "not_resolved"))
+        _tell(deps, team_id, user_id, clicked_message(body)[0] or None, refusal)
+        ack()
+        return
+    ack()
+    client.views_open(trigger_id=body["trigger_id"], view=modals.render_reopen_modal(e))
+
+
+def handle_severity_select(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """A new severity picked on the message: clocks recomputed, logged in the thread."""
+    deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
+    option = (body.get("actions") or [{}])[0].get("selected_option") or {}
+    choice = SeverityChoice.decode(str(option.get("value") or ""))
+    outcome = service.change_severity(
+        deps.sessions,
+        team_id=team_id,
+        escalation_id=choice.id,
+        actor_id=user_id,
+        severity=choice.severity,
+        now=deps.clock(),
+    )
+    ack()
+    if outcome.event is None:
+        _tell(deps, team_id, user_id, clicked_message(body)[0] or None, render_refusal(outcome))
 
 
 def _click_transition(
@@ -269,6 +308,29 @@ def handle_resolve_submission(ack: Ack, body: dict[str, Any], context: BoltConte
         actor_id=user_id,
         root_cause=root_cause,
         corrective_action=corrective_action,
+        now=deps.clock(),
+    )
+    ack()
+    if outcome.event is None:
+        _tell(deps, team_id, user_id, None, render_refusal(outcome))
+
+
+def handle_reopen_submission(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    reason = (_text(body["view"]["state"]["values"], modals.REOPEN_REASON) or "").strip()
+    if not reason:
+        ack(
+            response_action="errors",
+            errors={modals.REOPEN_REASON: "Say why it is reopened: what came back, or was missed."},
+        )
+        return
+    deps, team_id, user_id = deps_of(context), team_of(body), user_of(body)
+    ref = EscalationRef.decode(body["view"].get("private_metadata"))
+    outcome = service.reopen_escalation(
+        deps.sessions,
+        team_id=team_id,
+        escalation_id=ref.id,
+        actor_id=user_id,
+        reason=reason,
         now=deps.clock(),
     )
     ack()

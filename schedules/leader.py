@@ -20,7 +20,9 @@ from storage.db import SessionFactory, transaction
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "opsloop-scheduler"
-DEFAULT_TTL = timedelta(minutes=15)
+# The tick renews the lease every minute; a dead leader is replaced within three, so SLA
+# alerts stay close to their deadlines even then.
+DEFAULT_TTL = timedelta(minutes=3)
 
 
 def make_holder_id() -> str:

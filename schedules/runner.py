@@ -20,15 +20,17 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.deps import Deps
+from bot.escalations.breaches import SlaAlert
 from bot.nudges.service import forget_expired_snoozes
 from bot.org.service import list_scheduled_teams
 from bot.outbox.models import Queued
-from schedules import digest_job, nudge_job, review_job
+from schedules import digest_job, nudge_job, review_job, sla_job
 from schedules.leader import Leader
 
 log = logging.getLogger(__name__)
 
-TICK_MINUTES = 5
+# Every minute: an SLA breach is shown and announced within a minute of its deadline.
+TICK_MINUTES = 1
 TICK_JOB_ID = "opsloop-tick"
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
 
@@ -41,10 +43,12 @@ class TickReport:
     digests: list[digest_job.DigestResult] = field(default_factory=list)
     nudges: list[nudge_job.NudgeResult] = field(default_factory=list)
     review_reminders: list[review_job.ReminderResult] = field(default_factory=list)
+    sla_alerts: list[SlaAlert] = field(default_factory=list)
 
 
 def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> TickReport:
-    """One tick: if leading (or no leader is used), post every digest and nudge due at `now`.
+    """One tick: if leading (or no leader is used), queue every SLA alert, digest and nudge
+    due at `now`.
 
     A failure in one job is logged and does not stop the other; what was queued is in the
     outbox (delivered by the sender), and a job that failed runs again at the next tick.
@@ -54,6 +58,12 @@ def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> Tick
     team_ids = list_scheduled_teams(deps.sessions)
     digests: list[digest_job.DigestResult] = []
     nudges: list[nudge_job.NudgeResult] = []
+    sla_alerts: list[SlaAlert] = []
+    try:
+        # First: the one job whose promise is counted in minutes.
+        sla_alerts = sla_job.run(deps, now=now, team_ids=team_ids)
+    except Exception:
+        log.exception("the SLA job failed; it runs again at the next tick")
     try:
         digests = digest_job.run(deps, now=now, team_ids=team_ids)
     except Exception:
@@ -72,7 +82,13 @@ def run_once(deps: Deps, now: datetime, *, leader: Leader | None = None) -> Tick
         forget_expired_snoozes(deps.sessions, now=now)
     except Exception:
         log.exception("could not delete expired snoozes; tried again at the next tick")
-    return TickReport(led=True, digests=digests, nudges=nudges, review_reminders=reminders)
+    return TickReport(
+        led=True,
+        digests=digests,
+        nudges=nudges,
+        review_reminders=reminders,
+        sla_alerts=sla_alerts,
+    )
 
 
 def build_scheduler(
@@ -103,7 +119,7 @@ def build_scheduler(
         tick,
         IntervalTrigger(minutes=tick_minutes, timezone=UTC),
         id=TICK_JOB_ID,
-        name="opsloop tick (digests, nudges)",
+        name="opsloop tick (SLA clocks, digests, nudges)",
         next_run_time=datetime.now(UTC),
         replace_existing=True,
     )

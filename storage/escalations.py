@@ -295,3 +295,14 @@ def list_unresolved_past_due(session: Session, *, team_id: str, now: datetime) -
         .order_by(Escalation.id)
     )
     return list(session.scalars(statement))
+
+
+def list_team_ids_with_unresolved(session: Session) -> list[str]:
+    """Every team with an unresolved escalation (their SLA clocks are watched)."""
+    statement = (
+        select(Escalation.team_id)
+        .where(Escalation.resolved_at.is_(None))
+        .distinct()
+        .order_by(Escalation.team_id)
+    )
+    return list(session.scalars(statement))

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.checklists.models import CANCELLED, COMPLETED, ItemView, RunView, TemplateSummary
-from bot.periods import duration_text
+from bot.periods import duration_text, overdue_text
 from bot.slack.help import CommandHelp
 from bot.slack.limits import HEADER_TEXT_LIMIT, OPTION_TEXT_LIMIT
 from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, channel_ref, escape, link, truncate, user_ref
@@ -97,15 +97,14 @@ def _local(moment: datetime, tz: str) -> datetime:
 
 
 def due_text(item: ItemView, *, now: datetime, tz: str) -> str:
-    """`due Fri 20 Nov (in 2 days)`, `(today)`, `(overdue by 1 day)`."""
+    """`due Fri 20 Nov (in 2 days)`, `(today)`, `(overdue 11 h)`, `(overdue 3 d)`."""
     due = _local(item.due_at, tz)
     absolute = due.strftime("%a %d %b")
     if item.done:
         return f"due {absolute}"
     days = (due.date() - _local(now, tz).date()).days
     if item.due_at < now:
-        late = max(1, -days)
-        relative = f"overdue by {late} day{'' if late == 1 else 's'}"
+        relative = overdue_text(item.due_at, now)
     elif days == 0:
         relative = "today"
     elif days == 1:

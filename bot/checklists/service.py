@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import periods
 from bot.checklists.models import (
     ACTIVE,
     CANCELLED,
@@ -55,11 +56,17 @@ def _resolve_owner(
     return spec
 
 
-def due_time(start: datetime, *, days: int, timezone: str) -> datetime:
+def due_time(start: datetime, *, days: int, timezone: str, business_days: bool = False) -> datetime:
     """The end of the day `days` after `start`, in the team's timezone: "due today" means
-    by tonight, not at the very minute the checklist was started."""
+    by tonight, not at the very minute the checklist was started. With `business_days`,
+    Saturdays and Sundays are not counted (and nothing falls due on one)."""
     zone = ZoneInfo(timezone)
-    day = start.astimezone(zone).date() + timedelta(days=days)
+    local_day = start.astimezone(zone).date()
+    day = (
+        periods.add_business_days(local_day, days)
+        if business_days
+        else local_day + timedelta(days=days)
+    )
     return datetime.combine(day, time(23, 59, 59), tzinfo=zone).astimezone(start.tzinfo)
 
 
@@ -123,7 +130,12 @@ def start_checklist(
             owner_id=_resolve_owner(
                 sessions, team_id=team_id, spec=str(spec["owner"]), starter=user_id
             ),
-            due_at=due_time(now, days=int(spec["due_days"]), timezone=timezone),
+            due_at=due_time(
+                now,
+                days=int(spec["due_days"]),
+                timezone=timezone,
+                business_days=bool(spec.get("business_days")),
+            ),
             help_url=spec.get("help_url"),
             done_by=None,
             done_at=None,

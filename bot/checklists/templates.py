@@ -43,6 +43,8 @@ class ChecklistItemSpec(BaseModel):
     owner: str = STARTER
     due_days: int = Field(default=0, ge=0, le=3650, strict=True)
     help_url: str | None = None
+    # Count `due_days` in working days (Monday to Friday); unset: the template's setting.
+    business_days: bool | None = None
 
     @field_validator("title")
     @classmethod
@@ -82,6 +84,8 @@ class ChecklistTemplateSpec(BaseModel):
     name: str
     title: str | None = Field(default=None, max_length=120)
     description: str = Field(default="", max_length=1000)
+    # Every item's `due_days` counts working days only (an item may say otherwise).
+    business_days: bool = False
     items: list[ChecklistItemSpec]
 
     @field_validator("name")
@@ -196,7 +200,7 @@ def sync_templates(
                 name=spec.name,
                 title=spec.display_title,
                 description=spec.description,
-                items=[item.model_dump(mode="json") for item in spec.items],
+                items=[_stored_item(spec, item) for item in spec.items],
                 fingerprint=fingerprint,
                 version=version,
                 created_at=now,
@@ -208,6 +212,15 @@ def sync_templates(
     return SyncResult(
         tuple(created), tuple(updated), tuple(unchanged), tuple(t.name for t in current.values())
     )
+
+
+def _stored_item(template: ChecklistTemplateSpec, item: ChecklistItemSpec) -> dict[str, Any]:
+    """An item as a run's snapshot keeps it: with the working-days rule it follows."""
+    stored = item.model_dump(mode="json", exclude={"business_days"})
+    business_days = template.business_days if item.business_days is None else item.business_days
+    if business_days:
+        stored["business_days"] = True
+    return stored
 
 
 def list_templates(sessions: SessionFactory, *, team_id: str) -> list[TemplateSummary]:

@@ -46,7 +46,7 @@ def deliver(deps: Deps, keys: list[tuple[str, str]]) -> dict[tuple[str, str], st
 
 @click.command()
 def scheduler() -> None:
-    """Run the scheduler alone: digests and nudges, one leader among several processes."""
+    """Run the scheduler alone: SLA alerts, digests and nudges; one leader among processes."""
     deps = ready_deps(needs_token=True, service=True)
     running = build_scheduler(deps, blocking=True)
     sender = make_sender(deps)

@@ -109,7 +109,7 @@ def run(no_scheduler: bool) -> None:
 @click.option(
     "--with-scheduler",
     is_flag=True,
-    help="Also run the scheduler (digests, nudges) in this process; one replica leads.",
+    help="Also run the scheduler (SLA alerts, digests, nudges) here; one replica leads.",
 )
 def serve(host: str, port: int, threads: int | None, with_scheduler: bool) -> None:
     """Serve Slack's HTTP requests (POST /slack/events, GET /healthz) with waitress."""

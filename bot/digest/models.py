@@ -35,6 +35,8 @@ class Digest:
     timezone: str
     channel: str | None
     sections: tuple[DigestSection, ...]
+    # Set while the week is still running: the moment every number was counted at.
+    running_as_of: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,14 @@ from slack_sdk.models.blocks import (
 from bot.digest.models import Digest, DigestSection
 from bot.slack.help import CommandHelp
 from bot.slack.limits import HEADER_TEXT_LIMIT, MESSAGE_MAX_BLOCKS
-from bot.slack.mrkdwn import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape, truncate, user_ref
+from bot.slack.mrkdwn import (
+    MESSAGE_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape,
+    local_time,
+    truncate,
+    user_ref,
+)
 
 DIGEST_HELP = CommandHelp(
     "/ops digest",
@@ -184,6 +191,8 @@ def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple
         "timezone": digest.timezone,
         "start_local": _local(digest.week_start, digest),
         "end_local": _local(last_day, digest),
+        # A week still running: its numbers so far, as each reader's clock shows the moment.
+        "running_as_of": local_time(digest.running_as_of) if digest.running_as_of else None,
     }
     header = truncate(_render(envs, "header.j2", **context).strip(), HEADER_LIMIT)
     intro = _render(envs, "intro.j2", **context).strip()

@@ -5,8 +5,10 @@ its domain; `SECTIONS` is the digest, passed in through `Deps.digest_sections`. 
 built-in templates in `bot/digest/templates/<key>.j2` render the facts listed in
 `bot.digest.service`.
 
-Everything is counted as of the end of the digest's week (or `now` for a running week), so
-a digest posted late, or previewed later, still reports that week.
+Everything is counted as of the end of the digest's week, or `now` for a running week
+(`DigestWeek.as_of`): a digest posted late, or previewed later, still reports that week, and a
+week still running counts nothing before it is due. The KPI section's computed values
+(SLA breaches, overdue items) are read at the same moment, so they agree with the sections.
 """
 
 from __future__ import annotations
@@ -118,21 +120,23 @@ def escalation_section(
     scope: DigestWeek,
 ) -> DigestSection:
     """Escalation activity in the week and what was still open at its end."""
+    as_of = scope.as_of
     with transaction(scope.sessions) as session:
         opened = store.list_opened_between(
-            session, team_id=scope.team_id, start=scope.start, end=scope.end
+            session, team_id=scope.team_id, start=scope.start, end=as_of
         )
         resolved = store.list_resolved_between(
-            session, team_id=scope.team_id, start=scope.start, end=scope.end
+            session, team_id=scope.team_id, start=scope.start, end=as_of
         )
-        still_open = store.list_open_at(session, team_id=scope.team_id, at=scope.end)
+        still_open = store.list_open_at(session, team_id=scope.team_id, at=as_of)
+        # Counted exactly as the `sla_breaches` KPI counts them (due and missed by `as_of`).
         missed = [
             {"id": row.id, "title": row.title, "severity": row.severity, "kind": clock.kind}
             for row in store.list_due_between(
-                session, team_id=scope.team_id, start=scope.start, end=scope.end
+                session, team_id=scope.team_id, start=scope.start, end=as_of
             )
-            for clock in clocks_of(row, scope.end)
-            if clock.breached and scope.start <= clock.due_at < scope.end
+            for clock in clocks_of(row, as_of)
+            if clock.breached and scope.start <= clock.due_at < as_of
         ]
         median_ack = escalation_kpis.median_time_to_ack(
             session, scope.team_id, scope.start, scope.end
@@ -194,8 +198,9 @@ def onboarding_section(
         )
         started = sum(1 for r in runs if scope.start <= r.started_at < scope.end)
         stuck: list[tuple[timedelta, int, str]] = []
+        as_of = scope.as_of
         for run in runs:
-            late = _overdue(run, scope.end) if _active_at(run, scope.end) else timedelta(0)
+            late = _overdue(run, as_of) if _active_at(run, as_of) else timedelta(0)
             if late > settings.escalate_after:
                 stuck.append((late, run.id, run.subject or run.title))
     if not started and not completed and not stuck:
@@ -218,19 +223,32 @@ ACCOUNTABILITY_SECTION = "accountability"
 def accountability_section(
     scope: DigestWeek,
 ) -> DigestSection:
-    """Who has how many overdue items right now, most first."""
+    """Who has how many overdue items as of the digest's moment, most first; checklist items
+    whose role nobody holds are counted apart (the `overdue_items` KPI counts them too)."""
     counts = Counter(
         item.owner_id
         for item in nudges.list_overdue_items(
-            scope.sessions, sources=scope.nudge_sources, team_id=scope.team_id, now=scope.now
+            scope.sessions, sources=scope.nudge_sources, team_id=scope.team_id, now=scope.as_of
         )
     )
+    with transaction(scope.sessions) as session:
+        unowned = sum(
+            1
+            for item in checklist_store.list_overdue_items(
+                session, team_id=scope.team_id, now=scope.as_of
+            )
+            if not item.owner_id
+        )
     rows = [{"owner_id": owner, "count": count} for owner, count in counts.most_common()]
     return DigestSection(
         key=ACCOUNTABILITY_SECTION,
         title="Accountability",
-        facts={"overdue_by_owner": rows, "total": sum(counts.values())},
-        empty_text=None if rows else "Nothing overdue. Every owner is on time.",
+        facts={
+            "overdue_by_owner": rows,
+            "unowned": unowned,
+            "total": sum(counts.values()) + unowned,
+        },
+        empty_text=None if rows or unowned else "Nothing overdue. Every owner is on time.",
     )
 
 

@@ -12,7 +12,8 @@ expect these facts (plain data; user-derived strings are escaped by the template
 - `escalations`: opened, resolved, open_by_severity = {sev1: n, …}, sla_breaches,
   median_ack_minutes.
 - `onboarding`: started, completed, median_days_to_complete, stuck = [{subject, days}].
-- `accountability`: overdue_by_owner = [{owner_id, count}].
+- `accountability`: overdue_by_owner = [{owner_id, count}], unowned (checklist items whose
+  role nobody holds), total.
 Any other key is rendered by `section.j2` as one line per fact.
 A section with `empty_text` set is empty and shows that sentence ("No escalations this week").
 """
@@ -49,6 +50,12 @@ class DigestWeek:
     end: datetime
     now: datetime
     nudge_sources: tuple[NudgeSource, ...] = ()
+
+    @property
+    def as_of(self) -> datetime:
+        """The moment every section counts at: the week's end, or now for a running week,
+        so nothing is late before it is due and every section counts at the same moment."""
+        return min(self.end, self.now)
 
 
 @dataclass(frozen=True)
@@ -143,4 +150,5 @@ def build_digest(
         timezone=schedule.moment.tz.key,
         channel=schedule.channel,
         sections=tuple(built),
+        running_as_of=scope.as_of if scope.now < end else None,
     )

@@ -1,4 +1,4 @@
-"""The modals of escalations: raise one, reassign it, resolve it."""
+"""The modals of escalations: raise one, reassign it, resolve it, reopen it."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from bot.slack.mrkdwn import escape, truncate
 NEW_CALLBACK = "escalation.new_form"
 REASSIGN_CALLBACK = "escalation.reassign_form"
 RESOLVE_CALLBACK = "escalation.resolve_form"
+REOPEN_CALLBACK = "escalation.reopen_form"
 
 # Block ids of the inputs; each input's action id is VALUE.
 TITLE = "title"
@@ -41,6 +42,7 @@ LINK = "link"
 NEW_OWNER = "new_owner"
 ROOT_CAUSE = "root_cause"
 CORRECTIVE_ACTION = "corrective_action"
+REOPEN_REASON = "reopen_reason"
 VALUE = "value"
 
 TEXT_LIMIT = TEXT_INPUT_LIMIT
@@ -203,6 +205,33 @@ def render_resolve_modal(e: EscalationView) -> dict[str, Any]:
                 block_id=CORRECTIVE_ACTION,
                 label="Corrective action",
                 hint="What was done, or will be done, so it does not happen again.",
+                element=PlainTextInputElement(
+                    action_id=VALUE, multiline=True, max_length=TEXT_LIMIT
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def render_reopen_modal(e: EscalationView) -> dict[str, Any]:
+    """Why a resolved escalation is reopened (required); its resolution stays visible."""
+    cause = truncate(escape(e.root_cause or "—"), 1500)
+    view = View(
+        type="modal",
+        callback_id=REOPEN_CALLBACK,
+        private_metadata=EscalationRef(id=e.id).encode(),
+        title="Reopen escalation",
+        submit="Reopen",
+        close="Cancel",
+        blocks=[
+            _about(e),
+            ContextBlock(elements=[MarkdownTextObject(text=f"*Root cause so far:* {cause}")]),
+            InputBlock(
+                block_id=REOPEN_REASON,
+                label="Why is it reopened?",
+                hint="What came back, or what the fix missed. The previous root cause stays "
+                "on the message.",
                 element=PlainTextInputElement(
                     action_id=VALUE, multiline=True, max_length=TEXT_LIMIT
                 ),

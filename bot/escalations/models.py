@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from bot.escalations.sla import SlaClock
 
-Refusal = Literal["already_acknowledged", "already_resolved", "not_resolved", "same_owner"]
+Refusal = Literal[
+    "already_acknowledged", "already_resolved", "not_resolved", "same_owner", "same_severity"
+]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.models.blocks import (
@@ -18,12 +19,14 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
     SectionBlock,
+    StaticSelectElement,
 )
 
 from bot.errors import UserError
 from bot.escalations.models import ChangeOutcome, EscalationView, TimelineEvent
-from bot.escalations.sla import SEVERITY_MEANINGS, ClockState, SlaClock
+from bot.escalations.sla import SEVERITIES, SEVERITY_MEANINGS, ClockState, Severity, SlaClock
 from bot.ids import MAX_RECORD_ID
 from bot.periods import duration_text
 from bot.slack.help import CommandHelp
@@ -48,6 +51,7 @@ ACKNOWLEDGE = "escalation.acknowledge"
 REASSIGN = "escalation.reassign"
 RESOLVE = "escalation.resolve"
 REOPEN = "escalation.reopen"
+SEVERITY = "escalation.severity"
 
 _LINK_RE = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
 
@@ -70,6 +74,28 @@ class EscalationRef(BaseModel):
         except ValidationError:
             raise UserError(
                 "That escalation button is not valid (it may come from an old or altered "
+                "message). Nothing was changed; use `/escalate list` to find the escalation."
+            ) from None
+
+
+class SeverityChoice(BaseModel):
+    """An option of the message's severity select: which escalation, which severity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int = Field(gt=0, le=MAX_RECORD_ID)
+    severity: Severity
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, raw: str | None) -> SeverityChoice:
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            raise UserError(
+                "That severity choice is not valid (it may come from an old or altered "
                 "message). Nothing was changed; use `/escalate list` to find the escalation."
             ) from None
 
@@ -104,9 +130,10 @@ def severity_label(severity: str) -> str:
     return severity.upper()
 
 
-def when(at: datetime) -> str:
-    """A time each reader sees in their own timezone (with a UTC fallback)."""
-    return local_time(at)
+def when(at: datetime, reader_tz: ZoneInfo | None = None) -> str:
+    """A time each reader sees in their own timezone; the fallback in the one reader's zone
+    when known (a DM), else in UTC."""
+    return local_time(at, reader_tz)
 
 
 _STATE_ICON = {
@@ -117,7 +144,7 @@ _STATE_ICON = {
 }
 
 
-def clock_line(clock: SlaClock) -> str:
+def clock_line(clock: SlaClock, reader_tz: ZoneInfo | None = None) -> str:
     """One SLA clock: what is due, by when, and its state."""
     verb = "Acknowledge" if clock.kind == "ack" else "Resolve"
     icon = _STATE_ICON[clock.state]
@@ -128,14 +155,14 @@ def clock_line(clock: SlaClock) -> str:
             if clock.breached
             else f"within {duration_text((clock.elapsed or late).total_seconds())}"
         )
-        return f"{icon} {verb}: *{clock.state}* — done {when(clock.stopped_at)}, {tail}"
+        return f"{icon} {verb}: *{clock.state}* — done {when(clock.stopped_at, reader_tz)}, {tail}"
     left = clock.due_at - clock.as_of
     tail = (
         f"{duration_text(left.total_seconds())} overdue"
         if clock.breached
         else f"{duration_text(left.total_seconds())} left"
     )
-    return f"{icon} {verb} by {when(clock.due_at)} — *{clock.state}* ({tail})"
+    return f"{icon} {verb} by {when(clock.due_at, reader_tz)} — *{clock.state}* ({tail})"
 
 
 def _status_line(e: EscalationView) -> str:
@@ -152,11 +179,31 @@ def fallback_text(e: EscalationView) -> str:
     return f"{severity_label(e.severity)} escalation #{e.id}: {title} — {e.status}"
 
 
+def _reopened_block(reopened: TimelineEvent) -> SectionBlock:
+    """Why it was reopened, and the resolution that did not hold (kept visible)."""
+    detail = reopened.detail
+    text = (
+        f"*Reopened* by {user_ref(reopened.actor_id)} {when(reopened.at)}\n"
+        f"{quote(detail.get('reason', ''), 800)}"
+    )
+    if detail.get("previous_root_cause") or detail.get("previous_corrective_action"):
+        text += (
+            f"\n*Previous root cause*\n{quote(detail.get('previous_root_cause') or '—', 800)}"
+            f"\n*Previous corrective action*\n"
+            f"{quote(detail.get('previous_corrective_action') or '—', 800)}"
+        )
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
 def render_escalation_message(
-    e: EscalationView, *, linked_feedback: Sequence[int] = ()
+    e: EscalationView,
+    *,
+    reopened: TimelineEvent | None = None,
+    linked_feedback: Sequence[int] = (),
 ) -> tuple[str, list[Block]]:
     """The channel message: facts, SLA clocks, linked feedback and the buttons its status
-    allows."""
+    allows; with `reopened` (the last reopen of an escalation not resolved again), why and
+    what the previous resolution said."""
     facts = [
         f"*Customer:* {escape(e.customer) or '—'}",
         f"*Severity:* {severity_label(e.severity)} — {SEVERITY_MEANINGS.get(e.severity, '')}",
@@ -186,6 +233,8 @@ def render_escalation_message(
                 )
             )
         )
+    if reopened is not None and not e.is_resolved:
+        blocks.append(_reopened_block(reopened))
     if e.link:
         link = (
             f"<{escape(e.link)}|{truncate(escape(e.link), 80)}>"
@@ -213,17 +262,38 @@ def render_escalation_message(
     return fallback_text(e), blocks
 
 
-def _buttons(e: EscalationView) -> list[ButtonElement]:
+def _severity_option(e: EscalationView, severity: Severity) -> Option:
+    meaning = SEVERITY_MEANINGS[severity].split(":")[0]
+    return Option(
+        value=SeverityChoice(id=e.id, severity=severity).encode(),
+        text=f"{severity_label(severity)} — {meaning}",
+    )
+
+
+def _severity_select(e: EscalationView) -> StaticSelectElement:
+    """Change the severity from the message (its clocks are recomputed)."""
+    options = [_severity_option(e, s) for s in SEVERITIES]
+    current = next((o for o, s in zip(options, SEVERITIES, strict=True) if s == e.severity), None)
+    return StaticSelectElement(
+        action_id=SEVERITY,
+        placeholder="Change severity",
+        options=options,
+        initial_option=current,
+    )
+
+
+def _buttons(e: EscalationView) -> list[ButtonElement | StaticSelectElement]:
     value = EscalationRef(id=e.id).encode()
     if e.is_resolved:
         return [ButtonElement(text="Reopen", action_id=REOPEN, value=value)]
-    buttons = []
+    buttons: list[ButtonElement | StaticSelectElement] = []
     if e.status == "open":
         buttons.append(
             ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE, value=value, style="primary")
         )
     buttons.append(ButtonElement(text="Reassign", action_id=REASSIGN, value=value))
     buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE, value=value))
+    buttons.append(_severity_select(e))
     return buttons
 
 
@@ -246,20 +316,31 @@ def render_event(event: TimelineEvent) -> str:
             f"{quote(detail.get('corrective_action', ''), 1200)}"
         )
     if event.kind == "reopened":
-        return f":leftwards_arrow_with_hook: {who} reopened it — {at}"
+        reason = detail.get("reason")
+        line = f":leftwards_arrow_with_hook: {who} reopened it — {at}"
+        return line + (f"\n*Why*\n{quote(reason, 1200)}" if reason else "")
+    if event.kind == "severity_changed":
+        return (
+            f":arrows_clockwise: {who} changed the severity from "
+            f"{severity_label(escape(detail.get('from', '')))} to "
+            f"{severity_label(escape(detail.get('to', '')))}; the SLA clocks now run from that "
+            f"severity's promise — {at}"
+        )
     if event.kind == "opened":
         return f":rotating_light: {who} opened it — {at}"
     return f"{who} {escape(event.kind)} — {at}"
 
 
-def render_owner_dm(e: EscalationView, *, assigned_by: str | None = None) -> str:
+def render_owner_dm(
+    e: EscalationView, *, assigned_by: str | None = None, reader_tz: ZoneInfo | None = None
+) -> str:
     """The DM telling an owner an escalation is theirs."""
     how = f"{user_ref(assigned_by)} assigned you" if assigned_by else "You own"
     lines = [
         f":rotating_light: {how} {severity_label(e.severity)} escalation #{e.id}: "
         f"*{truncate(escape(e.title), 150)}* (customer: {escape(e.customer) or '—'}).",
-        clock_line(e.ack_clock),
-        clock_line(e.resolve_clock),
+        clock_line(e.ack_clock, reader_tz),
+        clock_line(e.resolve_clock, reader_tz),
     ]
     if e.permalink:
         lines.append(f"<{e.permalink}|Open the escalation>")
@@ -290,6 +371,7 @@ _REFUSALS = {
     "not_resolved": "Escalation #{id} is not resolved (it is {status}), so there is nothing "
     "to reopen.",
     "same_owner": "{owner} already owns escalation #{id}; nothing changed.",
+    "same_severity": "Escalation #{id} is already {severity}; nothing changed.",
 }
 
 
@@ -303,6 +385,7 @@ def render_refusal(outcome: ChangeOutcome) -> str:
         by=f" by {user_ref(who)}" if who else "",
         status=e.status,
         owner=user_ref(e.owner_id),
+        severity=severity_label(e.severity),
     )
 
 
@@ -342,3 +425,63 @@ def render_escalation_list(
         chunk.append(line)
     blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     return f"{heading}\n" + "\n".join(lines), blocks
+
+
+_PROMISE = {"ack": "acknowledgement", "resolve": "resolution"}
+_STILL = {"ack": "still not acknowledged", "resolve": "still not resolved"}
+_ROLE = {
+    "process_owner": "the escalation process owner",
+    "admins": "an Opsloop admin",
+}
+
+
+def _alert_head(e: EscalationView) -> str:
+    title = truncate(escape(e.title), 150)
+    head = f"{severity_label(e.severity)} escalation #{e.id} *{title}*"
+    return f"<{e.permalink}|{head}>" if e.permalink else head
+
+
+def render_breach_dm(
+    e: EscalationView, *, clock: SlaClock, level: str, reader_tz: ZoneInfo | None = None
+) -> str:
+    """The DM a level of a breach sends: the owner at once, then the people brought in."""
+    late = duration_text((clock.as_of - clock.due_at).total_seconds())
+    if level == "owner":
+        action = "Acknowledge" if clock.kind == "ack" else "Resolve"
+        lines = [
+            f":red_circle: {_alert_head(e)} missed its {_PROMISE[clock.kind]} promise "
+            f"(due {when(clock.due_at, reader_tz)}).",
+            f"{action} it from its message; the escalation policy brings in the process owner "
+            "and the admins if it stays breached.",
+        ]
+    else:
+        lines = [
+            f":rotating_light: {_alert_head(e)}, owned by {user_ref(e.owner_id)}, is "
+            f"{_STILL[clock.kind]} {late} after its deadline ({when(clock.due_at, reader_tz)}).",
+            f"You are brought in as {_ROLE.get(level, 'a responder')}: help the owner, or "
+            "reassign it from its message.",
+        ]
+    if clock.stopped_at is not None:
+        lines.append("It has been dealt with since: " + clock_line(clock, reader_tz))
+    else:
+        lines.append(clock_line(clock, reader_tz))
+    return "\n".join(lines)
+
+
+def render_breach_note(
+    e: EscalationView, *, clock: SlaClock, level: str, recipients: Sequence[str]
+) -> str:
+    """The thread note a level of a breach adds to the escalation's message."""
+    people = ", ".join(user_ref(p) for p in recipients)
+    if level == "owner":
+        verb = "acknowledge" if clock.kind == "ack" else "resolve"
+        return (
+            f":red_circle: The {_PROMISE[clock.kind]} promise ran out {when(clock.due_at)}: "
+            f"{people or user_ref(e.owner_id)}, please {verb} it."
+        )
+    late = duration_text((clock.as_of - clock.due_at).total_seconds())
+    who = "the escalation process owner" if level == "process_owner" else "the admins"
+    return (
+        f":rotating_light: {_STILL[clock.kind].capitalize()} {late} after the deadline: "
+        f"bringing in {who} {people}."
+    )

@@ -238,20 +238,83 @@ def resolve_escalation(
         return _finish(session, row, won, actor_id, now, "resolved", detail)
 
 
+REASON_LIMIT = 3000
+
+
 def reopen_escalation(
-    sessions: SessionFactory, *, team_id: str, escalation_id: int, actor_id: str, now: datetime
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    escalation_id: int,
+    actor_id: str,
+    reason: str,
+    now: datetime,
 ) -> ChangeOutcome:
-    """resolved → acknowledged again; the original due times stay (the promise is unchanged)."""
-    values = {
-        "status": ACKNOWLEDGED,
-        "resolved_at": None,
-        "resolved_by": None,
-        "root_cause": None,
-        "corrective_action": None,
-    }
-    return _transition(
-        sessions, team_id, escalation_id, actor_id, now, (RESOLVED,), values, "reopened", {}
-    )
+    """resolved → acknowledged again, with why; the original due times stay (the promise is
+    unchanged). The resolution it replaces is kept in the timeline event, so the message
+    can still show the previous root cause and corrective action."""
+    reason = reason.strip()
+    if not reason:
+        raise UserError("Say why it is reopened: what came back, or what was missed.")
+    with transaction(sessions) as session:
+        row = _load(session, team_id, escalation_id)
+        _check_permission(session, row, actor_id)
+        detail = {
+            "reason": reason[:REASON_LIMIT],
+            "previous_root_cause": row.root_cause,
+            "previous_corrective_action": row.corrective_action,
+        }
+        values = {
+            "status": ACKNOWLEDGED,
+            "resolved_at": None,
+            "resolved_by": None,
+            "root_cause": None,
+            "corrective_action": None,
+        }
+        won = store.claim_transition(
+            session,
+            team_id=team_id,
+            escalation_id=escalation_id,
+            from_statuses=(RESOLVED,),
+            values=values,
+        )
+        return _finish(session, row, won, actor_id, now, "reopened", detail)
+
+
+def change_severity(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    escalation_id: int,
+    actor_id: str,
+    severity: str,
+    now: datetime,
+) -> ChangeOutcome:
+    """Give an unresolved escalation another severity: both due times are recomputed from
+    when it was opened with the new severity's SLA (a clock already stopped keeps its stop)."""
+    if severity not in SEVERITIES:
+        raise UserError(f"Unknown severity; choose one of {', '.join(SEVERITIES)}.")
+    sla = get_severity_slas(sessions, team_id=team_id).for_severity(severity)
+    with transaction(sessions) as session:
+        row = _load(session, team_id, escalation_id)
+        _check_permission(session, row, actor_id)
+        if row.status in UNRESOLVED and row.severity == severity:
+            return ChangeOutcome(view_of(row, now), None, "same_severity")
+        ack_due, resolve_due = row.created_at + sla.ack_within, row.created_at + sla.resolve_within
+        detail = {
+            "from": row.severity,
+            "to": severity,
+            "ack_due_at": ack_due.isoformat(),
+            "resolve_due_at": resolve_due.isoformat(),
+        }
+        won = store.claim_transition(
+            session,
+            team_id=team_id,
+            escalation_id=escalation_id,
+            from_statuses=UNRESOLVED,
+            values={"severity": severity, "ack_due_at": ack_due, "resolve_due_at": resolve_due},
+        )
+        return _finish(session, row, won, actor_id, now, "severity_changed", detail)
 
 
 def list_escalations(
@@ -474,6 +537,8 @@ def _refresh_message(session: Session, row: Escalation, now: datetime) -> None:
 def _refusal(row: Escalation, kind: str) -> Refusal:
     if kind == "reopened":
         return "not_resolved"
+    if kind == "severity_changed" and row.status != RESOLVED:
+        return "same_severity"
     if row.status == RESOLVED:
         return "already_resolved"
     return "already_acknowledged"

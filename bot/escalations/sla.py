@@ -124,3 +124,64 @@ def evaluate_clock(
     """An `SlaClock` for the given times."""
     state = clock_state(started_at=started_at, due_at=due_at, stopped_at=stopped_at, now=now)
     return SlaClock(kind, started_at, due_at, stopped_at, state, now)
+
+
+# -- the escalation policy: who hears of a breached clock, and when ---------------------------
+# The levels of a breach alert, in order. `owner` is told the moment a clock breaches; the
+# other two are brought in a number of minutes later if the clock is still running.
+BreachLevel = Literal["owner", "process_owner", "admins"]
+BREACH_LEVELS: tuple[BreachLevel, ...] = ("owner", "process_owner", "admins")
+
+
+class SeverityPolicy(BaseModel):
+    """Who is brought in when one severity's clock is breached and still running.
+
+    Minutes count from the deadline; None never brings that level in. With `weekdays_only`
+    the alerts (not the message, which always shows *breached*) wait for one of the team's
+    nudge weekdays in the team's timezone; a SEV1 never waits.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    process_owner_after: timedelta | None = Field(default=None, ge=timedelta(0))
+    admins_after: timedelta | None = Field(default=None, ge=timedelta(0))
+    weekdays_only: bool = False
+
+    def delay(self, level: BreachLevel) -> timedelta | None:
+        """How long after the deadline `level` is brought in (None: never)."""
+        if level == "owner":
+            return timedelta(0)
+        return self.process_owner_after if level == "process_owner" else self.admins_after
+
+
+class EscalationPolicy(BaseModel):
+    """The policy of every severity; a missing severity falls back to the default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sev1: SeverityPolicy = SeverityPolicy(
+        process_owner_after=timedelta(minutes=15), admins_after=timedelta(minutes=30)
+    )
+    sev2: SeverityPolicy = SeverityPolicy(
+        process_owner_after=timedelta(minutes=30), admins_after=timedelta(hours=2)
+    )
+    sev3: SeverityPolicy = SeverityPolicy(
+        process_owner_after=timedelta(hours=4), admins_after=timedelta(days=1), weekdays_only=True
+    )
+    sev4: SeverityPolicy = SeverityPolicy(
+        process_owner_after=timedelta(days=1), admins_after=None, weekdays_only=True
+    )
+
+    def for_severity(self, severity: str) -> SeverityPolicy:
+        """The policy of `severity`; a SEV1 never waits for a weekday, whatever was stored."""
+        policy: SeverityPolicy = getattr(self, severity) if severity in SEVERITIES else self.sev4
+        if severity == "sev1" and policy.weekdays_only:
+            return policy.model_copy(update={"weekdays_only": False})
+        return policy
+
+
+DEFAULT_POLICY = EscalationPolicy()
+
+# A breached SEV1 / SEV2 cannot be snoozed: its alerts and nudges keep coming until it is
+# acknowledged or resolved.
+UNSNOOZABLE_SEVERITIES: tuple[Severity, ...] = ("sev1", "sev2")

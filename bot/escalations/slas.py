@@ -1,11 +1,21 @@
-"""The team's severity SLAs: the built-in table with the playbook's overrides, read and written."""
+"""The team's severity SLAs and escalation policy: built-in defaults with the playbook's
+overrides, read and written."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
 
-from bot.escalations.sla import SEVERITIES, SeveritySla, SlaTable
+from bot.escalations.sla import (
+    DEFAULT_POLICY,
+    SEVERITIES,
+    EscalationPolicy,
+    SeverityPolicy,
+    SeveritySla,
+    SlaTable,
+)
+from bot.org import service as directory
+from bot.org.team_settings import ESCALATION_POLICY
 from storage import escalations as store
 from storage.db import SessionFactory, transaction
 from storage.models.escalations import SeveritySlaOverride
@@ -51,3 +61,28 @@ def _sla_table(overrides: list[SeveritySlaOverride]) -> SlaTable:
         if row.severity in SEVERITIES
     }
     return SlaTable(**values)
+
+
+def get_escalation_policy(sessions: SessionFactory, *, team_id: str) -> EscalationPolicy:
+    """The team's escalation policy: its stored severities on top of the defaults."""
+    stored = directory.get_team_setting(sessions, team_id=team_id, key=ESCALATION_POLICY)
+    if not stored:
+        return DEFAULT_POLICY
+    try:
+        return EscalationPolicy.model_validate_json(stored)
+    except ValueError:
+        return DEFAULT_POLICY  # written by an older or newer version: the defaults still hold
+
+
+def set_escalation_policy(
+    sessions: SessionFactory, *, team_id: str, policies: Mapping[str, SeverityPolicy]
+) -> EscalationPolicy:
+    """Store the policy of some severities (the others keep their defaults); returns it."""
+    unknown = set(policies) - set(SEVERITIES)
+    if unknown:
+        raise ValueError(f"unknown severities: {', '.join(sorted(unknown))}")
+    policy = EscalationPolicy(**dict(policies))
+    directory.set_team_setting(
+        sessions, team_id=team_id, key=ESCALATION_POLICY, value=policy.model_dump_json()
+    )
+    return policy

@@ -46,6 +46,7 @@ def my_open_checklist_items(
                         run.title,
                         run.subject,
                         f"due {item.due_at.astimezone(zone):%a %d %b}",
+                        periods.overdue_text(item.due_at, now) if item.due_at < now else "",
                     )
                     if part
                 ),
@@ -62,6 +63,8 @@ def my_open_escalations(
     """Unresolved escalations `user_id` owns, with the state of their SLA clocks."""
     with transaction(sessions) as session:
         rows = escalation_store.list_open_for_owner(session, team_id=team_id, owner_id=user_id)
+        person = core.get_person(session, team_id=team_id, user_id=user_id)
+        zone = periods.zone(person.timezone if person else None)
         items = []
         for row in rows:
             ack, resolve = clocks_of(row, now)
@@ -75,7 +78,8 @@ def my_open_escalations(
                         for part in (
                             row.customer,
                             row.status,
-                            f"{verb} by {running.due_at:%a %d %b %H:%M} UTC: {running.state}",
+                            f"{verb} by {periods.zone_label(running.due_at, zone)}: "
+                            f"{running.state}",
                         )
                         if part
                     ),

@@ -22,6 +22,8 @@ class OverdueItem:
     can_mark_done: bool = True
     # A button opening the source's own small form for the item (a KPI's *Log value*).
     form_label: str | None = None
+    # False: no *Snooze 1 day* either (a breached SEV1 / SEV2 keeps coming until dealt with).
+    can_snooze: bool = True
 
     @property
     def key(self) -> str:
@@ -47,3 +49,5 @@ class Nudge:
     period: str
     items: tuple[OverdueItem, ...]
     escalate_after_days: int
+    # The recipient's timezone (IANA name): the times in the DM are labelled in it.
+    timezone: str = "UTC"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.nudges.models import Nudge, OverdueItem
+from bot.periods import overdue_text, zone
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import (
     MESSAGE_TEXT_LIMIT,
@@ -58,23 +60,22 @@ class ItemRef:
         return cls(str(data["s"]), str(data["i"]))
 
 
-def _days_late(item: OverdueItem, now: datetime) -> str:
-    days = (now - item.due_at).days
-    return "due today" if days < 1 else f"{days} day{'s' if days != 1 else ''} overdue"
-
-
-def _item_line(item: OverdueItem, now: datetime, *, with_owner: bool = False) -> str:
+def _item_line(
+    item: OverdueItem, now: datetime, reader_tz: ZoneInfo, *, with_owner: bool = False
+) -> str:
     title = truncate(escape(" ".join(item.title.split())), TITLE_LIMIT)
     if item.link and item.link.startswith(("https://", "http://")) and "|" not in item.link:
         title = link(item.link, title)  # an escaped URL can outgrow the section
     owner = f" · {user_ref(item.owner_id)}" if with_owner else ""
-    return f"*{title}*{owner}\nDue {local_time(item.due_at)} · {_days_late(item, now)}"
+    due = local_time(item.due_at, reader_tz)
+    return f"*{title}*{owner}\nDue {due} · {overdue_text(item.due_at, now)}"
 
 
 def render_nudge(
     nudge: Nudge, *, now: datetime, note: str | None = None
 ) -> tuple[str, list[Block]]:
     """An owner's nudge: one section and a Done / Snooze 1 day pair per item."""
+    reader_tz = zone(nudge.timezone)
     count = len(nudge.items)
     if not count:
         text = "Nothing of yours is overdue. :tada:"
@@ -89,11 +90,13 @@ def render_nudge(
     blocks.append(SectionBlock(text=MarkdownTextObject(text=intro)))
     lines = [intro]
     for index, item in enumerate(nudge.items[:MAX_ITEMS]):
-        line = _item_line(item, now)
-        lines.append("• " + line.replace("\n", " — "))
+        line = _item_line(item, now, reader_tz)
         value = ItemRef(item.source, item.item_id).to_value()
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        buttons = [ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value)]
+        buttons = []
+        if item.can_snooze:
+            buttons.append(ButtonElement(text="Snooze 1 day", action_id=SNOOZE_ACTION, value=value))
+        else:
+            line += "\n_A breached SEV1 or SEV2 cannot be snoozed._"
         if item.can_mark_done:
             done = ButtonElement(text="Done", action_id=DONE_ACTION, value=value, style="primary")
             buttons.insert(0, done)
@@ -102,7 +105,10 @@ def render_nudge(
                 text=item.form_label, action_id=FORM_ACTION, value=value, style="primary"
             )
             buttons.insert(0, form)
-        blocks.append(ActionsBlock(block_id=f"nudge_item_{index}", elements=buttons))
+        lines.append("• " + line.replace("\n", " — "))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+        if buttons:
+            blocks.append(ActionsBlock(block_id=f"nudge_item_{index}", elements=buttons))
     if count > MAX_ITEMS:
         more = f"…and {count - MAX_ITEMS} more. Use `/ops nudge preview` after clearing some."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
@@ -113,6 +119,7 @@ def render_nudge(
 
 def render_owner_report(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block]]:
     """The process owner's report: items overdue for more than the threshold, by owner."""
+    reader_tz = zone(nudge.timezone)
     count = len(nudge.items)
     intro = (
         f"*{count}* item{'s' if count != 1 else ''} in processes you own "
@@ -120,7 +127,8 @@ def render_owner_report(nudge: Nudge, *, now: datetime) -> tuple[str, list[Block
         "days:"
     )
     lines = [
-        "• " + _item_line(item, now, with_owner=True).replace("\n", " — ") for item in nudge.items
+        "• " + _item_line(item, now, reader_tz, with_owner=True).replace("\n", " — ")
+        for item in nudge.items
     ]
     body = "\n".join(lines)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))]

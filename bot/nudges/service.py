@@ -43,6 +43,8 @@ OverdueProvider = Callable[[SessionFactory, str, datetime], list[OverdueItem]]
 # matches on it to bring the item's own Slack message up to date.
 DoneResult = TickResult | ChangeOutcome | None  # None: the item has no message of its own
 DoneCallback = Callable[[SessionFactory, str, str, str, datetime], DoneResult]
+# Called before *Snooze 1 day* is stored (team, item id, now); raises a `UserError` to refuse.
+SnoozeCheck = Callable[[SessionFactory, str, str, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class NudgeSource:
     key: str
     list_overdue: OverdueProvider
     done: DoneCallback
+    check_snooze: SnoozeCheck | None = None
 
 
 def get_nudge_settings(
@@ -100,7 +103,7 @@ def _timezone_of(
     """The person's own timezone from the people cache, else `fallback`.
 
     A person never seen is fetched once through `fetch` (and cached); a cached profile is
-    not refreshed here: the tick must not ask Slack about every owner every five minutes.
+    not refreshed here: the tick must not ask Slack about every owner every minute.
     """
     people = get_people(sessions, team_id=team_id, user_ids=[user_id])
     if user_id not in people and fetch is not None and now is not None:
@@ -144,7 +147,8 @@ def due_nudges(
         days = settings.escalate_after.days
         by_owner: dict[str, list[OverdueItem]] = defaultdict(list)
         for item in items:
-            if (item.key, item.owner_id) not in snoozed:
+            # A snooze stored before an item became unsnoozable does not hide it either.
+            if (item.key, item.owner_id) not in snoozed or not item.can_snooze:
                 by_owner[item.owner_id].append(item)
         by_process_owner: dict[str, list[OverdueItem]] = defaultdict(list)
         owners: dict[str, str | None] = {}
@@ -172,7 +176,7 @@ def due_nudges(
                 local = now.astimezone(tz)
                 if _in_window(local, settings):
                     period = local.date().isoformat()
-                    due.append(Nudge(team_id, kind, user_id, period, tuple(group), days))
+                    due.append(Nudge(team_id, kind, user_id, period, tuple(group), days, tz.key))
     return due
 
 
@@ -191,11 +195,13 @@ def preview_nudge(
     items = [
         item
         for item in list_overdue_items(sessions, sources=sources, team_id=team_id, now=now)
-        if item.owner_id == user_id and (item.key, user_id) not in snoozed
+        if item.owner_id == user_id and ((item.key, user_id) not in snoozed or not item.can_snooze)
     ]
     tz = _timezone_of(sessions, team_id=team_id, user_id=user_id, fallback=settings.team_tz)
     period = now.astimezone(tz).date().isoformat()
-    return Nudge(team_id, NUDGE_KIND, user_id, period, tuple(items), settings.escalate_after.days)
+    return Nudge(
+        team_id, NUDGE_KIND, user_id, period, tuple(items), settings.escalate_after.days, tz.key
+    )
 
 
 def _source(sources: Sequence[NudgeSource], key: str) -> NudgeSource:
@@ -235,7 +241,9 @@ def snooze_item(
     The snooze runs to the start of the day after tomorrow in the owner's timezone, so
     tomorrow's nudge skips the item whatever hour it is sent, and the next one has it again.
     """
-    _source(sources, source)
+    found = _source(sources, source)
+    if found.check_snooze is not None:
+        found.check_snooze(sessions, team_id, item_id, now)
     settings = get_nudge_settings(sessions, team_id=team_id, default_timezone=default_timezone)
     tz = _timezone_of(sessions, team_id=team_id, user_id=user_id, fallback=settings.team_tz)
     until = periods.local_midnight(now.astimezone(tz).date() + timedelta(days=2), tz)

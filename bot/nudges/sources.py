@@ -27,6 +27,7 @@ from bot.checklists.models import TickResult
 from bot.errors import NotFoundError, UserError
 from bot.escalations import service as escalations
 from bot.escalations.models import ChangeOutcome
+from bot.escalations.sla import UNSNOOZABLE_SEVERITIES
 from bot.ids import parse_record_id
 from bot.kpis import service as kpis
 from bot.kpis.models import MANUAL_KIND
@@ -119,6 +120,7 @@ def list_overdue_escalation_clocks(
                 process_key=ESCALATION_PROCESS,
                 link=e.permalink,
                 can_mark_done=breach.kind == ACK,
+                can_snooze=breach.severity not in UNSNOOZABLE_SEVERITIES,
             )
         )
     return items
@@ -141,6 +143,23 @@ def acknowledge_from_nudge(
     return escalations.acknowledge_escalation(
         sessions, team_id=team_id, escalation_id=escalation_id, actor_id=user_id, now=now
     )
+
+
+def refuse_breached_sev1_snooze(
+    sessions: SessionFactory, team_id: str, item_id: str, now: datetime
+) -> None:
+    """A breached SEV1 / SEV2 clock cannot be snoozed: say what ends its reminders."""
+    escalation_id, kind = _parse(item_id)
+    e = escalations.get_escalation(sessions, team_id=team_id, escalation_id=escalation_id, now=now)
+    clock = e.ack_clock if kind == ACK else e.resolve_clock
+    if e.severity in UNSNOOZABLE_SEVERITIES and clock.breached and clock.stopped_at is None:
+        verb = "acknowledge" if kind == ACK else "resolve"
+        where = f"<{e.permalink}|its message>" if e.permalink else "its message"
+        raise UserError(
+            f"A breached {e.severity.upper()} cannot be snoozed: escalation #{e.id} keeps "
+            f"its reminders until someone will {verb} it on {where}, or reassigns it. "
+            "Nothing was snoozed."
+        )
 
 
 # Manual KPIs: "KPIs owed this week" (or month).
@@ -253,7 +272,12 @@ def mark_reviewed_from_nudge(
 
 SOURCES: tuple[NudgeSource, ...] = (
     NudgeSource(CHECKLIST_SOURCE, list_overdue_checklist_items, mark_checklist_item_done),
-    NudgeSource(ESCALATION_SOURCE, list_overdue_escalation_clocks, acknowledge_from_nudge),
+    NudgeSource(
+        ESCALATION_SOURCE,
+        list_overdue_escalation_clocks,
+        acknowledge_from_nudge,
+        refuse_breached_sev1_snooze,
+    ),
     NudgeSource(KPI_SOURCE, list_owed_kpis, refuse_done),
     NudgeSource(SOP_REVIEW_SOURCE, list_overdue_reviews, mark_reviewed_from_nudge),
 )

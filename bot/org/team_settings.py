@@ -37,3 +37,5 @@ PLAYBOOK_HASH = "playbook.sha256"
 # How many days before an SOP review falls due its process owner is reminded (the
 # playbook's `reviews.remind_days_before`; models.DEFAULT_REVIEW_REMINDER_DAYS when unset).
 REVIEW_REMINDER_DAYS = "reviews.remind_days_before"
+# The escalation policy (the playbook's `escalation_policy:` block) as JSON; unset: defaults.
+ESCALATION_POLICY = "escalation.policy"

@@ -186,6 +186,44 @@ class SlaSpec(_Strict):
         return self
 
 
+class EscalationPolicySpec(_Strict):
+    """Who is brought in when a severity's SLA clock is breached and still running.
+
+    Minutes count from the deadline (the owner is told at once). A field left out keeps the
+    severity's default; `null` never brings that level in.
+    """
+
+    process_owner_after_minutes: int | None = Field(default=None, ge=0, le=525_600)
+    admins_after_minutes: int | None = Field(default=None, ge=0, le=525_600)
+    weekdays_only: bool | None = None
+
+
+class Sev1PolicySpec(EscalationPolicySpec):
+    @field_validator("weekdays_only")
+    @classmethod
+    def _never_waits(cls, value: bool | None) -> bool | None:
+        if value:
+            raise ValueError("a SEV1 never waits for a weekday: remove weekdays_only")
+        return value
+
+
+class EscalationPolicyBlock(_Strict):
+    """`escalation_policy:` — the severities the file sets (the others keep the defaults)."""
+
+    sev1: Sev1PolicySpec | None = None
+    sev2: EscalationPolicySpec | None = None
+    sev3: EscalationPolicySpec | None = None
+    sev4: EscalationPolicySpec | None = None
+
+    def items(self) -> list[tuple[str, EscalationPolicySpec]]:
+        """(severity, its policy) for every severity the file sets."""
+        return [
+            (severity, spec)
+            for severity in SEVERITIES
+            if (spec := getattr(self, severity)) is not None
+        ]
+
+
 class DigestSchedule(_Strict):
     weekday: Weekday = "monday"
     time: str = "09:00"
@@ -270,6 +308,7 @@ class Playbook(_Strict):
     severity_slas: dict[Literal["sev1", "sev2", "sev3", "sev4"], SlaSpec] = Field(
         default_factory=dict
     )
+    escalation_policy: EscalationPolicyBlock = Field(default_factory=EscalationPolicyBlock)
     digest: DigestSchedule = Field(default_factory=DigestSchedule)
     nudge: NudgeSchedule = Field(default_factory=NudgeSchedule)
     capture: CaptureSpec = Field(default_factory=CaptureSpec)

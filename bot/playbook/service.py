@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from bot import periods
 from bot.checklists.templates import sync_templates
-from bot.escalations.sla import SeveritySla
-from bot.escalations.slas import set_severity_slas
+from bot.escalations.sla import DEFAULT_POLICY, SeverityPolicy, SeveritySla
+from bot.escalations.slas import set_escalation_policy, set_severity_slas
 from bot.ids import USER_ID_PATTERN, USER_ID_WORD, is_user_id
 from bot.org import service as directory
 from bot.org.models import DEFAULT_REVIEW_REMINDER_DAYS
@@ -57,7 +57,13 @@ from bot.org.team_settings import (
 )
 from bot.outbox.service import enqueue
 from bot.playbook.merge import Override, merge_fields
-from bot.playbook.schema import Playbook, PlaybookInvalidError, SlaSpec, parse_playbook
+from bot.playbook.schema import (
+    EscalationPolicySpec,
+    Playbook,
+    PlaybookInvalidError,
+    SlaSpec,
+    parse_playbook,
+)
 from bot.slack.mrkdwn import escape
 from storage import kpis as kpi_store
 from storage import org
@@ -70,6 +76,7 @@ log = logging.getLogger(__name__)
 
 CHECKLISTS = "playbook.checklists"
 SEVERITY_SLAS = "playbook.severity_slas"
+ESCALATION_POLICY = "playbook.escalation_policy"
 PLAYBOOK_ACTOR = "playbook"
 
 
@@ -325,6 +332,15 @@ def import_playbook(
                 for severity, spec in playbook.severity_slas.items()
             },
         )
+    # Always written: a severity the file no longer lists goes back to its default.
+    set_escalation_policy(
+        sessions,
+        team_id=team_id,
+        policies={
+            severity: _severity_policy(severity, spec)
+            for severity, spec in playbook.escalation_policy.items()
+        },
+    )
     templates_changed = 0
     if "checklists" in playbook.model_fields_set:
         # Only a playbook that lists checklists manages them: templates it drops are retired.
@@ -341,6 +357,23 @@ def import_playbook(
         overrides=tuple(overrides),
         new_owners_told=len(notices),
     )
+
+
+def _severity_policy(severity: str, spec: EscalationPolicySpec) -> SeverityPolicy:
+    """The file's policy of one severity over its default (a field left out keeps it)."""
+    default = DEFAULT_POLICY.for_severity(severity)
+    given = spec.model_fields_set
+    changes: dict[str, Any] = {}
+    for field, name in (
+        ("process_owner_after_minutes", "process_owner_after"),
+        ("admins_after_minutes", "admins_after"),
+    ):
+        if field in given:
+            minutes = getattr(spec, field)
+            changes[name] = None if minutes is None else timedelta(minutes=minutes)
+    if spec.weekdays_only is not None:
+        changes["weekdays_only"] = spec.weekdays_only
+    return default.model_copy(update=changes)
 
 
 def _apply(row: object, wanted: dict[str, Any]) -> bool:
@@ -369,6 +402,12 @@ def _settings_of(playbook: Playbook, fingerprint: str | None = None) -> dict[str
         ),
         SEVERITY_SLAS: json.dumps(
             {sev: sla.model_dump(mode="json") for sev, sla in playbook.severity_slas.items()}
+        ),
+        ESCALATION_POLICY: json.dumps(
+            {
+                sev: spec.model_dump(mode="json", exclude_unset=True)
+                for sev, spec in playbook.escalation_policy.items()
+            }
         ),
     }
     if playbook.timezone:
@@ -466,6 +505,9 @@ def export_playbook(sessions: SessionFactory, *, team_id: str) -> str:
         ]
         data["checklists"] = json.loads(get(CHECKLISTS) or "[]")
         data["severity_slas"] = json.loads(get(SEVERITY_SLAS) or "{}")
+        policy = json.loads(get(ESCALATION_POLICY) or "{}")
+        if policy:
+            data["escalation_policy"] = policy
         data["digest"] = {
             "weekday": get(DIGEST_WEEKDAY) or periods.WEEKDAYS[DEFAULT_DIGEST_WEEKDAY],
             "time": get(DIGEST_TIME) or f"{DEFAULT_DIGEST_TIME:%H:%M}",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.ids import is_channel_id, is_user_id
+from bot.periods import zone_label
 
 # The limits live in bot.slack.limits; re-exported here for the renderers that use them.
 from bot.slack.limits import MESSAGE_TEXT_LIMIT as MESSAGE_TEXT_LIMIT
@@ -95,10 +97,13 @@ def date_token(at: datetime, fmt: str, fallback: str) -> str:
     return f"<!date^{int(at.timestamp())}^{fmt}|{escape(fallback)}>"
 
 
-def local_time(at: datetime) -> str:
-    """A moment each reader sees in their own timezone; the fallback is in UTC, labelled so."""
+def local_time(at: datetime, reader_tz: ZoneInfo | None = None) -> str:
+    """A moment each reader sees in their own timezone. The fallback (notifications, plain
+    text) is in `reader_tz` when the one reader is known, labelled with that zone, else in
+    UTC, labelled so."""
     utc = at.astimezone(UTC)
-    return date_token(utc, "{date_short_pretty} {time}", f"{utc:%Y-%m-%d %H:%M} UTC")
+    fallback = zone_label(utc, reader_tz) if reader_tz is not None else f"{utc:%Y-%m-%d %H:%M} UTC"
+    return date_token(utc, "{date_short_pretty} {time}", fallback)
 
 
 def local_date(at: datetime) -> str:

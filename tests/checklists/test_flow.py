@@ -348,7 +348,8 @@ def test_list_shows_active_runs_with_progress_and_overdue_items(
     assert "Customer onboarding — Acme &lt;!channel&gt;" in everything.reply_text
     assert "<!channel>" not in everything.reply_text
     assert "`1/3 done`" in everything.reply_text and "2 overdue" in everything.reply_text
-    overdue_line = "Provision the workspace — <@U0002>, due Fri 20 Nov (overdue by 1 day)"
+    # due by the end of Friday, 10 hours ago (not "1 day" nor "today")
+    overdue_line = "Provision the workspace — <@U0002>, due Fri 20 Nov (overdue 10 h)"
     assert overdue_line in everything.reply_text
     assert "Beta" in everything.reply_text
     mine = slack.command("/checklist", "list mine", user="U0009")

@@ -150,9 +150,13 @@ def test_overdue_escalation_clocks_are_nudged_and_done_acknowledges(
     [nudge] = _nudges(standin, OWNER)
     dm = nudge.params
     assert f"Acknowledge escalation #{e.id} (SEV2): Card &lt;fails&gt;" in dm["text"]
-    [(done, value), (snooze, _)] = _buttons(dm)
-    assert (done, snooze) == (DONE_ACTION, SNOOZE_ACTION)
+    # A breached SEV2 is not offered a snooze, and a crafted Snooze is refused.
+    [(done, value)] = _buttons(dm)
+    assert done == DONE_ACTION and "cannot be snoozed" in dm["text"]
     assert ItemRef.from_value(value) == ItemRef("escalation", f"{e.id}:ack")
+    refused = _click_in(slack, nudge, SNOOZE_ACTION, value)
+    assert "A breached SEV2 cannot be snoozed" in refused.reply_text
+    assert "Nothing was snoozed" in refused.reply_text
 
     result = _click_in(slack, nudge, DONE_ACTION, value)
     # Acked with nothing to say: the nudge DM itself is updated (through the outbox).
@@ -178,7 +182,7 @@ def test_overdue_escalation_clocks_are_nudged_and_done_acknowledges(
     nudge = _nudges(standin, OWNER)[-1]
     dm = nudge.params
     assert f"Resolve escalation #{e.id} (SEV2)" in dm["text"]
-    assert [a for a, _ in _buttons(dm)] == [SNOOZE_ACTION]
+    assert _buttons(dm) == []  # no Done (it needs a root cause), no Snooze (a SEV2)
     # A stale or crafted Done for it explains where to resolve and changes nothing.
     stale = ItemRef("escalation", f"{e.id}:resolve").to_value()
     result = _click_in(slack, nudge, DONE_ACTION, stale)

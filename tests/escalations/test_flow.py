@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from bot.clock import FixedClock
 from bot.escalations import modals, service
-from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, NewEscalationMeta
+from bot.escalations.render import (
+    ACKNOWLEDGE,
+    REASSIGN,
+    REOPEN,
+    RESOLVE,
+    SEVERITY,
+    NewEscalationMeta,
+)
 from bot.org import service as directory
 from bot.org import team_settings
 from bot.outbox.service import get_entry
@@ -28,6 +36,7 @@ from tests.support.escalations import (
     setup_roles,
     submit_new,
     submit_reassign,
+    submit_reopen,
     submit_resolve,
     thread_posts,
     updates_of,
@@ -86,7 +95,7 @@ def test_submit_stores_posts_dms_and_confirms(
     post, dm = posts["C0ESC"], posts[OWNER]
     # The sender records the post's channel and ts on the escalation.
     assert (e.channel_id, e.message_ts) == ("C0ESC", post.response["ts"])
-    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
+    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE, SEVERITY]
     text = dump(post)
     assert "Acme GmbH" in text and "SEV2" in text and f"<@{OWNER}>" in text
     assert "tickets.example/123?a=1&amp;b=2" in text
@@ -129,7 +138,7 @@ def test_without_escalation_channel_it_posts_where_typed_and_says_so(
     posts = result.of("chat.postMessage")
     assert sorted(p.params["channel"] for p in posts) == sorted([ORIGIN, OWNER])
     [post] = [p for p in posts if p.params["channel"] == ORIGIN]
-    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
+    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE, SEVERITY]
     [confirmation] = result.of("chat.postEphemeral")
     assert "being posted in <#C0001>" in confirmation.params["text"]
     assert "No escalation channel is configured" in confirmation.params["text"]
@@ -149,7 +158,7 @@ def test_channel_without_the_bot_falls_back_and_tells_the_reporter(
     refused = [c for c in standin.calls("chat.postMessage", ok_only=False) if c.status != 200]
     assert [c.params["channel"] for c in refused] == ["C0ESC"]
     [post] = [p for p in result.of("chat.postMessage") if p.params["channel"] == ORIGIN]
-    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
+    assert action_ids(post.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE, SEVERITY]
     assert (e.channel_id, e.message_ts) == (ORIGIN, post.response["ts"])
     assert _delivery(sessions, e.id) == "sent"
     # The reporter learns that C0ESC refused, and what to do about it: the confirmation
@@ -183,7 +192,7 @@ def test_every_transition_updates_message_thread_and_timeline(
     [thread] = result.of("chat.postMessage")
     assert thread.params["thread_ts"] == e.message_ts and "acknowledged" in thread.params["text"]
     [update] = result.of("chat.update")
-    assert action_ids(update.params["blocks"]) == [REASSIGN, RESOLVE]
+    assert action_ids(update.params["blocks"]) == [REASSIGN, RESOLVE, SEVERITY]
     assert "Acknowledged" in dump(update)
     e = service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert (e.status, e.acknowledged_by, e.acknowledged_at) == ("acknowledged", OWNER, clock())
@@ -214,10 +223,24 @@ def test_every_transition_updates_message_thread_and_timeline(
     assert (e.status, e.resolved_by) == ("resolved", "U0NEW")
     assert e.root_cause == "An expired TLS certificate at the card processor."
     assert e.corrective_action == "Renewed it; added expiry monitoring."
+    e_resolved_root_cause = e.root_cause
 
+    # Reopen asks why first; nothing changes until the reason is given.
     result = press(slack, REOPEN, e, user=PROCESS_OWNER)
+    [opened] = result.of("views.open")
+    assert opened.params["view"]["callback_id"] == modals.REOPEN_CALLBACK
+    assert "expired TLS certificate" in json.dumps(opened.params["view"])
+    assert (
+        service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock()).status
+        == "resolved"
+    )
+    result = submit_reopen(slack, e.id, user=PROCESS_OWNER, reason="Declines are back <!channel>")
     [update] = result.of("chat.update")
-    assert action_ids(update.params["blocks"]) == [REASSIGN, RESOLVE]
+    assert action_ids(update.params["blocks"]) == [REASSIGN, RESOLVE, SEVERITY]
+    # the previous resolution stays visible on the message, with why it was reopened
+    message = dump(update)
+    assert "Previous root cause" in message and "expired TLS certificate" in message
+    assert "Declines are back &lt;!channel&gt;" in message and "<!channel>" not in message
     e = service.get_escalation(sessions, team_id=TEAM, escalation_id=e.id, now=clock())
     assert (e.status, e.resolved_at, e.root_cause) == ("acknowledged", None, None)
 
@@ -230,6 +253,9 @@ def test_every_transition_updates_message_thread_and_timeline(
         ("reopened", PROCESS_OWNER),
     ]
     assert timeline[2].detail == {"from": OWNER, "to": "U0NEW"}
+    assert timeline[4].detail["reason"] == "Declines are back <!channel>"
+    assert timeline[4].detail["previous_root_cause"] == e_resolved_root_cause
+    assert "*Why*" in thread_posts(standin, e)[-1].params["text"]
     assert len(thread_posts(standin, e)) == 4
     assert len(updates_of(standin, e)) == 4
 

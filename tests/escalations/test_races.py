@@ -12,7 +12,14 @@ from slack_sdk import WebClient
 
 from bot.clock import FixedClock
 from bot.escalations import service
-from bot.escalations.render import ACKNOWLEDGE, REASSIGN, REOPEN, RESOLVE, render_escalation_message
+from bot.escalations.render import (
+    ACKNOWLEDGE,
+    REASSIGN,
+    REOPEN,
+    RESOLVE,
+    SEVERITY,
+    render_escalation_message,
+)
 from bot.slack.blocks import as_dicts
 from storage.db import SessionFactory
 from tests.support.escalations import (
@@ -76,7 +83,7 @@ def test_double_click_acknowledge_is_one_event(
     assert len(first.of("chat.postMessage")) == 1 and not second.of("chat.postMessage")
     # The second click still refreshes the (possibly stale) message.
     [update] = second.of("chat.update")
-    assert action_ids(update.params["blocks"]) == [REASSIGN, RESOLVE]
+    assert action_ids(update.params["blocks"]) == [REASSIGN, RESOLVE, SEVERITY]
     assert _kinds(sessions, e.id) == ["opened", "acknowledged"]
 
 
@@ -215,7 +222,7 @@ def test_reopen_on_an_open_escalation_changes_nothing(
     [note] = _told(result, OWNER)
     assert "not resolved" in note.params["text"]
     [update] = result.of("chat.update")
-    assert action_ids(update.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE]
+    assert action_ids(update.params["blocks"]) == [ACKNOWLEDGE, REASSIGN, RESOLVE, SEVERITY]
     assert _kinds(sessions, e.id) == ["opened"]
 
 
@@ -263,7 +270,7 @@ def test_a_slow_stale_update_is_corrected_by_a_refresh(
     assert _kinds(sessions, e.id) == ["opened", "acknowledged", "resolved"]
     updates = updates_of(standin, after)
     assert [action_ids(u.params["blocks"]) for u in updates] == [
-        [REASSIGN, RESOLVE],  # the acknowledge's, arriving late
+        [REASSIGN, RESOLVE, SEVERITY],  # the acknowledge's, arriving late
         [REOPEN],  # sent again because the resolve changed the row meanwhile
     ]
     assert updates[-1].params["blocks"] == as_dicts(render_escalation_message(after)[1])

@@ -16,7 +16,7 @@ from bot.outbox.service import get_entry
 from bot.slack.events import claim_event_delivery
 from bot.wiring import make_sender
 from schedules.digest_job import digest_key
-from schedules.leader import Leader
+from schedules.leader import DEFAULT_TTL, Leader
 from schedules.runner import TICK_JOB_ID, build_scheduler, stop
 from storage.db import SessionFactory, make_engine, make_session_factory
 from tests.support.schedule import Records, run_and_deliver
@@ -82,10 +82,12 @@ def _digest_team(deps: Deps) -> None:
 def test_only_the_leader_ticks_and_a_follower_takes_over(
     deps: Deps, standin: SlackStandin, records: Records
 ) -> None:
+    assert timedelta(minutes=3) == DEFAULT_TTL  # a dead leader is replaced within 3 minutes
     _digest_team(deps)
     leader = Leader(deps.sessions, holder="leader")
     follower = Leader(deps.sessions, holder="follower")
-    first = run_and_deliver(deps, NOW - timedelta(minutes=5), leader=leader)  # W46's
+    # (the lease runs 3 minutes from the last tick: DEFAULT_TTL)
+    first = run_and_deliver(deps, NOW - timedelta(minutes=2), leader=leader)  # W46's
     assert first.led and [r.outcome for r in first.digests] == ["queued"]
     assert len(standin.calls("chat.postMessage")) == 1
     standin.clear()
@@ -94,7 +96,7 @@ def test_only_the_leader_ticks_and_a_follower_takes_over(
     assert standin.calls("chat.postMessage") == []
     assert get_entry(deps.sessions, team_id="T1", key=digest_key("2026-W47")) is None
     # the leader died; once its lease expires the follower queues the due digest, once
-    later = NOW + timedelta(minutes=11)
+    later = NOW + timedelta(minutes=2)
     report = run_and_deliver(deps, later, leader=follower)
     assert report.led and [r.outcome for r in report.digests] == ["queued"]
     [post] = standin.calls("chat.postMessage")
@@ -113,7 +115,7 @@ def test_scheduler_is_configured_against_apscheduler_defaults(deps: Deps) -> Non
     assert job.coalesce is True
     assert job.max_instances == 1
     assert job.misfire_grace_time == 3600
-    assert job.trigger.interval == timedelta(minutes=5)
+    assert job.trigger.interval == timedelta(minutes=1)  # SLA alerts within a minute
     assert str(job.trigger.timezone) == "UTC"
 
 

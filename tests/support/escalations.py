@@ -159,3 +159,14 @@ def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
 
 def dump(call: ApiCall) -> str:
     return json.dumps(call.params, ensure_ascii=False)
+
+
+def submit_reopen(
+    slack: SlackDriver, escalation_id: int, *, user: str, reason: str | None
+) -> Result:
+    return slack.submit(
+        modals.REOPEN_CALLBACK,
+        {modals.REOPEN_REASON: {modals.VALUE: text_value(reason)}},
+        private_metadata=value_of(escalation_id),
+        user=user,
+    )
