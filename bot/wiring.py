@@ -24,6 +24,7 @@ from bot.digest.sections import SECTIONS
 from bot.escalations import messages as escalation_messages
 from bot.escalations import service as escalations
 from bot.home.service import HOME_SECTIONS
+from bot.kpis.chart_files import StoredCharts
 from bot.nudges.sources import SOURCES
 from bot.org.messages import person_recorder
 from bot.playbook.schema import PlaybookInvalidError
@@ -111,6 +112,7 @@ def make_sender(deps: Deps, *, pacer: Pacer | None = None) -> OutboxSender:
         client,
         renderers=message_renderers(deps),
         on_person=person_recorder(deps),
+        charts=StoredCharts(deps.sessions),
         pacer=pacer,
         stale_after=timedelta(seconds=settings.opsloop_outbox_claim_seconds),
     )

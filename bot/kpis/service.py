@@ -91,6 +91,19 @@ def week_value(
     return values[-1].value if values else None
 
 
+def week_entry(
+    session: Session, *, kpi: Kpi, week: str, tz: str, as_of: datetime | None = None
+) -> WeekValue:
+    """`week_value` with the note logged with that value (manual KPIs)."""
+    if kpi.kind != MANUAL_KIND:
+        return WeekValue(week, week_value(session, kpi=kpi, week=week, tz=tz, as_of=as_of))
+    start, end = week_bounds(week, tz)
+    values = kpi_store.list_measurements(session, kpi_id=kpi.id, start=start, end=end)
+    if not values:
+        return WeekValue(week, None)
+    return WeekValue(week, values[-1].value, values[-1].note or "")
+
+
 def _report(
     session: Session,
     kpi: Kpi,
@@ -103,7 +116,7 @@ def _report(
     info = kpi_info(session, kpi)
     as_of = as_of or now
     series = tuple(
-        WeekValue(week, week_value(session, kpi=kpi, week=week, tz=tz, as_of=as_of))
+        week_entry(session, kpi=kpi, week=week, tz=tz, as_of=as_of)
         for week in last_weeks(week_of(now, tz), weeks)
     )
     current = series[-1] if series[-1].value is not None or len(series) < 2 else series[-2]
@@ -113,10 +126,13 @@ def _report(
 def show_kpi(
     sessions: SessionFactory, *, team_id: str, kpi_ref: str, now: datetime, tz: str
 ) -> KpiReport:
-    """One KPI over the last 8 weeks, with its current status against target."""
+    """One KPI over the last 8 weeks, with its current status against target.
+
+    One week more is read than the table shows: when this week has no value yet, the chart
+    ends at last week and still shows 8 (the same chart the digest uploaded)."""
     with transaction(sessions) as session:
         kpi = find_kpi(session, team_id=team_id, ref=kpi_ref)
-        return _report(session, kpi, now=now, tz=tz, weeks=SHOW_WEEKS)
+        return _report(session, kpi, now=now, tz=tz, weeks=SHOW_WEEKS + 1)
 
 
 def list_kpi_reports(
