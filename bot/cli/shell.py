@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bot.deps import Deps
@@ -24,6 +26,17 @@ def load_playbook_in_shell(deps: Deps) -> None:
     help="Where the playground keeps its data.",
 )
 @click.option("--user", default="U0PLAYER", show_default=True, help="Your Slack user id here.")
-def shell(database_url: str, user: str) -> None:
+@click.option(
+    "--charts",
+    "charts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the KPI charts the bot uploads here (default: a new temporary folder).",
+)
+def shell(database_url: str, user: str, charts_dir: Path | None) -> None:
     """A local playground with no Slack: type /ops help and see what the bot would do."""
-    run_shell(database_url=database_url, user_id=user, on_start=load_playbook_in_shell)
+    run_shell(
+        database_url=database_url,
+        user_id=user,
+        on_start=load_playbook_in_shell,
+        charts_dir=charts_dir,
+    )
