@@ -44,8 +44,13 @@ from tests.support.slack import SlackDriver, SlackStandin
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _info(key: str = "activation", *, unit: str = "%", target: float | None = 25.0,
-          direction: str = "higher") -> KpiInfo:  # fmt: skip
+def _info(
+    key: str = "activation",
+    *,
+    unit: str = "%",
+    target: float | None = 25.0,
+    direction: str = "higher",
+) -> KpiInfo:
     return KpiInfo(key, key.title(), "", unit, target, direction, None, None, "manual")
 
 
@@ -70,11 +75,19 @@ def test_trend_chart_draws_the_series_up_to_the_week_shown_with_each_status() ->
     assert [p.period for p in chart.points] == [f"2026-W{w}" for w in range(40, 48)]
     assert [p.value for p in chart.points] == [18.0, 20.0, None, 23.0, 22.0, 24.5, 26.0, 27.0]
     assert [p.status for p in chart.points] == [
-        OFF_TRACK, OFF_TRACK, NO_DATA, AT_RISK, OFF_TRACK, AT_RISK, ON_TRACK, ON_TRACK,
-    ]  # fmt: skip
+        OFF_TRACK,
+        OFF_TRACK,
+        NO_DATA,
+        AT_RISK,
+        OFF_TRACK,
+        AT_RISK,
+        ON_TRACK,
+        ON_TRACK,
+    ]
     assert chart.band == (22.5, 25.0)  # at risk: within 10% short of the target
-    lower = trend_chart(_report([9.0, 11.0], _info("ttr", unit="hours", target=10.0,
-                                                  direction="lower")))  # fmt: skip
+    lower = trend_chart(
+        _report([9.0, 11.0], _info("ttr", unit="hours", target=10.0, direction="lower"))
+    )
     assert lower.band == (10.0, 11.0)
     assert [p.status for p in lower.points] == [ON_TRACK, AT_RISK]
 
@@ -121,10 +134,17 @@ def test_overview_shows_every_kpi_against_its_target_and_grows_with_them() -> No
     ]
     chart = overview_chart(reports, period="2026-W41")
     assert [(b.kpi_key, b.status) for b in chart.bars] == [
-        ("activation", ON_TRACK), ("ttr", AT_RISK), ("nps", OFF_TRACK), ("churn", NO_DATA),
-    ]  # fmt: skip
-    assert [b.attainment for b in chart.bars] == [pytest.approx(27 / 25), pytest.approx(8 / 8.5),
-                                                  pytest.approx(0.75), None]  # fmt: skip
+        ("activation", ON_TRACK),
+        ("ttr", AT_RISK),
+        ("nps", OFF_TRACK),
+        ("churn", NO_DATA),
+    ]
+    assert [b.attainment for b in chart.bars] == [
+        pytest.approx(27 / 25),
+        pytest.approx(8 / 8.5),
+        pytest.approx(0.75),
+        None,
+    ]
     [axes] = figure_of(chart).axes
     bars = [bar.get_width() for bar in axes.containers[0]]
     assert bars == [pytest.approx(27 / 25), pytest.approx(8 / 8.5), pytest.approx(0.75), 0.0]
@@ -145,7 +165,7 @@ def test_alt_text_says_the_trend_in_words_judged_by_direction() -> None:
     falling_time = alt_text(
         trend_chart(
             _report([12.0, 9.0], _info("ttr", unit="hours", target=10.0, direction="lower"))
-        )  # fmt: skip
+        )
     )
     assert "↓ down from 12 hours to 9 hours (2026-W40 to 2026-W41, better)." in falling_time
     assert alt_text(trend_chart(_report([None, None]))).endswith("no values yet.")
