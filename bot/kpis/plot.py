@@ -9,6 +9,7 @@ No Slack and no storage here.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import tempfile
@@ -34,6 +35,7 @@ if "MPLCONFIGDIR" not in os.environ and not _config_dir_is_writable():
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="opsloop-matplotlib-")
 
 import matplotlib  # noqa: E402
+import numpy  # noqa: E402
 
 matplotlib.use("Agg")  # explicitly: never a display backend, whatever the environment says
 
@@ -123,10 +125,12 @@ def _blank_trend_axes(reuse: bool) -> Axes:
             artist.remove()
         for text in list(figure.texts):
             text.remove()
+        for image in list(figure.images):
+            image.remove()
         return axes
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.03, 0.13, 0.94, 0.72))
+    axes = figure.add_axes(TREND_AXES)
     axes.set_axis_off()
     if reuse:
         _reused_trend.append((figure, axes))
@@ -181,19 +185,13 @@ def _trend_figure(chart: TrendChart, axes: Axes) -> Figure:
             fontsize=14 if last else 12,
             fontweight="bold" if last else "normal",
             zorder=4,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.8},
         )
     if not known:
         axes.text(0.5, 0.5, "no values yet", transform=axes.transAxes, ha="center", va="center")
-    for index, point in zip(positions, chart.points, strict=True):
-        axes.text(
-            index,
-            bottom,
-            point.period.split("-")[-1],
-            ha="center",
-            va="top",
-            fontsize=12,
-            color="#333333" if point.value is not None else "#999999",
-        )
+    # The weeks under their points: one picture per set of weeks, drawn once and pasted
+    # (every chart of a digest has the same weeks; text is most of a chart's drawing time).
+    figure.figimage(_week_strip(week_labels(chart)), xo=0, yo=0, origin="upper", zorder=5)
     figure.text(0.03, 0.93, _shorten(chart_title(chart), 48), fontsize=15, va="bottom")
     # The target in the header, clear of the line whatever the data: the dashed line is it.
     figure.text(
@@ -250,6 +248,34 @@ def _overview_figure(chart: OverviewChart) -> Figure:
     if not chart.bars:
         axes.text(0.5, 0.5, "no KPIs yet", transform=axes.transAxes, ha="center")
     return figure
+
+
+# Where the trend axes sit in the figure (fractions), and the strip of week labels below.
+TREND_AXES = (0.03, 0.13, 0.94, 0.72)
+STRIP_PX = 48
+
+
+def week_labels(chart: TrendChart) -> tuple[str, ...]:
+    """The label under each point: the week without its year (`W47`)."""
+    return tuple(point.period.split("-")[-1] for point in chart.points)
+
+
+@functools.lru_cache(maxsize=16)
+def _week_strip(labels: tuple[str, ...]) -> Any:
+    """The labels, centred under the points of a trend chart, as an RGBA image as wide as
+    the chart (transparent around the text)."""
+    strip = Figure(figsize=(WIDTH_PX / DPI, STRIP_PX / DPI), dpi=DPI)
+    canvas = FigureCanvasAgg(strip)
+    strip.patch.set_alpha(0.0)
+    left, _, width, _ = TREND_AXES
+    count = max(len(labels), 1)
+    for index, label in enumerate(labels):
+        x = left + width * (index + 0.5) / count
+        strip.text(x, 0.6, label, ha="center", va="center", fontsize=12, color="#333333")
+    canvas.draw()
+    pixels = numpy.asarray(canvas.buffer_rgba()).copy()
+    pixels.setflags(write=False)
+    return pixels
 
 
 def _shorten(text: str, limit: int) -> str:
