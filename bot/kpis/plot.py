@@ -265,15 +265,16 @@ def _week_strip(labels: tuple[str, ...]) -> Any:
     """The labels, centred under the points of a trend chart, as an RGBA image as wide as
     the chart (transparent around the text)."""
     strip = Figure(figsize=(WIDTH_PX / DPI, STRIP_PX / DPI), dpi=DPI)
-    canvas = FigureCanvasAgg(strip)
+    FigureCanvasAgg(strip)
     strip.patch.set_alpha(0.0)
     left, _, width, _ = TREND_AXES
     count = max(len(labels), 1)
     for index, label in enumerate(labels):
         x = left + width * (index + 0.5) / count
         strip.text(x, 0.6, label, ha="center", va="center", fontsize=12, color="#333333")
-    canvas.draw()
-    pixels = numpy.asarray(canvas.buffer_rgba()).copy()
+    raw = io.BytesIO()
+    strip.savefig(raw, format="rgba", dpi=DPI)
+    pixels = numpy.frombuffer(raw.getvalue(), dtype=numpy.uint8).reshape(STRIP_PX, WIDTH_PX, 4)
     pixels.setflags(write=False)
     return pixels
 
