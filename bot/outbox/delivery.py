@@ -271,7 +271,7 @@ def give_up(sessions: SessionFactory, claimed: Claimed, *, error: str, now: date
         enqueue(
             session,
             team_id=row.team_id,
-            messages=[_give_up_notice(row, person, error) for person in people],
+            messages=[_give_up_notice(row, person, error, now) for person in people],
             now=now,
         )
 
@@ -279,7 +279,7 @@ def give_up(sessions: SessionFactory, claimed: Claimed, *, error: str, now: date
 GIVE_UP_PREFIX = "gave-up:"
 
 
-def _give_up_notice(row: OutboxMessage, person: str, error: str) -> Outgoing:
+def _give_up_notice(row: OutboxMessage, person: str, error: str, now: datetime) -> Outgoing:
     what = {
         POST: "a message",
         "chat.update": "an update of a message",
@@ -291,12 +291,15 @@ def _give_up_notice(row: OutboxMessage, person: str, error: str) -> Outgoing:
     said = _said(error)
     if row.method == UPLOAD_CHART:
         text = (
-            f":warning: Opsloop could not upload a KPI chart to Slack (Slack said `{said}`). "
-            "The digest, App Home and `/kpi show` went out with their tables and say the "
-            f"chart is missing. It is kept as outbox item {row.id}: "
-            f"`opsloop outbox resend {row.id}` uploads it again (later messages use it)."
+            f":warning: Opsloop could not upload a KPI chart to Slack (Slack said `{said}`), "
+            "so the messages showing it went out without it, saying the chart is missing. "
+            f"It is kept as outbox item {row.id} (`opsloop outbox --failed` lists any "
+            f"others): `opsloop outbox resend {row.id}` uploads it again for the next "
+            "messages once the cause is fixed (`missing_scope`: reinstall the app to grant "
+            "`files:write`)."
         )
-        return post(f"{GIVE_UP_PREFIX}{row.id}:{person}", person, text)
+        # A digest uploads one chart per KPI: one notice a day, not one per chart.
+        return post(f"{GIVE_UP_PREFIX}charts:{now:%Y-%m-%d}:{person}", person, text)
     fix = ""
     if said in ("not_in_channel", "channel_not_found") and where != "a DM":
         fix = f" Invite Opsloop with `/invite @Opsloop` in {where} (a private one needs it)."
