@@ -76,6 +76,9 @@ GOOD_COLOUR = "#e8f5e9"
 STYLE: dict[Any, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 13,
+    # Glyphs placed without hinting: a good part of the drawing time less, no visible
+    # difference at these sizes.
+    "text.hinting": "none",
     "axes.titlesize": 15,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -232,15 +235,25 @@ def _overview_figure(chart: OverviewChart) -> Figure:
         else:
             label = f"{_shorten(plain_value(bar.value, bar.unit), 16)} · {bar.status}"
         axes.text(
-            min(bar.attainment or 0.0, MAX_ATTAINMENT) + 0.02,
+            MAX_ATTAINMENT + 0.03,  # one column, clear of the bars and the target line
             position,
             label,
             va="center",
             fontsize=11,
             zorder=3,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5, "alpha": 0.85},
         )
-    axes.set_yticks(positions, [_shorten(bar.name, 26) for bar in chart.bars], fontsize=12)
+    # Names as plain text rather than tick labels: 30 ticks cost more than the bars.
+    axes.set_yticks([])
+    for position, bar in zip(positions, chart.bars, strict=True):
+        axes.text(
+            -0.01,
+            position,
+            _shorten(bar.name, 26),
+            transform=axes.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=12,
+        )
     axes.set_xlim(0, MAX_ATTAINMENT + 0.75)
     axes.set_xticks([0, 0.5, 1.0, 1.5], ["0", "50%", "target", "150%"])
     axes.set_ylim(-0.6, rows - 0.4)
