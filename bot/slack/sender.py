@@ -394,13 +394,7 @@ class OutboxSender:
             if file_id:
                 filled.append({**block, "slack_file": {"id": file_id}})
             else:
-                filled.append(
-                    {
-                        "type": "context",
-                        "block_id": block.get("block_id"),
-                        "elements": [{"type": "mrkdwn", "text": CHART_MISSING}],
-                    }
-                )
+                filled += _charts_missing([block])
         return filled
 
     def _lookup_failed(self, claimed: Claimed, error: Exception) -> None:
@@ -426,7 +420,15 @@ class OutboxSender:
             text, blocks = self._render(claimed)
         blocks = self._with_charts(claimed.team_id, blocks)
         if claimed.method == POST:
-            return self._post_with_fallbacks(claimed, text, blocks)
+            try:
+                return self._post_with_fallbacks(claimed, text, blocks)
+            except SlackApiError as error:
+                # Slack can refuse an image block naming a file it is still processing; the
+                # message (a digest's tables) must not be lost for its picture.
+                if _error_of(error) not in CHART_REFUSALS or not _shows_charts(blocks):
+                    raise
+                log.warning("outbox %s: charts refused (%s); sent without", claimed.id, error)
+                return self._post_with_fallbacks(claimed, text, _charts_missing(blocks))
         if claimed.method == UPDATE:
             if not claimed.ts:
                 raise _Unsendable("message_not_found")
@@ -608,6 +610,28 @@ class OutboxSender:
 
 class _Unsendable(Exception):
     """A row the sender cannot make a call of (no ts to update, an unknown method)."""
+
+
+# What Slack answers when a message's image block names a file it will not show.
+CHART_REFUSALS = frozenset({"invalid_blocks", "invalid_blocks_format"})
+
+
+def _shows_charts(blocks: Any) -> bool:
+    return isinstance(blocks, list) and any(_chart_of(block) for block in blocks)
+
+
+def _charts_missing(blocks: list[Any]) -> list[Any]:
+    """`blocks` with each chart image replaced by the line saying it is missing."""
+    return [
+        {
+            "type": "context",
+            "block_id": block.get("block_id"),
+            "elements": [{"type": "mrkdwn", "text": CHART_MISSING}],
+        }
+        if _chart_of(block)
+        else block
+        for block in blocks
+    ]
 
 
 def _chart_of(block: Any) -> str:

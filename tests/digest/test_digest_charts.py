@@ -208,3 +208,20 @@ def test_charts_folder_without_dry_run_is_refused(db_url: str) -> None:
     result = CliRunner().invoke(cli, ["digest", "--charts", "/tmp/x"], env={"DATABASE_URL": db_url})
     assert result.exit_code == 2
     assert "--charts" in result.output and "Traceback" not in result.output
+
+
+def test_digest_goes_out_without_its_picture_when_slack_refuses_the_image_block(
+    week_of_values: Deps, standin: SlackStandin, clock: FixedClock
+) -> None:
+    # Slack may refuse an image block naming a file it has not finished processing.
+    standin.fail("chat.postMessage", status=200, error="invalid_blocks", times=1)
+    clock.now = DUE
+    run_and_deliver(week_of_values, clock())
+    refused, digest = [
+        c.params
+        for c in standin.calls("chat.postMessage")  # the refusal is recorded too (ok: false)
+        if c.params["channel"] == DIGEST and not c.params.get("thread_ts")
+    ]
+    assert _images(refused) and not _images(digest)
+    assert "*Trial-to-paid activation*: 27% ↑ better" in digest["text"]
+    assert "could not be uploaded" in str(digest["blocks"])
