@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", type=_sizes, default=[10_000, 1_000_000], help="e.g. 10000,1000000"
     )
     digest.add_argument("--repeats", type=int, default=5)
+    charts = sub.add_parser("charts", help="drawing a digest's KPI charts (30 KPIs)")
+    charts.add_argument("--kpis", type=int, default=30)
+    charts.add_argument("--repeats", type=int, default=5)
     nudge = sub.add_parser("nudges", help="one DM per owner under Slack's posting limits")
     nudge.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     # 1,000 owners take ~3 min per database here (floor 99 s at 10/s); the default is half.
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     replicas.add_argument("--threads", type=int, default=16, help="server threads per replica")
     args = parser.parse_args(argv)
 
-    db = getattr(args, "db", "postgres")
+    db = getattr(args, "db", "postgres")  # `replicas` runs on PostgreSQL; `charts` uses none
     kinds = ["sqlite", "postgres"] if db == "both" else [db]
     runs = []
     if args.name == "ack":
@@ -103,11 +106,24 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     elif args.name == "digest":
+        from bench import charts as bench_charts
         from bench import digest as bench_digest
 
         for kind in kinds:
             runs.append(bench_digest.run(db=kind, sizes=args.sizes, repeats=args.repeats))
         bench_digest.print_table(runs)
+        # Beside the build: drawing the charts of a 30-KPI digest (no database involved).
+        drawn = bench_charts.measure(repeats=args.repeats)
+        bench_charts.print_table(drawn)
+        runs.append({"charts": drawn})
+    elif args.name == "charts":
+        from bench import charts as bench_charts
+
+        if not 1 <= args.kpis <= 200 or not 1 <= args.repeats <= 50:
+            parser.error("--kpis must be 1..200 and --repeats 1..50")
+        drawn = bench_charts.measure(kpis=args.kpis, repeats=args.repeats)
+        bench_charts.print_table(drawn)
+        runs.append(drawn)
     elif args.name == "nudges":
         from bench import nudges as bench_nudges
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event, text
 from bench import report, servers
 from bot.digest import service as digests
 from bot.digest.render import render_digest
+from bot.digest.sections import SECTIONS
 from storage.db import make_engine, make_session_factory
 
 TEAM = "TBENCH"
@@ -250,7 +251,9 @@ def load(engine: Engine, size: int) -> dict[str, int]:
 
 def build(sessions: Any, week: str) -> tuple[str, list[Any]]:
     """What `opsloop digest --dry-run` does for one team: build, then render."""
-    digest = digests.build_digest(sessions, team_id=TEAM, week=week, now=NOW, default_timezone=TZ)
+    digest = digests.build_digest(
+        sessions, sections=SECTIONS, team_id=TEAM, week=week, now=NOW, default_timezone=TZ
+    )
     return render_digest(digest)
 
 

@@ -26,6 +26,7 @@ from bot.escalations import breaches as escalation_breaches
 from bot.escalations import messages as escalation_messages
 from bot.escalations import service as escalations
 from bot.home.service import HOME_SECTIONS
+from bot.kpis.chart_files import StoredCharts
 from bot.nudges.sources import SOURCES
 from bot.org.messages import person_recorder
 from bot.playbook.owners import LookupEmail, OwnerLookupError, resolve_owner_emails
@@ -146,6 +147,7 @@ def make_sender(deps: Deps, *, pacer: Pacer | None = None) -> OutboxSender:
         renderers=message_renderers(deps),
         on_person=person_recorder(deps),
         on_message=message_recorder(deps),
+        charts=StoredCharts(deps.sessions),
         pacer=pacer,
         stale_after=timedelta(seconds=settings.opsloop_outbox_claim_seconds),
     )

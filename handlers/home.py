@@ -8,9 +8,12 @@ from slack_bolt import App, BoltContext
 
 from bot.home.render import render_home
 from bot.home.service import build_home
+from bot.kpis.chart_files import pending_uploads, queue_with_charts
+from bot.kpis.charts import ChartRef, overview_chart
 from bot.org import service as directory
 from bot.org.people import queue_stale_people
 from bot.outbox import models as outbox
+from bot.outbox.models import Outgoing
 from bot.outbox.service import enqueue_messages
 from bot.slack.context import deps_of, team_of
 from bot.slack.errors import guarded
@@ -42,5 +45,25 @@ def handle_app_home_opened(
         now=deps.clock(),
         tz=tz,
     )
-    home = outbox.publish_home(f"home:{user_id}", user_id=user_id, view=render_home(data))
-    enqueue_messages(deps.sessions, team_id=team_id, messages=[home], now=deps.clock())
+    if not data.kpis:
+        home = outbox.publish_home(f"home:{user_id}", user_id=user_id, view=render_home(data))
+        enqueue_messages(deps.sessions, team_id=team_id, messages=[home], now=deps.clock())
+        return
+
+    def publish(refs: list[ChartRef]) -> list[Outgoing]:
+        # Published once the overview is uploaded (at once when it was before: the same
+        # data draws the same chart, reused from the digest or an earlier visit).
+        view = render_home(data, refs[0])
+        waits = pending_uploads(refs)
+        return [
+            outbox.publish_home(f"home:{user_id}", user_id=user_id, view=view, after=waits or None)
+        ]
+
+    queue_with_charts(
+        deps.sessions,
+        team_id=team_id,
+        charts=[overview_chart(data.kpis)],
+        channel=user_id,
+        now=deps.clock(),
+        messages=publish,
+    )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from storage.charts import set_file_id
 from storage.models.checklists import ChecklistRun
 from storage.models.escalations import Escalation
 from storage.models.feedback import Feedback
@@ -27,6 +28,9 @@ from storage.models.outbox import (
     OutboxMessage,
 )
 from storage.upsert import insert_if_absent
+
+# The subject kind of a chart upload ("chart:<hash>"), whose file id is kept on the chart.
+CHART_SUBJECT = "chart"
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,7 @@ def mark_sent(
     channel: str | None,
     ts: str | None,
     permalink: str | None = None,
+    file_id: str | None = None,
 ) -> bool:
     """Record a delivery; a row whose payload was replaced meanwhile stays pending (its newer
     version is still to be sent). The record the message belongs to gets its channel and ts
@@ -244,10 +249,15 @@ def mark_sent(
     row = session.get(OutboxMessage, message_id, populate_existing=True)
     if row is None or row.claim_token != token or row.state != OUTBOX_SENDING:
         return False
-    if row.subject:
-        # The record first, then this row: a change to the record (a tick on a checklist)
-        # locks the record and then replaces its message's outbox row, so taking them the
-        # other way round here deadlocks on PostgreSQL when a tick meets a delivery.
+    # The record first, then this row: a change to the record (a tick on a checklist)
+    # locks the record and then replaces its message's outbox row, so taking them the other
+    # way round here deadlocks on PostgreSQL when a tick meets a delivery.
+    if row.subject and file_id:
+        # An uploaded chart: its file id is kept with it, in this same transaction.
+        kind, _, ident = row.subject.partition(":")
+        if kind == CHART_SUBJECT:
+            set_file_id(session, team_id=row.team_id, chart_hash=ident, file_id=file_id, now=now)
+    elif row.subject:
         _record_on_subject(session, row.team_id, row.subject, channel, ts, permalink)
     newer = row.claimed_revision is not None and row.revision != row.claimed_revision
     row.state = OUTBOX_PENDING if newer else OUTBOX_SENT

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -10,6 +12,7 @@ from bot import periods
 from bot.cli.common import CliError, parse_moment, print_blocks, reach_slack, ready_deps
 from bot.deps import Deps
 from bot.digest import service as digests
+from bot.kpis.charts import alt_text, chart_filename
 from bot.org import service as directory
 from bot.org.service import list_scheduled_teams
 from bot.outbox.models import Delivery
@@ -72,8 +75,25 @@ def scheduler() -> None:
 @click.option("--team", help="Only this Slack team id (default: every team with settings).")
 @click.option("--dry-run", is_flag=True, help="Print the digest instead of posting it.")
 @click.option("--as-of", "as_of", help="Evaluate at this ISO time instead of now.")
-def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None) -> None:
+@click.option(
+    "--charts",
+    "charts_dir",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    help="With --dry-run: also draw the digest's charts as PNG files in this folder.",
+)
+def digest(
+    week: str | None,
+    team: str | None,
+    dry_run: bool,
+    as_of: str | None,
+    charts_dir: Path | None,
+) -> None:
     """Post (or print) the weekly review digest; a digest already posted is never repeated."""
+    if charts_dir is not None and not dry_run:
+        raise click.BadParameter(
+            "draws the charts of a dry run; a posted digest uploads them to Slack",
+            param_hint="--charts",
+        )
     if week is not None:
         try:
             week = periods.parse_week(week)
@@ -89,6 +109,7 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
     if not dry_run:
         reach_slack(deps)
     queued: list[tuple[str, str, str]] = []
+    charts_keys: list[tuple[str, str]] = []
     for team_id in team_ids:
         tz = directory.team_timezone(deps.sessions, team_id=team_id, default=default_tz)
         team_week = week or digests.last_week(now, tz)
@@ -97,6 +118,9 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
                 deps, team_id=team_id, week=team_week, now=now
             )
             print_blocks(f"digest {team_week} · team {team_id}", text, blocks)
+            if charts_dir is not None:
+                folder = charts_dir / team_id if len(team_ids) > 1 else charts_dir
+                _write_charts(deps, folder, team_id=team_id, week=team_week, now=now)
             continue
         schedule = digests.get_digest_schedule(
             deps.sessions, team_id=team_id, default_timezone=default_tz
@@ -108,14 +132,45 @@ def digest(week: str | None, team: str | None, dry_run: bool, as_of: str | None)
             deps, team_id=team_id, week=team_week, channel=schedule.channel, now=now
         )
         queued.append((team_id, digest_job.digest_key(team_week), schedule.channel))
+        charts_keys.append((team_id, digest_job.charts_key(team_week)))
     if not queued:
         return
-    states = deliver(deps, [(team_id, key) for team_id, key, _ in queued])
+    # The digest, and its thread of charts when it has one (it waits for their uploads).
+    charts = [
+        (team_id, key)
+        for team_id, key in charts_keys
+        if get_entry(deps.sessions, team_id=team_id, key=key) is not None
+    ]
+    states = deliver(deps, [(team_id, key) for team_id, key, _ in queued] + charts)
     for team_id, key, channel in queued:
         click.echo(f"team {team_id}: {key} → {channel}: {states[(team_id, key)]}")
+    for team_id, key in charts:
+        click.echo(f"team {team_id}: {key} (its thread) → {states[(team_id, key)]}")
     failed = sum(state != Delivery.SENT for state in states.values())
     if failed:
         raise CliError(_NOT_POSTED.format(count=failed, what="digest(s)"))
+
+
+def _write_charts(deps: Deps, folder: Path, *, team_id: str, week: str, now: datetime) -> None:
+    """Draw the digest's charts into `folder` (one subfolder per team when there are
+    several) and print each file's path with what it shows in words."""
+    from bot.kpis.plot import render_png  # matplotlib: only when asked to draw
+
+    built = digest_job.build_team_digest(deps, team_id=team_id, week=week, now=now)
+    charts = digest_job.digest_charts(built)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot write charts to {folder}: {exc.strerror or exc}") from None
+    if not charts:
+        click.echo(f"team {team_id}: no KPIs, so no charts", err=True)
+    for chart in charts:
+        path = folder / chart_filename(chart)
+        try:
+            path.write_bytes(render_png(chart))
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+        click.echo(f"{path}  — {alt_text(chart)}")
 
 
 @click.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bot.cli.common import settings_from_env
@@ -22,7 +24,13 @@ from bot.shell.repl import run_shell
     is_flag=True,
     help="Start without a playbook (default: OPSLOOP_PLAYBOOK, else the example team's).",
 )
-def shell(database_url: str, user: str, empty: bool) -> None:
+@click.option(
+    "--charts",
+    "charts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the KPI charts the bot uploads here (default: a new temporary folder).",
+)
+def shell(database_url: str, user: str, empty: bool, charts_dir: Path | None) -> None:
     """A local playground with no Slack: type /ops help and see what the bot would do.
 
     It opens on the example team (the packaged playbook.example.yaml: processes, KPIs, a
@@ -31,4 +39,4 @@ def shell(database_url: str, user: str, empty: bool) -> None:
     """
     settings = settings_from_env()
     playbook = None if empty else settings.opsloop_playbook or example_playbook_path()
-    run_shell(database_url=database_url, user_id=user, playbook=playbook)
+    run_shell(database_url=database_url, user_id=user, playbook=playbook, charts_dir=charts_dir)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import periods
+from bot.kpis.charts import Chart
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class DigestSection:
     title: str
     facts: Mapping[str, Any] = field(default_factory=dict)
     empty_text: str | None = None
+    # Pictures of the section (the KPIs' overview first, then one trend per KPI).
+    charts: tuple[Chart, ...] = ()
 
     @property
     def is_empty(self) -> bool:

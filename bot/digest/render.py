@@ -10,6 +10,7 @@ user-derived value goes through the `slack` filter, which escapes `&`, `<` and `
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.digest.models import Digest, DigestSection
+from bot.kpis.charts import ChartRef
+from bot.kpis.models import trend_of
+from bot.kpis.render import chart_block
 from bot.slack.help import CommandHelp
 from bot.slack.limits import HEADER_TEXT_LIMIT, MESSAGE_MAX_BLOCKS
 from bot.slack.mrkdwn import (
@@ -87,6 +91,15 @@ def _arrow(current: Any, previous: Any) -> str:
     return "↑" if current > previous else "↓" if current < previous else "→"
 
 
+def _trend(current: Any, previous: Any, direction: Any = "higher") -> str:
+    """`↑ better` / `↓ worse` / `→ unchanged`: the change from the week before, judged by
+    the KPI's direction (a falling resolution time is better)."""
+    if not isinstance(current, int | float) or not isinstance(previous, int | float):
+        return ""
+    trend = trend_of(float(current), float(previous), str(direction or "higher"))
+    return "" if trend is None else f"{trend.arrow} {trend.word}"
+
+
 def _minutes(value: Any) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return _num(value)
@@ -115,6 +128,7 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
         num=_num,
         signed=_signed,
         arrow=_arrow,
+        trend=_trend,
         mention=_owner,
         minutes=_minutes,
         oneline=_oneline,
@@ -176,8 +190,15 @@ def _local(moment: datetime, digest: Digest) -> str:
     return moment.astimezone(ZoneInfo(digest.timezone)).strftime("%a %d %b %Y")
 
 
-def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple[str, list[Block]]:
-    """(text fallback, blocks) of one weekly digest; at most 50 blocks, text < 4000 chars."""
+def render_digest(
+    digest: Digest,
+    *,
+    templates_dir: Path | None = None,
+    images: Mapping[str, Sequence[ChartRef]] | None = None,
+) -> tuple[str, list[Block]]:
+    """(text fallback, blocks) of one weekly digest; at most 50 blocks, text < 4000 chars.
+
+    `images` are the pictures shown under a section (by section key): the KPI overview."""
     # The team's overrides (if any), then the built-in templates alone as the fallback.
     envs = (
         (make_environment(templates_dir), make_environment())
@@ -211,6 +232,7 @@ def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple
             blocks.append(DividerBlock())
         for piece in _chunks(f"{title}\n{body}", SECTION_TEXT_LIMIT):
             blocks.append(SectionBlock(text=MarkdownTextObject(text=piece)))
+        blocks += [chart_block(ref) for ref in (images or {}).get(section.key, ())]
     if len(blocks) > MAX_BLOCKS:
         left_out = len(blocks) - (MAX_BLOCKS - 1)
         blocks = blocks[: MAX_BLOCKS - 1]
@@ -218,3 +240,20 @@ def render_digest(digest: Digest, *, templates_dir: Path | None = None) -> tuple
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     text = truncate("\n\n".join(part for part in text_parts if part), MESSAGE_TEXT_LIMIT)
     return text, blocks
+
+
+# One picture per KPI in the digest's thread: the most a message holds, with a header.
+MAX_THREAD_CHARTS = MESSAGE_MAX_BLOCKS - 2
+
+
+def render_chart_thread(week: str, refs: Sequence[ChartRef]) -> tuple[str, list[Block]]:
+    """The digest's thread reply: one trend chart per KPI (the overview is in the digest)."""
+    intro = f"*KPI trends up to {week}*, the last weeks of each KPI against its target band."
+    shown = list(refs[:MAX_THREAD_CHARTS])
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))]
+    blocks += [chart_block(ref) for ref in shown]
+    if len(refs) > len(shown):
+        more = f"…and {len(refs) - len(shown)} more: `/kpi show <kpi>` shows any of them."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    words = "\n".join(f"• {escape(ref.alt_text)}" for ref in shown)
+    return truncate(f"{intro}\n{words}", MESSAGE_TEXT_LIMIT), blocks

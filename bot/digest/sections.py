@@ -26,6 +26,7 @@ from bot.feedback.models import FeedbackRecord
 from bot.feedback.nps import is_detractor, summarize_scores
 from bot.feedback.service import list_feedback_records
 from bot.kpis import service as kpis
+from bot.kpis.charts import CHART_PERIODS, Chart, overview_chart, trend_chart
 from bot.kpis.models import kpi_status
 from bot.nudges import service as nudges
 from bot.org import service as directory
@@ -47,8 +48,14 @@ def kpi_section(
     # The middle of the digest's week names it in any timezone a few hours off.
     middle = scope.start + (scope.end - scope.start) / 2
     week = week_of(middle, zone(tz))
+    # As many weeks as a trend chart shows; the lines compare the last two.
     reports = kpis.list_kpi_reports(
-        scope.sessions, team_id=scope.team_id, now=middle, tz=tz, weeks=2, as_of=scope.now
+        scope.sessions,
+        team_id=scope.team_id,
+        now=middle,
+        tz=tz,
+        weeks=CHART_PERIODS,
+        as_of=scope.now,
     )
     rows = []
     for report in reports:
@@ -61,6 +68,7 @@ def kpi_section(
                 "this_week": this,
                 "last_week": last,
                 "target": info.target,
+                "direction": info.direction,
                 "status": kpi_status(this, info.target, info.direction).replace(" ", "_"),
                 "owner_id": info.owner_id,
                 "week": week,
@@ -69,7 +77,13 @@ def kpi_section(
             }
         )
     empty = None if rows else "No KPIs are set up yet: define them in the playbook."
-    return DigestSection(KPI_SECTION, "KPIs", {"kpis": rows}, empty)
+    charts: tuple[Chart, ...] = ()
+    if reports:
+        charts = (
+            overview_chart(reports, period=week),
+            *(trend_chart(report, last=week) for report in reports),
+        )
+    return DigestSection(KPI_SECTION, "KPIs", {"kpis": rows}, empty, charts=charts)
 
 
 FEEDBACK_SECTION = "feedback"

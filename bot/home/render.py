@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.home.models import HomeData, HomeItem, OwnedProcess
-from bot.kpis.render import STATUS_NOTE, kpi_line
+from bot.kpis.charts import ChartRef
+from bot.kpis.render import STATUS_NOTE, chart_block, kpi_line
 from bot.org.models import REVIEW_FROM_HOME, ReviewRef
 from bot.org.render import mark_reviewed_button
 from bot.slack.limits import VIEW_MAX_BLOCKS
@@ -73,8 +74,9 @@ def _section(
     return blocks
 
 
-def render_home(data: HomeData) -> dict[str, Any]:
-    """The `view` for views.publish (type home)."""
+def render_home(data: HomeData, kpi_chart: ChartRef | None = None) -> dict[str, Any]:
+    """The `view` for views.publish (type home); `kpi_chart` is the KPIs' overview picture,
+    shown under their list."""
     blocks: list[Block] = []
     if data.unavailable:
         note = f":warning: Could not load {', '.join(data.unavailable)} right now."
@@ -104,6 +106,8 @@ def render_home(data: HomeData) -> dict[str, Any]:
         MAX_ITEMS["kpis"],
         "No KPIs yet: an admin defines them in the playbook.",
     )
+    if kpi_chart is not None and data.kpis:
+        blocks.insert(len(blocks) - 1, chart_block(kpi_chart))  # above the divider
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=STATUS_NOTE)]))
     assert len(blocks) <= HOME_BLOCK_LIMIT
     return View(type="home", blocks=blocks).to_dict()

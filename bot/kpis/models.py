@@ -57,6 +57,8 @@ class WeekValue:
 
     week: str
     value: float | None
+    # The note logged with the value shown for the week (manual KPIs; "" otherwise).
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,39 @@ MANUAL_KIND = "manual"
 
 
 KPI_KINDS: tuple[str, ...] = (MANUAL_KIND, *COMPUTED_KIND_UNITS)
+
+
+def plain_value(value: float | None, unit: str) -> str:
+    """`42%`, `3.5 days`, `40`: a KPI value with its unit as plain text, `—` for no data."""
+    if value is None:
+        return "—"
+    value = float(value)  # an int from JSON, say
+    number = f"{value:.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{value:.0f}"
+    if not unit or unit == "points":
+        return number
+    if unit == "%":
+        return number + "%"
+    return f"{number} {unit}"
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How a value moved against the one before: the arrow, and whether that is good."""
+
+    arrow: str  # ↑ ↓ →
+    better: bool | None  # None: unchanged, or no way to tell
+
+    @property
+    def word(self) -> str:
+        return "unchanged" if self.better is None else ("better" if self.better else "worse")
+
+
+def trend_of(current: float | None, previous: float | None, direction: str) -> Trend | None:
+    """↑/↓/→ from `previous` to `current`, better or worse for a KPI of `direction`
+    (higher or lower is better); None when either value is missing."""
+    if current is None or previous is None:
+        return None
+    if current == previous:
+        return Trend("→", None)
+    up = current > previous
+    return Trend("↑" if up else "↓", up == (direction == "higher"))

@@ -6,11 +6,14 @@ from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
     HeaderBlock,
+    ImageBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
-from bot.kpis.models import KpiInfo, KpiReport, LoggedValue, Measurement
+from bot.kpis.charts import ChartRef
+from bot.kpis.models import KpiInfo, KpiReport, LoggedValue, Measurement, plain_value, trend_of
+from bot.outbox.models import CHART_BLOCK_PREFIX, CHART_MISSING
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, local_time, truncate, user_ref
 
@@ -41,14 +44,7 @@ MAX_LIST_BLOCKS = 45
 
 def format_value(value: float | None, unit: str) -> str:
     """`42%`, `3.5 days`, `40`: a KPI value with its unit, or an em dash for no data."""
-    if value is None:
-        return "—"
-    number = f"{value:.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{value:.0f}"
-    if not unit or unit == "points":
-        return number
-    if unit == "%":
-        return number + "%"
-    return f"{number} {escape(unit)}"
+    return escape(plain_value(value, unit))
 
 
 def format_target(kpi: KpiInfo) -> str:
@@ -102,25 +98,68 @@ def replaced_line(previous: Measurement, kpi: KpiInfo, period: str) -> str:
 
 
 def trend_text(report: KpiReport) -> str:
-    """`↑ from 22% (2026-W46)`: the current value against the one before it, if any."""
+    """`↑ better, from 22% (2026-W46)`: the current value against the one before it, if
+    any; better or worse by the KPI's direction (a falling time to resolve is better)."""
     values = [w for w in report.weeks if w.value is not None and w.week < report.current.week]
     if report.current.value is None or not values:
         return ""
     before = values[-1]
-    assert before.value is not None
-    arrow = "↑" if report.current.value > before.value else "↓"
-    if report.current.value == before.value:
-        arrow = "→"
-    return f"{arrow} from {format_value(before.value, report.kpi.unit)} ({before.week})"
+    trend = trend_of(report.current.value, before.value, report.kpi.direction)
+    assert trend is not None
+    was = format_value(before.value, report.kpi.unit)
+    return f"{trend.arrow} {trend.word}, from {was} ({before.week})"
 
 
-def render_kpi_report(report: KpiReport) -> tuple[str, list[Block]]:
+NOTE_LIMIT = 300
+
+
+def notes_text(report: KpiReport) -> str:
+    """The notes logged with the values shown, newest first (`2026-W46: after pricing`)."""
+    lines = [
+        f"• {w.week}: {truncate(escape(' '.join(w.note.split())), NOTE_LIMIT)}"
+        for w in reversed(report.weeks[-SHOWN_WEEKS:])
+        if w.note.strip()
+    ]
+    return "Notes:\n" + "\n".join(lines) if lines else ""
+
+
+def chart_block(ref: ChartRef) -> Block:
+    """The image block of a chart: by its file once uploaded, else filled in by the sender
+    when the message goes out (after the upload), or a line saying it is missing."""
+    if ref.missing and not ref.file_id:
+        return ContextBlock(
+            block_id=f"{CHART_BLOCK_PREFIX}{ref.chart_hash}",
+            elements=[MarkdownTextObject(text=CHART_MISSING)],
+        )
+    return ImageBlock(
+        block_id=f"{CHART_BLOCK_PREFIX}{ref.chart_hash}",
+        slack_file={"id": ref.file_id or ""},
+        alt_text=ref.alt_text,
+        title=ref.title,
+    )
+
+
+def render_chart_follow_up(report: KpiReport, ref: ChartRef) -> tuple[str, list[Block]]:
+    """The chart of `/kpi show`, sent once it is uploaded (the answer came first)."""
+    text = f"Chart of *{escape(report.kpi.name)}*: {escape(ref.alt_text)}"
+    return text, [chart_block(ref)]
+
+
+SHOWN_WEEKS = 8
+CHART_FOLLOWS = "_The chart follows in a moment._"
+
+
+def render_kpi_report(report: KpiReport, chart: ChartRef | None = None) -> tuple[str, list[Block]]:
+    """One KPI: its line, trend, table of the last weeks, notes and, when given, its chart
+    (shown if uploaded, else announced: it follows once uploaded, or is missing)."""
     kpi = report.kpi
     rows = []
-    for week in report.weeks:
-        rows.append(f"{week.week}  {format_value(week.value, kpi.unit)}")
+    shown = report.weeks[-SHOWN_WEEKS:]
+    for week in shown:
+        mark = "  *" if week.note.strip() else ""
+        rows.append(f"{week.week}  {format_value(week.value, kpi.unit)}{mark}")
     table = "```\n" + "\n".join(rows) + "\n```"
-    span = f"Last {len(report.weeks)} {kpi.period_word}s:"
+    span = f"Last {len(shown)} {kpi.period_word}s:"
     kind = "logged by hand" if kpi.is_manual else f"computed ({kpi.kind})"
     kind += ", monthly" if kpi.period_word == "month" else ""
     footer = f"{kind}; value shown: {report.current.week}. {STATUS_NOTE}"
@@ -130,12 +169,24 @@ def render_kpi_report(report: KpiReport) -> tuple[str, list[Block]]:
         summary += f"\nTrend: {trend}"
     if kpi.description:
         summary += "\n" + truncate(escape(kpi.description), 500)
+    notes = notes_text(report)
+    if notes:
+        table += "\n_* a note was logged with the value_"
     text = f"{summary}\n{span}\n{table}"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(summary, SECTION_TEXT_LIMIT))),
         SectionBlock(text=MarkdownTextObject(text=f"{span}\n{table}")),
-        ContextBlock(elements=[MarkdownTextObject(text=footer)]),
     ]
+    if notes:
+        text += "\n" + notes
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=truncate(notes, SECTION_TEXT_LIMIT)))
+        )
+    if chart is not None and (chart.file_id or chart.missing):
+        blocks.append(chart_block(chart))
+    elif chart is not None:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=CHART_FOLLOWS)]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     return text, blocks
 
 

@@ -117,6 +117,20 @@ def week_value(
     return values[-1].value if values else None
 
 
+def week_entry(
+    session: Session, *, kpi: Kpi, week: str, tz: str, as_of: datetime | None = None
+) -> WeekValue:
+    """`week_value` with the note logged with that value (manual KPIs); `week` may be a
+    month (`2026-11`) for a monthly KPI."""
+    if kpi.kind != MANUAL_KIND:
+        return WeekValue(week, week_value(session, kpi=kpi, week=week, tz=tz, as_of=as_of))
+    start, end = period_bounds(week, tz)
+    values = kpi_store.list_measurements(session, kpi_id=kpi.id, start=start, end=end)
+    if not values:
+        return WeekValue(week, None)
+    return WeekValue(week, values[-1].value, values[-1].note or "")
+
+
 def _report(
     session: Session,
     kpi: Kpi,
@@ -131,7 +145,7 @@ def _report(
     as_of = as_of or now
     count = months if info.cadence == MONTHLY and months is not None else weeks
     series = tuple(
-        WeekValue(period, week_value(session, kpi=kpi, week=period, tz=tz, as_of=as_of))
+        week_entry(session, kpi=kpi, week=period, tz=tz, as_of=as_of)
         for period in last_periods(period_of(now, tz, info.cadence), count)
     )
     current = series[-1] if series[-1].value is not None or len(series) < 2 else series[-2]
@@ -142,10 +156,13 @@ def show_kpi(
     sessions: SessionFactory, *, team_id: str, kpi_ref: str, now: datetime, tz: str
 ) -> KpiReport:
     """One KPI over the last 8 weeks (6 months for a monthly KPI), with its current status
-    against target."""
+    against target.
+
+    One period more is read than the table shows: when this one has no value yet, the
+    chart ends at the last and still shows 8 (the same chart the digest uploaded)."""
     with transaction(sessions) as session:
         kpi = find_kpi(session, team_id=team_id, ref=kpi_ref)
-        return _report(session, kpi, now=now, tz=tz, weeks=SHOW_WEEKS, months=SHOW_MONTHS)
+        return _report(session, kpi, now=now, tz=tz, weeks=SHOW_WEEKS + 1, months=SHOW_MONTHS + 1)
 
 
 def list_kpi_reports(

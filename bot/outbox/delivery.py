@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.outbox.models import LOOKUP_MESSAGE, LOOKUP_PERMALINK, POST, Outgoing, post
+from bot.outbox.models import (
+    LOOKUP_MESSAGE,
+    LOOKUP_PERMALINK,
+    POST,
+    UPLOAD_CHART,
+    Outgoing,
+    post,
+)
 from bot.outbox.service import enqueue
 from storage import org as org_rows
 from storage import outbox as rows
@@ -125,16 +132,19 @@ def _parent_ready(session: Any, row: OutboxMessage, now: datetime) -> tuple[bool
 
 
 def _after_ready(session: Any, row: OutboxMessage, now: datetime) -> bool:
-    """Whether the message this one waits for (`after` in its payload) is done with."""
+    """Whether the messages this one waits for (`after` in its payload: a key, or a list
+    of keys such as a digest's chart uploads) are done with."""
     try:
         after = (json.loads(row.payload) or {}).get("after")
     except (ValueError, AttributeError):
         return True
-    first = rows.get_by_key(session, team_id=row.team_id, key=str(after)) if after else None
-    if first is None or first.state in (OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_SKIPPED):
-        return True
-    row.next_attempt_at = now + PARENT_WAIT
-    return False
+    keys = [str(k) for k in after] if isinstance(after, list) else [str(after)] if after else []
+    for key in keys:
+        first = rows.get_by_key(session, team_id=row.team_id, key=key)
+        if first is not None and first.state not in (OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_SKIPPED):
+            row.next_attempt_at = now + PARENT_WAIT
+            return False
+    return True
 
 
 def note_fallback(
@@ -214,6 +224,7 @@ def mark_sent(
     channel: str | None,
     ts: str | None,
     permalink: str | None = None,
+    file_id: str | None = None,
 ) -> bool:
     with transaction(sessions) as session:
         return rows.mark_sent(
@@ -224,6 +235,7 @@ def mark_sent(
             channel=channel,
             ts=ts,
             permalink=permalink,
+            file_id=file_id,
         )
 
 
@@ -266,7 +278,7 @@ def give_up(sessions: SessionFactory, claimed: Claimed, *, error: str, now: date
         enqueue(
             session,
             team_id=row.team_id,
-            messages=[_give_up_notice(row, person, error) for person in people],
+            messages=[_give_up_notice(row, person, error, now) for person in people],
             now=now,
         )
 
@@ -274,16 +286,28 @@ def give_up(sessions: SessionFactory, claimed: Claimed, *, error: str, now: date
 GIVE_UP_PREFIX = "gave-up:"
 
 
-def _give_up_notice(row: OutboxMessage, person: str, error: str) -> Outgoing:
+def _give_up_notice(row: OutboxMessage, person: str, error: str, now: datetime) -> Outgoing:
     what = {
         POST: "a message",
         "chat.update": "an update of a message",
         "chat.postEphemeral": "a private note",
         "views.publish": "an App Home",
         LOOKUP_MESSAGE: "a look-up of a message someone reacted to",
+        UPLOAD_CHART: "a KPI chart",
     }.get(row.method, "a message")
     where = _where(row.channel)
     said = _said(error)
+    if row.method == UPLOAD_CHART:
+        text = (
+            f":warning: Opsloop could not upload a KPI chart to Slack (Slack said `{said}`), "
+            "so the messages showing it went out without it, saying the chart is missing. "
+            f"It is kept as outbox item {row.id} (`opsloop outbox --failed` lists any "
+            f"others): `opsloop outbox resend {row.id}` uploads it again for the next "
+            "messages once the cause is fixed (`missing_scope`: reinstall the app to grant "
+            "`files:write`)."
+        )
+        # A digest uploads one chart per KPI: one notice a day, not one per chart.
+        return post(f"{GIVE_UP_PREFIX}charts:{now:%Y-%m-%d}:{person}", person, text)
     fix = ""
     if said in ("not_in_channel", "channel_not_found") and where != "a DM":
         fix = f" Invite Opsloop with `/invite @Opsloop` in {where} (a private one needs it)."

@@ -17,7 +17,25 @@ LOOKUP_PERSON = "users.info"
 # A message read back (conversations.history, else .replies for a thread reply) with its
 # permalink; what Slack said goes to the sender's message recorder.
 LOOKUP_MESSAGE = "conversations.history"
-METHODS = (POST, UPDATE, EPHEMERAL, PUBLISH_HOME, LOOKUP_PERMALINK, LOOKUP_PERSON, LOOKUP_MESSAGE)
+# files_upload_v2: files.getUploadURLExternal, the bytes, files.completeUploadExternal.
+UPLOAD_CHART = "files.uploadV2"
+METHODS = (
+    POST,
+    UPDATE,
+    EPHEMERAL,
+    PUBLISH_HOME,
+    LOOKUP_PERMALINK,
+    LOOKUP_PERSON,
+    LOOKUP_MESSAGE,
+    UPLOAD_CHART,
+)
+
+# An image block whose block_id starts with this shows the chart named after it
+# ("opsloop-chart:<hash>"): the sender fills in `slack_file.id` from the chart's upload when
+# it sends the message, or, when the upload was given up, puts a line saying the chart is
+# missing in its place.
+CHART_BLOCK_PREFIX = "opsloop-chart:"
+CHART_MISSING = ":warning: _The chart could not be uploaded to Slack; the numbers are above._"
 
 # The message metadata event type every post carries, with its outbox key: how a send whose
 # outcome is unknown is found in the channel's history instead of being posted twice.
@@ -67,8 +85,9 @@ class Outgoing:
     # Where a post goes when `channel` refuses it for good (the bot is not in it, …).
     fallback_channels: tuple[str, ...] = ()
     # The key of a message that must be delivered (or given up) before this one is sent,
-    # e.g. the owner's DM waits for the channel message so it can link to it.
-    after: str | None = None
+    # e.g. the owner's DM waits for the channel message so it can link to it; or several
+    # keys (a digest waits for its chart uploads).
+    after: str | tuple[str, ...] | None = None
 
     def payload(self) -> dict[str, Any]:
         """What is stored and later sent, as JSON-ready data."""
@@ -78,7 +97,7 @@ class Outgoing:
         if self.fallback_channels:
             data["fallback_channels"] = list(self.fallback_channels)
         if self.after:
-            data["after"] = self.after
+            data["after"] = self.after if isinstance(self.after, str) else list(self.after)
         if self.blocks:
             data["blocks"] = [dict(b) for b in self.blocks]
         if self.view is not None:
@@ -96,6 +115,7 @@ def post(
     thread_ts: str | None = None,
     subject: str | None = None,
     notify_user: str | None = None,
+    after: str | tuple[str, ...] | None = None,
 ) -> Outgoing:
     """A channel message or, with a user id as `channel`, a DM; a thread reply with
     `thread_ts`, or `thread_of` (the key of a message whose ts is not known yet)."""
@@ -109,6 +129,7 @@ def post(
         ts=thread_ts,
         subject=subject,
         notify_user=notify_user,
+        after=after,
     )
 
 
@@ -121,7 +142,7 @@ def rendered_post(
     thread_of: str | None = None,
     thread_ts: str | None = None,
     notify_user: str | None = None,
-    after: str | None = None,
+    after: str | tuple[str, ...] | None = None,
 ) -> Outgoing:
     """A message that shows a record (an escalation, a checklist): rendered from the
     database by the sender when it goes out, so it is never older than the record."""
@@ -186,10 +207,11 @@ def tell_privately(
     channel: str | None,
     text: str,
     blocks: Sequence[Mapping[str, Any]] = (),
+    after: str | tuple[str, ...] | None = None,
 ) -> Outgoing:
     """Only `user_id` sees it: an ephemeral in `channel`, else (or if that fails) a DM."""
     if not channel:
-        return post(key, user_id, text, blocks)
+        return post(key, user_id, text, blocks, after=after)
     return Outgoing(
         key=key,
         method=EPHEMERAL,
@@ -198,12 +220,28 @@ def tell_privately(
         text=text,
         blocks=tuple(blocks),
         fallback_dm=True,
+        after=after,
     )
 
 
-def publish_home(key: str, *, user_id: str, view: Mapping[str, Any]) -> Outgoing:
+def publish_home(
+    key: str,
+    *,
+    user_id: str,
+    view: Mapping[str, Any],
+    after: str | tuple[str, ...] | None = None,
+) -> Outgoing:
     """The App Home of `user_id`; only the latest version is ever sent."""
-    return Outgoing(key=key, method=PUBLISH_HOME, channel=user_id, view=view, replace=True)
+    return Outgoing(
+        key=key, method=PUBLISH_HOME, channel=user_id, view=view, replace=True, after=after
+    )
+
+
+def upload_chart(key: str, *, chart_hash: str, channel: str) -> Outgoing:
+    """Upload the chart named `chart_hash` (drawn by the sender from the stored chart) as a
+    Slack file, not shared anywhere: messages and views show it by file id. `channel` is
+    where it is first shown (for pacing and for the give-up notice)."""
+    return Outgoing(key=key, method=UPLOAD_CHART, channel=channel, subject=f"chart:{chart_hash}")
 
 
 def permalink_lookup(key: str, *, channel: str, ts: str, subject: str) -> Outgoing:

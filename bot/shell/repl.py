@@ -15,6 +15,7 @@ import re
 import secrets
 import shlex
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,7 +39,8 @@ Type what you would type in Slack, and more:
   set N VALUE               fill modal field {N}; several values with commas
   submit | close            submit or close the open modal
   shortcut ID TEXT          run a message shortcut on a message saying TEXT (by U0OTHER)
-  home                      open your App Home tab
+  home                      open your App Home tab (KPI charts are written to a
+                            folder, --charts DIR, and their paths printed)
   as USER | in CHANNEL      act as another user (an id or @name) / in another channel id
   people                    who @name means (the people the playbook names)
   help | quit
@@ -51,7 +53,14 @@ PLAYGROUND_TOKEN = "xoxb-playground"  # noqa: S105
 PLAYGROUND_TEAM = "T0PLAYGROUND"
 PLAYGROUND_CHANNEL = "C0GENERAL"
 
-_QUIET_METHODS = {"auth.test", "users.info", "conversations.open", "chat.getPermalink"}
+_QUIET_METHODS = {
+    "auth.test",
+    "users.info",
+    "conversations.open",
+    "chat.getPermalink",
+    "files.getUploadURLExternal",
+    "upload",
+}
 
 # `@dana`, `@tomas`, `@dana.okafor` — not an e-mail address or a `<@U…>` already written.
 _HANDLE = re.compile(r"(?<![\w<@])@([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)*)")
@@ -60,11 +69,19 @@ _HANDLE = re.compile(r"(?<![\w<@])@([A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-
 class PlaygroundShell:
     """The state of one playground session: the open modal and what can be clicked."""
 
-    def __init__(self, driver: SlackDriver, out: TextIO, people: Sequence[Person] = ()) -> None:
+    def __init__(
+        self,
+        driver: SlackDriver,
+        out: TextIO,
+        people: Sequence[Person] = (),
+        charts_dir: Path | None = None,
+    ) -> None:
         self.driver = driver
         self.out = out
         self.people = list(people)
         self._handles = {person.handle: person for person in self.people}
+        # Where uploaded charts are written so they can be looked at (None: a temp folder).
+        self.charts_dir = charts_dir
         self.clickables: dict[int, Clickable] = {}
         self._numbers = itertools.count(1)
         self.view: dict[str, Any] | None = None
@@ -186,9 +203,26 @@ class PlaygroundShell:
                 (view or {}).get("blocks", []),
                 {"kind": "home", "view": view},
             )
+        elif method == "files.completeUploadExternal":
+            self._save_uploads(call)
         elif method not in _QUIET_METHODS:
             self.say(f"· {method}")
         return False
+
+    def _save_uploads(self, call: ApiCall) -> None:
+        """Write each file Slack would now hold to the charts folder and say where."""
+        if self.charts_dir is None:
+            self.charts_dir = Path(tempfile.mkdtemp(prefix="opsloop-shell-charts-"))
+        self.charts_dir.mkdir(parents=True, exist_ok=True)
+        for uploaded in call.response.get("files") or []:
+            stored = self.driver.standin.files.get(str(uploaded.get("id")))
+            if stored is None or stored.data is None:
+                continue
+            path = self.charts_dir / f"{stored.id}-{Path(stored.filename).name}"
+            path.write_bytes(stored.data)
+            self.say(f"[file uploaded] {stored.title} → {path}")
+            if stored.alt_txt:
+                self.say(f"  {stored.alt_txt}")
 
     def _open_view(self, view: dict[str, Any], view_id: str) -> None:
         self.view = {**view, "id": view_id}
@@ -455,6 +489,7 @@ def run_shell(
     playbook: Path | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    charts_dir: Path | None = None,
 ) -> None:
     """Start the stand-in and the real app on `database_url`, then read lines until EOF.
 
@@ -517,7 +552,7 @@ def run_shell(
             channel_id=PLAYGROUND_CHANNEL,
             sender=sender,
         )
-        shell = PlaygroundShell(driver, out, people)
+        shell = PlaygroundShell(driver, out, people, charts_dir)
         for line in intro:
             shell.say(line)
         echo = not (stdin is sys.stdin and stdin.isatty())

@@ -7,6 +7,11 @@ Slack's chat.postMessage limits: one message per second per channel
 (`channel_rate_per_second`) and, optionally, a workspace-wide cap
 (`workspace_rate_per_second`: at most that many posts in any rolling second); both are
 off by default and answer 429 with `Retry-After: 1` beyond the limit.
+
+Files are uploaded the way files_upload_v2 does it: `files.getUploadURLExternal` answers an
+`upload_url` on this server, a POST there stores the bytes, `files.completeUploadExternal`
+records the file (`files`), refusing ids whose bytes never arrived. `fail("upload")`
+makes the next POSTs of bytes answer an error status.
 """
 
 from __future__ import annotations
@@ -46,6 +51,21 @@ class _Failure:
 
 
 @dataclass
+class StandinFile:
+    """A file being uploaded (`data` once its bytes arrived), `completed` once completed."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str = ""
+    title: str = ""
+    data: bytes | None = None
+    completed: bool = False
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass
 class StandinUser:
     id: str
     name: str
@@ -65,6 +85,9 @@ class SlackStandin:
         self._stalls: dict[str, deque[float]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        # Every upload begun, by file id (see `uploaded_files` for the completed ones).
+        self.files: dict[str, StandinFile] = {}
         self.users: dict[str, StandinUser] = {}
         self.channels_without_bot: set[str] = set()
         # conversations.info answers channel_not_found for these.
@@ -95,6 +118,15 @@ class SlackStandin:
     def response_url(self, key: str = "r") -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/respond/{key}"
+
+    def upload_url(self, file_id: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/upload/{file_id}"
+
+    def uploaded_files(self) -> list[StandinFile]:
+        """Files whose upload was completed, oldest first."""
+        with self._lock:
+            return [f for f in self.files.values() if f.completed]
 
     def start(self) -> SlackStandin:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -342,6 +374,21 @@ class SlackStandin:
             if not wanted or found is None:
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "user": {"id": found.id, "name": found.name, "tz": found.tz}}
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(params.get("length") or 0)
+            except (TypeError, ValueError):
+                length = 0
+            if not params.get("filename") or length <= 0:
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._file_ids):09d}"
+            with self._lock:
+                self.files[file_id] = StandinFile(
+                    file_id, str(params["filename"]), length, str(params.get("alt_txt") or "")
+                )
+            return {"ok": True, "upload_url": self.upload_url(file_id), "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         if method == "auth.test":
             return {"ok": True, "team_id": "T0STANDIN", "user_id": "UBOT", "bot_id": "BBOT"}
         if method == "conversations.info":
@@ -358,6 +405,46 @@ class SlackStandin:
         scopes = self.granted_scopes
         return {} if scopes is None else {"x-oauth-scopes": ",".join(scopes)}
 
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = params.get("files")
+        if isinstance(wanted, str):
+            with contextlib.suppress(json.JSONDecodeError):
+                wanted = json.loads(wanted)
+        if not isinstance(wanted, list) or not wanted:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        with self._lock:
+            for item in wanted:
+                found = self.files.get(str((item or {}).get("id")))
+                if found is None or found.data is None:
+                    return {"ok": False, "error": "file_not_found"}
+                done.append((found, str(item.get("title") or found.filename)))
+            for found, title in done:
+                found.title, found.completed = title, True
+                found.channel = str(params.get("channel_id") or "") or None
+                found.thread_ts = str(params.get("thread_ts") or "") or None
+        return {
+            "ok": True,
+            "files": [
+                {"id": f.id, "name": f.filename, "title": f.title, "mimetype": "image/png"}
+                for f, _ in done
+            ],
+        }
+
+    def receive_upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """The POST of a file's bytes to its upload URL: (status, body)."""
+        failure = self._scripted_failure("upload")
+        if failure is not None:
+            self._record("upload", {"file_id": file_id}, failure.status)
+            return failure.status, failure.error
+        with self._lock:
+            found = self.files.get(file_id)
+            if found is not None and found.length == len(data):
+                found.data = data
+        status = 200 if found is not None and found.data is not None else 400
+        self._record("upload", {"file_id": file_id, "bytes": len(data)}, status)
+        return status, f"OK - {len(data)}" if status == 200 else "bad upload"
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
@@ -366,6 +453,18 @@ class SlackStandin:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                if self.path.startswith("/upload/"):
+                    # A file's bytes, as files_upload_v2 sends them to the upload URL.
+                    status, text = standin.receive_upload(
+                        self.path[len("/upload/") :], self.rfile.read(length) if length else b""
+                    )
+                    data = text.encode("utf-8")
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 params = _parse(raw, self.headers.get("Content-Type", ""))
                 if self.path.startswith("/api/"):

@@ -19,17 +19,19 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.outbox import delivery
 from bot.outbox.delivery import Claimed
 from bot.outbox.models import (
+    CHART_BLOCK_PREFIX,
+    CHART_MISSING,
     EPHEMERAL,
     LOOKUP_MESSAGE,
     LOOKUP_PERMALINK,
@@ -38,6 +40,7 @@ from bot.outbox.models import (
     POST,
     PUBLISH_HOME,
     UPDATE,
+    UPLOAD_CHART,
     LookedUpMessage,
 )
 from bot.outbox.service import still_pending
@@ -123,6 +126,26 @@ Rendered = tuple[str, list[dict[str, Any]]] | None
 Renderer = Callable[[str, str], Rendered]
 
 
+class ChartFile(Protocol):
+    """A drawn chart to upload."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def alt_text(self) -> str: ...
+    @property
+    def png(self) -> bytes: ...
+
+
+class Charts(Protocol):
+    """Where the sender gets a chart to upload, and the file ids of uploaded ones."""
+
+    def draw(self, team_id: str, chart_hash: str) -> ChartFile | None: ...
+    def file_ids(self, team_id: str, hashes: Iterable[str]) -> Mapping[str, str]: ...
+
+
 def wall_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -139,6 +162,7 @@ class OutboxSender:
         renderers: Mapping[str, Renderer] | None = None,
         on_person: PersonRecorder | None = None,
         on_message: MessageRecorder | None = None,
+        charts: Charts | None = None,
         pacer: Pacer | None = None,
         workers: int = WORKERS,
         poll_seconds: float = POLL_SECONDS,
@@ -152,6 +176,7 @@ class OutboxSender:
         self.renderers = dict(renderers or {})
         self.on_person = on_person
         self.on_message = on_message
+        self.charts = charts
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.stale_after = stale_after
@@ -326,10 +351,21 @@ class OutboxSender:
                     permalink=str(link.get("permalink") or "") or None,
                 )
                 return
+            if claimed.method == UPLOAD_CHART:
+                file_id = self._upload_chart(claimed)
+                delivery.mark_sent(
+                    self.sessions, claimed, now=now, channel=None, ts=None, file_id=file_id
+                )
+                return
             called[0] = True
             channel, ts = self._call(claimed)
         except SlackApiError as error:
             self._refused(claimed, error)
+            return
+        except SlackRequestError as error:
+            # files_upload_v2's own failures: the POST of the bytes was refused, … (a call
+            # before it may have succeeded; an upload is never shown twice, so just retry).
+            self._upload_failed(claimed, error)
             return
         except _Unsendable as error:
             delivery.give_up(self.sessions, claimed, error=str(error), now=now)
@@ -415,6 +451,54 @@ class OutboxSender:
                 return dict(message)
         return None
 
+    def _upload_chart(self, claimed: Claimed) -> str:
+        """Draw the chart and upload it with files_upload_v2 (get an upload URL, POST the
+        bytes, complete the upload), shared nowhere: messages show it by its file id."""
+        _, _, chart_hash = (claimed.subject or "").partition(":")
+        drawn = self.charts.draw(claimed.team_id, chart_hash) if self.charts else None
+        if drawn is None:
+            raise _Unsendable("the chart to upload no longer exists")
+        response = self.client.files_upload_v2(
+            file=drawn.png, filename=drawn.filename, title=drawn.title, alt_txt=drawn.alt_text
+        )
+        files: list[dict[str, Any]] = list(response.get("files") or [])
+        uploaded: dict[str, Any] = response.get("file") or (files[0] if files else {})
+        file_id = str(uploaded.get("id") or "")
+        if not file_id:
+            raise _Unsendable("Slack returned no file id")
+        return file_id
+
+    def _upload_failed(self, claimed: Claimed, error: Exception) -> None:
+        log.warning("outbox %s: upload failed: %s", claimed.id, error)
+        if claimed.attempts >= self.max_attempts:
+            delivery.give_up(self.sessions, claimed, error="upload_failed", now=self._now())
+            return
+        delivery.retry_later(
+            self.sessions, claimed, at=self._backoff(claimed), error="upload failed"
+        )
+
+    def _with_charts(self, team_id: str, blocks: Any) -> Any:
+        """Blocks with every chart image pointing at its uploaded file, or, for a chart whose
+        upload was given up, a line saying it is missing (Slack refuses an empty file id)."""
+        if not isinstance(blocks, list):
+            return blocks
+        wanted = [_chart_of(block) for block in blocks]
+        hashes = [name for name in wanted if name]
+        if not hashes:
+            return blocks
+        known = self.charts.file_ids(team_id, hashes) if self.charts else {}
+        filled: list[Any] = []
+        for block, name in zip(blocks, wanted, strict=True):
+            if not name:
+                filled.append(block)
+                continue
+            file_id = known.get(name) or str((block.get("slack_file") or {}).get("id") or "")
+            if file_id:
+                filled.append({**block, "slack_file": {"id": file_id}})
+            else:
+                filled += _charts_missing([block])
+        return filled
+
     def _lookup_failed(self, claimed: Claimed, error: Exception) -> None:
         log.warning("outbox %s: could not look for an unsure post: %s", claimed.id, error)
         if claimed.attempts >= self.max_attempts:
@@ -436,8 +520,17 @@ class OutboxSender:
         blocks = payload.get("blocks") or None
         if payload.get("render"):
             text, blocks = self._render(claimed)
+        blocks = self._with_charts(claimed.team_id, blocks)
         if claimed.method == POST:
-            return self._post_with_fallbacks(claimed, text, blocks)
+            try:
+                return self._post_with_fallbacks(claimed, text, blocks)
+            except SlackApiError as error:
+                # Slack can refuse an image block naming a file it is still processing; the
+                # message (a digest's tables) must not be lost for its picture.
+                if _error_of(error) not in CHART_REFUSALS or not _shows_charts(blocks):
+                    raise
+                log.warning("outbox %s: charts refused (%s); sent without", claimed.id, error)
+                return self._post_with_fallbacks(claimed, text, _charts_missing(blocks))
         if claimed.method == UPDATE:
             if not claimed.ts:
                 raise _Unsendable("message_not_found")
@@ -457,7 +550,10 @@ class OutboxSender:
                 return self._post(claimed, claimed.user_id or "", text, blocks)
             return claimed.channel, str(response.get("message_ts") or "") or None
         if claimed.method == PUBLISH_HOME:
-            self.client.views_publish(user_id=claimed.channel, view=payload.get("view") or {})
+            view = dict(payload.get("view") or {})
+            if view.get("blocks"):
+                view["blocks"] = self._with_charts(claimed.team_id, view["blocks"])
+            self.client.views_publish(user_id=claimed.channel, view=view)
             return claimed.channel, None
         raise _Unsendable("unknown_method")
 
@@ -616,6 +712,36 @@ class OutboxSender:
 
 class _Unsendable(Exception):
     """A row the sender cannot make a call of (no ts to update, an unknown method)."""
+
+
+# What Slack answers when a message's image block names a file it will not show.
+CHART_REFUSALS = frozenset({"invalid_blocks", "invalid_blocks_format"})
+
+
+def _shows_charts(blocks: Any) -> bool:
+    return isinstance(blocks, list) and any(_chart_of(block) for block in blocks)
+
+
+def _charts_missing(blocks: list[Any]) -> list[Any]:
+    """`blocks` with each chart image replaced by the line saying it is missing."""
+    return [
+        {
+            "type": "context",
+            "block_id": block.get("block_id"),
+            "elements": [{"type": "mrkdwn", "text": CHART_MISSING}],
+        }
+        if _chart_of(block)
+        else block
+        for block in blocks
+    ]
+
+
+def _chart_of(block: Any) -> str:
+    """The chart an image block shows (see CHART_BLOCK_PREFIX), else ""."""
+    if not isinstance(block, dict) or block.get("type") != "image":
+        return ""
+    block_id = str(block.get("block_id") or "")
+    return block_id[len(CHART_BLOCK_PREFIX) :] if block_id.startswith(CHART_BLOCK_PREFIX) else ""
 
 
 def _error_of(error: SlackApiError) -> str:

@@ -1,6 +1,7 @@
 """All mapped tables. Import this package so `Base.metadata` knows every table."""
 
 from storage.models.base import Base
+from storage.models.charts import KpiChart
 from storage.models.checklists import ChecklistItem, ChecklistRun, ChecklistTemplate
 from storage.models.core import AuditEntry, Person, ProcessedEvent
 from storage.models.escalations import Escalation, EscalationEvent, SeveritySlaOverride
@@ -16,7 +17,7 @@ from storage.models.sends import NudgeSnooze, SchedulerLease
 __all__ = ["Admin", "AuditEntry", "Base", "Person", "Process", "ProcessedEvent", "TeamSetting"]
 __all__ += ["ChecklistItem", "ChecklistRun", "ChecklistTemplate"]
 __all__ += ["Escalation", "EscalationEvent", "SeveritySlaOverride"]
-__all__ += ["Kpi", "KpiMeasurement"]
+__all__ += ["Kpi", "KpiChart", "KpiMeasurement"]
 __all__ += ["NudgeSnooze", "OutboxMessage", "SchedulerLease"]
 __all__ += ["ReactionCapture"]
 __all__ += ["PlaybookImport", "ProcessReview"]

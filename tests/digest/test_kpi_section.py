@@ -26,12 +26,14 @@ def test_playbook_team_gets_its_kpi_digest_at_nine_berlin_time(
     clock.now = datetime(2026, 11, 23, 8, tzinfo=UTC)  # Monday 09:00 Europe/Berlin
     run_and_deliver(deps, clock())
     [digest] = [
-        c.params for c in standin.calls("chat.postMessage") if c.params["channel"] == "C0DIGEST"
+        c.params
+        for c in standin.calls("chat.postMessage")
+        if c.params["channel"] == "C0DIGEST" and not c.params.get("thread_ts")
     ]
     text = digest["text"]
     assert "Weekly review · 2026-W47" in text
     assert (
-        ":large_green_circle: *Trial-to-paid activation*: 27% ↑ (last week 20%, target 25%)"
+        ":large_green_circle: *Trial-to-paid activation*: 27% ↑ better (last week 20%, target 25%)"
         " · on track · <@UOWNER1>"
     ) in text
     assert "*Time to first value*: - days" in text and "no data" in text

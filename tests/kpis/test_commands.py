@@ -98,7 +98,7 @@ def test_show_covers_eight_weeks_in_the_team_timezone(
     assert "2026-W47  24%" in text  # the last value of the week counts
     assert "at risk" in text  # 24 vs 25: within 10%
     assert "target ≥ 25%" in text
-    assert "Trend: ↑ from 18% (2026-W46)" in text
+    assert "Trend: ↑ better, from 18% (2026-W46)" in text
 
 
 def test_list_shows_every_kpi_with_status(slack: SlackDriver, team: Deps) -> None:
@@ -122,7 +122,8 @@ def test_computed_kpi_is_computed_for_each_week_in_team_time(
     monkeypatch.setitem(kpi_compute.COMPUTED_KPIS, "nps_30d", fake_nps)
     text = _reply(slack.command("/kpi", "show nps"))
     assert "2026-W47  38" in text and "at risk" in text
-    assert len(seen) == 8
+    # The 8 weeks shown, and the one before for a chart ending at last week.
+    assert len(seen) == 9
     assert seen[-2] == (
         datetime(2026, 11, 8, 23, 0, tzinfo=UTC),
         datetime(2026, 11, 15, 23, 0, tzinfo=UTC),

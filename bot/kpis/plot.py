@@ -1,0 +1,296 @@
+"""KPI charts as PNG, drawn with matplotlib from the data in `bot.kpis.charts`.
+
+Headless and offline: the Agg backend (no display), the DejaVu Sans font matplotlib ships
+(nothing looked up or downloaded), and a private config/cache folder when the home folder
+cannot be written (a read-only container). The output is deterministic for the same data:
+fixed size and DPI, no timestamp or software name in the PNG metadata.
+No Slack and no storage here.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+
+def _config_dir_is_writable() -> bool:
+    """Whether matplotlib's default config folder can hold its font cache."""
+    try:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    except (RuntimeError, KeyError):  # no home folder at all
+        return False
+    folder = base / "matplotlib"
+    probe = folder if folder.exists() else base if base.exists() else base.parent
+    return os.access(probe, os.W_OK | os.X_OK)
+
+
+# Before matplotlib is imported: it reads MPLCONFIGDIR once, and otherwise warns and falls
+# back by itself on every start in a read-only container.
+if "MPLCONFIGDIR" not in os.environ and not _config_dir_is_writable():
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="opsloop-matplotlib-")
+
+import matplotlib  # noqa: E402
+import numpy  # noqa: E402
+
+matplotlib.use("Agg")  # explicitly: never a display backend, whatever the environment says
+
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from bot.kpis.charts import (  # noqa: E402
+    MAX_ATTAINMENT,
+    Chart,
+    OverviewChart,
+    TrendChart,
+    chart_title,
+    target_words,
+)
+from bot.kpis.models import (  # noqa: E402
+    AT_RISK,
+    NO_DATA,
+    NO_TARGET,
+    OFF_TRACK,
+    ON_TRACK,
+    plain_value,
+)
+
+# Slack shows an image block up to about 360-500 px wide in the message list and opens it
+# full size on click: 800 x 400 with 13-15 pt text stays readable in both.
+WIDTH_PX, HEIGHT_PX, DPI = 800, 400, 100
+OVERVIEW_ROW_PX = 34
+STATUS_COLOURS = {
+    ON_TRACK: "#2e7d32",
+    AT_RISK: "#f9a825",
+    OFF_TRACK: "#c62828",
+    NO_DATA: "#9e9e9e",
+    NO_TARGET: "#78909c",
+}
+BAND_COLOUR = "#fff3c4"
+GOOD_COLOUR = "#e8f5e9"
+STYLE: dict[Any, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 13,
+    # Glyphs placed without hinting: a good part of the drawing time less, no visible
+    # difference at these sizes.
+    "text.hinting": "none",
+    "axes.titlesize": 15,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+# rcParams are process-wide and the sender renders from several threads.
+_LOCK = threading.Lock()
+
+
+def figure_of(chart: Chart) -> Figure:
+    """The matplotlib figure of `chart` (not rendered yet: tests read its artists)."""
+    with _LOCK, matplotlib.rc_context(STYLE):
+        return _figure(chart)
+
+
+def render_png(chart: Chart) -> bytes:
+    """`chart` as PNG bytes, the same bytes for the same data."""
+    buffer = io.BytesIO()
+    with _LOCK, matplotlib.rc_context(STYLE):
+        figure = _figure(chart, reuse=True)
+        # No "Software" (matplotlib's version) nor any date: same data, same file. A light
+        # compression: half the encoding time for a file a little larger.
+        figure.savefig(
+            buffer,
+            format="png",
+            dpi=DPI,
+            metadata={"Software": None},
+            pil_kwargs={"compress_level": 1},
+        )
+    return buffer.getvalue()
+
+
+def _figure(chart: Chart, *, reuse: bool = False) -> Figure:
+    if isinstance(chart, OverviewChart):
+        return _overview_figure(chart)
+    return _trend_figure(chart, _blank_trend_axes(reuse))
+
+
+# One trend figure, emptied and drawn again for each chart: making a Figure and its Axes
+# costs as much as drawing them, and a digest draws one per KPI. Used under `_LOCK` only.
+_reused_trend: list[tuple[Figure, Axes]] = []
+
+
+def _blank_trend_axes(reuse: bool) -> Axes:
+    if reuse and _reused_trend:
+        figure, axes = _reused_trend[0]
+        for artist in [*axes.patches, *axes.lines, *axes.collections, *axes.texts]:
+            artist.remove()
+        for text in list(figure.texts):
+            text.remove()
+        for image in list(figure.images):
+            image.remove()
+        return axes
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes(TREND_AXES)
+    axes.set_axis_off()
+    if reuse:
+        _reused_trend.append((figure, axes))
+    return axes
+
+
+def _trend_figure(chart: TrendChart, axes: Axes) -> Figure:
+    # No axis machinery (ticks, locators, formatters are most of a small chart's drawing
+    # time): the weeks are written under their points, the target on its line, and the
+    # first and last values next to their points.
+    figure = axes.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    positions = list(range(len(chart.points)))
+    known = [(i, p) for i, p in zip(positions, chart.points, strict=True) if p.value is not None]
+    xs = [i for i, _ in known]
+    values = [float(p.value) for _, p in known if p.value is not None]
+    scale = [*values, *([chart.target] if chart.target is not None else [])] or [0.0, 1.0]
+    low, high = min(scale), max(scale)
+    pad = (high - low) * 0.18 or max(abs(high) * 0.1, 1.0)
+    bottom, top = low - pad, high + pad
+    band = chart.band
+    left, right = -0.5, max(len(positions) - 0.5, 0.5)
+    if band is not None and chart.target is not None:
+        bottom, top = min(bottom, band[0] - pad / 2), max(top, band[1] + pad / 2)
+        good = (chart.target, top) if chart.direction == "higher" else (bottom, chart.target)
+        axes.axhspan(*good, color=GOOD_COLOUR, zorder=0, gid="on-track-band")
+        axes.axhspan(*band, color=BAND_COLOUR, zorder=0, gid="at-risk-band")
+        axes.axhline(chart.target, color="#555555", linewidth=1.5, linestyle="--", zorder=1)
+    axes.set_xlim(left, right)
+    axes.set_ylim(bottom, top)
+    # The line joins the weeks that have a value; each point is coloured by its status.
+    axes.plot(xs, values, color="#37474f", linewidth=2.5, zorder=2, gid="series")
+    axes.scatter(
+        xs,
+        values,
+        c=[STATUS_COLOURS.get(p.status, "#9e9e9e") for _, p in known],
+        s=110,
+        zorder=3,
+        edgecolors="white",
+        linewidths=1.5,
+        gid="points",
+    )
+    labelled = known[:1] + known[-1:] if len(known) > 1 else known
+    for index, point in labelled:
+        last = index == known[-1][0]
+        axes.text(
+            index,
+            float(point.value or 0.0) + (top - bottom) * 0.045,
+            plain_value(point.value, chart.unit),
+            ha="center",
+            va="bottom",
+            fontsize=14 if last else 12,
+            fontweight="bold" if last else "normal",
+            zorder=4,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.8},
+        )
+    if not known:
+        axes.text(0.5, 0.5, "no values yet", transform=axes.transAxes, ha="center", va="center")
+    # The weeks under their points: one picture per set of weeks, drawn once and pasted
+    # (every chart of a digest has the same weeks; text is most of a chart's drawing time).
+    figure.figimage(_week_strip(week_labels(chart)), xo=0, yo=0, origin="upper", zorder=5)
+    figure.text(0.03, 0.93, _shorten(chart_title(chart), 48), fontsize=15, va="bottom")
+    # The target in the header, clear of the line whatever the data: the dashed line is it.
+    figure.text(
+        0.97,
+        0.93,
+        "- - " + target_words(chart.target, chart.unit, chart.direction),
+        fontsize=12,
+        color="#444444",
+        ha="right",
+        va="bottom",
+    )
+    return figure
+
+
+def _overview_figure(chart: OverviewChart) -> Figure:
+    rows = max(len(chart.bars), 1)
+    height = max(HEIGHT_PX, 90 + rows * OVERVIEW_ROW_PX)
+    figure = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    figure.subplots_adjust(left=0.3, right=0.98, top=1 - 45 / height, bottom=40 / height)
+    axes = figure.add_subplot()
+    # The first KPI on top, as they are listed in the digest.
+    positions = list(range(rows - 1, rows - 1 - len(chart.bars), -1))
+    lengths = [bar.attainment if bar.attainment is not None else 0.0 for bar in chart.bars]
+    axes.axvspan(1 - 0.10, 1.0, color=BAND_COLOUR, zorder=0)
+    axes.axvline(1.0, color="#555555", linewidth=1.5, linestyle="--", zorder=1)
+    axes.barh(
+        positions,
+        lengths,
+        color=[STATUS_COLOURS.get(bar.status, "#9e9e9e") for bar in chart.bars],
+        height=0.62,
+        zorder=2,
+        gid="bars",
+    )
+    for position, bar in zip(positions, chart.bars, strict=True):
+        if bar.attainment is None:
+            label = bar.status
+        else:
+            label = f"{_shorten(plain_value(bar.value, bar.unit), 16)} · {bar.status}"
+        axes.text(
+            MAX_ATTAINMENT + 0.03,  # one column, clear of the bars and the target line
+            position,
+            label,
+            va="center",
+            fontsize=11,
+            zorder=3,
+        )
+    # Names as plain text rather than tick labels: 30 ticks cost more than the bars.
+    axes.set_yticks([])
+    for position, bar in zip(positions, chart.bars, strict=True):
+        axes.text(
+            -0.01,
+            position,
+            _shorten(bar.name, 26),
+            transform=axes.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=12,
+        )
+    axes.set_xlim(0, MAX_ATTAINMENT + 0.75)
+    axes.set_xticks([0, 0.5, 1.0, 1.5], ["0", "50%", "target", "150%"])
+    axes.set_ylim(-0.6, rows - 0.4)
+    axes.set_title(chart_title(chart), loc="left")
+    if not chart.bars:
+        axes.text(0.5, 0.5, "no KPIs yet", transform=axes.transAxes, ha="center")
+    return figure
+
+
+# Where the trend axes sit in the figure (fractions), and the strip of week labels below.
+TREND_AXES = (0.03, 0.13, 0.94, 0.72)
+STRIP_PX = 48
+
+
+def week_labels(chart: TrendChart) -> tuple[str, ...]:
+    """The label under each point: the week without its year (`W47`)."""
+    return tuple(point.period.split("-")[-1] for point in chart.points)
+
+
+@functools.lru_cache(maxsize=16)
+def _week_strip(labels: tuple[str, ...]) -> Any:
+    """The labels, centred under the points of a trend chart, as an RGBA image as wide as
+    the chart (transparent around the text)."""
+    strip = Figure(figsize=(WIDTH_PX / DPI, STRIP_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(strip)
+    strip.patch.set_alpha(0.0)
+    left, _, width, _ = TREND_AXES
+    count = max(len(labels), 1)
+    for index, label in enumerate(labels):
+        x = left + width * (index + 0.5) / count
+        strip.text(x, 0.6, label, ha="center", va="center", fontsize=12, color="#333333")
+    raw = io.BytesIO()
+    strip.savefig(raw, format="rgba", dpi=DPI)
+    pixels = numpy.frombuffer(raw.getvalue(), dtype=numpy.uint8).reshape(STRIP_PX, WIDTH_PX, 4)
+    pixels.setflags(write=False)
+    return pixels
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
