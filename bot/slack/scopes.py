@@ -21,4 +21,10 @@ BOT_SCOPES: dict[str, str] = {
     # `opsloop doctor` asks conversations.info whether the bot is in each channel.
     "channels:read": "checking the bot is in the configured public channels",
     "groups:read": "checking the bot is in the configured private channels",
+    # Reaction capture: the event, then the message reacted to (the history scopes above).
+    "reactions:read": "capturing a message someone reacts to with :memo: or :rotating_light:",
+    # Playbook owners may be written as e-mail addresses (users.lookupByEmail).
+    "users:read.email": "resolving owners the playbook names by e-mail address",
+    # KPI charts are uploaded with files_upload_v2 and shown in image blocks by file id.
+    "files:write": "uploading the KPI charts of the digest, /kpi show and the App Home",
 }

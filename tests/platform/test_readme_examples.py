@@ -3,7 +3,8 @@
 - Each line of a ```bash block is run, in README order, as a subprocess in one temporary
   folder (with the example playbook in it, as in a checkout) and its own `opsloop.db`, with
   Slack unreachable: exit 0, no traceback, no log line. A line whose comment says
-  `needs Slack` is skipped as such (it is marked so in the README for its readers too);
+  `needs Slack` or `needs Docker` is skipped as such (it is marked so in the README for its
+  readers too; CI has no Docker daemon and no base images);
   the set-up lines that got you here (venv, pip, the test suite itself) are listed below.
 - The ```text transcript of `opsloop shell` is typed into the playground; every line it
   shows (but `...`) appears in that order.
@@ -58,7 +59,7 @@ def _bash_examples() -> list[Example]:
                 Example(
                     raw.strip(),
                     shlex.split(raw, comments=True),
-                    bool(comment and "needs Slack" in comment.group(1)),
+                    bool(comment and re.search(r"needs (Slack|Docker)", comment.group(1))),
                 )
             )
     return examples
@@ -106,7 +107,7 @@ def _param(example: Example) -> object:
     if example.line in SETUP:
         return pytest.param(example, id=example.line, marks=pytest.mark.skip(reason="set-up"))
     if example.needs_slack:
-        skip = pytest.mark.skip(reason="needs Slack (marked in README)")
+        skip = pytest.mark.skip(reason="needs Slack or Docker (marked in README)")
         return pytest.param(example, id=example.line, marks=skip)
     return pytest.param(example, id=example.line)
 
