@@ -44,6 +44,7 @@ matplotlib.use("Agg")  # explicitly: never a display backend, whatever the envir
 
 from matplotlib.backend_bases import RendererBase  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import FigureImage  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
@@ -274,14 +275,20 @@ def _overview_figure(chart: OverviewChart) -> Figure:
     lengths = [bar.attainment if bar.attainment is not None else 0.0 for bar in chart.bars]
     axes.axvspan(1 - 0.10, 1.0, color=BAND_COLOUR, zorder=0)
     axes.axvline(1.0, color="#555555", linewidth=1.5, linestyle="--", zorder=1)
-    axes.barh(
-        positions,
-        lengths,
-        color=[STATUS_COLOURS.get(bar.status, "#9e9e9e") for bar in chart.bars],
-        height=0.62,
+    # All bars as one collection: a Rectangle artist per bar costs more to make than the
+    # whole overview takes to fill.
+    half = 0.62 / 2
+    bars = PolyCollection(
+        [
+            [(0, y - half), (0, y + half), (length, y + half), (length, y - half)]
+            for y, length in zip(positions, lengths, strict=True)
+        ],
+        facecolors=[STATUS_COLOURS.get(bar.status, "#9e9e9e") for bar in chart.bars],
+        edgecolors="none",
         zorder=2,
         gid="bars",
     )
+    axes.add_collection(bars, autolim=False)
     for position, bar in zip(positions, chart.bars, strict=True):
         if bar.attainment is None:
             label = bar.status

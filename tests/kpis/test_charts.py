@@ -195,7 +195,8 @@ def test_overview_shows_every_kpi_against_its_target_and_grows_with_them() -> No
         None,
     ]
     [axes] = figure_of(chart).axes
-    bars = [bar.get_width() for bar in axes.containers[0]]
+    [drawn] = [c for c in axes.collections if c.get_gid() == "bars"]
+    bars = [float(path.vertices[:, 0].max()) for path in drawn.get_paths()]  # from 0
     assert bars == [pytest.approx(27 / 25), pytest.approx(8 / 8.5), pytest.approx(0.75), 0.0]
     text = alt_text(chart)
     assert text.startswith("4 KPIs in 2026-W41: 1 on track, 1 at risk, 1 off track, 1 no data.")
