@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,6 +135,45 @@ def test_png_is_valid_readable_size_and_the_same_bytes_for_the_same_data() -> No
     assert chart_hash(other) != chart_hash(chart)
 
 
+def test_the_kept_figure_draws_each_chart_as_a_figure_of_its_own_even_from_two_threads() -> None:
+    # Trend charts are drawn on one kept figure: nothing of the chart before may stay on it
+    # (a band, a value label, a point's colour, "no values yet"), whatever the order and
+    # whichever sender thread draws.
+    charts = [
+        trend_chart(_report([18.0, 20.0, 23.0, 27.0])),
+        trend_chart(_report([30.0, None, 12.0], _info("plain", unit="", target=None))),
+        trend_chart(_report([9.0, 14.0, 11.0], _info("ttr", unit="hours", direction="lower"))),
+        trend_chart(_report([21.0, 22.0, 24.0])),
+        trend_chart(_report([None, 21.5])),  # one value: no first value written
+        trend_chart(_report([None, None, None])),
+        overview_chart([_report([20.0, 27.0]), _report([3.0, 4.0], _info("nps"))], period="x"),
+    ]
+    alone = [render_png(chart, reuse=False) for chart in charts]
+    assert len(set(alone)) == len(charts)
+    assert [render_png(chart) for chart in charts] == alone
+    assert [render_png(chart) for chart in reversed(charts)] == alone[::-1]
+
+    drawn: dict[str, list[list[bytes]]] = {"forwards": [], "backwards": []}
+    start = threading.Barrier(2)
+
+    def draw(name: str, order: list[int]) -> None:
+        start.wait()
+        for _ in range(3):
+            pngs = {i: render_png(charts[i]) for i in order}
+            drawn[name].append([pngs[i] for i in range(len(charts))])
+
+    threads = [
+        threading.Thread(target=draw, args=("forwards", list(range(len(charts))))),
+        threading.Thread(target=draw, args=("backwards", list(reversed(range(len(charts)))))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert drawn["forwards"] == [alone] * 3
+    assert drawn["backwards"] == [alone] * 3
+
+
 def test_overview_shows_every_kpi_against_its_target_and_grows_with_them() -> None:
     reports = [
         _report([20.0, 27.0]),
@@ -155,7 +195,8 @@ def test_overview_shows_every_kpi_against_its_target_and_grows_with_them() -> No
         None,
     ]
     [axes] = figure_of(chart).axes
-    bars = [bar.get_width() for bar in axes.containers[0]]
+    [drawn] = [c for c in axes.collections if c.get_gid() == "bars"]
+    bars = [float(path.vertices[:, 0].max()) for path in drawn.get_paths()]  # from 0
     assert bars == [pytest.approx(27 / 25), pytest.approx(8 / 8.5), pytest.approx(0.75), 0.0]
     text = alt_text(chart)
     assert text.startswith("4 KPIs in 2026-W41: 1 on track, 1 at risk, 1 off track, 1 no data.")
