@@ -163,3 +163,12 @@ def trend_of(current: float | None, previous: float | None, direction: str) -> T
         return Trend("→", None)
     up = current > previous
     return Trend("↑" if up else "↓", up == (direction == "higher"))
+
+
+# How many periods `/kpi show` tables: 8 weeks, or 6 months for a monthly KPI.
+SHOW_WEEKS = 8
+SHOW_MONTHS = 6
+
+
+def shown_periods(kpi: KpiInfo) -> int:
+    return SHOW_MONTHS if kpi.period_word == "month" else SHOW_WEEKS

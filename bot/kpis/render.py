@@ -12,7 +12,15 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.kpis.charts import ChartRef
-from bot.kpis.models import KpiInfo, KpiReport, LoggedValue, Measurement, plain_value, trend_of
+from bot.kpis.models import (
+    KpiInfo,
+    KpiReport,
+    LoggedValue,
+    Measurement,
+    plain_value,
+    shown_periods,
+    trend_of,
+)
 from bot.outbox.models import CHART_BLOCK_PREFIX, CHART_MISSING
 from bot.slack.help import CommandHelp
 from bot.slack.mrkdwn import SECTION_TEXT_LIMIT, escape, local_time, truncate, user_ref
@@ -117,7 +125,7 @@ def notes_text(report: KpiReport) -> str:
     """The notes logged with the values shown, newest first (`2026-W46: after pricing`)."""
     lines = [
         f"• {w.week}: {truncate(escape(' '.join(w.note.split())), NOTE_LIMIT)}"
-        for w in reversed(report.weeks[-SHOWN_WEEKS:])
+        for w in reversed(report.weeks[-shown_periods(report.kpi) :])
         if w.note.strip()
     ]
     return "Notes:\n" + "\n".join(lines) if lines else ""
@@ -145,7 +153,6 @@ def render_chart_follow_up(report: KpiReport, ref: ChartRef) -> tuple[str, list[
     return text, [chart_block(ref)]
 
 
-SHOWN_WEEKS = 8
 CHART_FOLLOWS = "_The chart follows in a moment._"
 
 
@@ -154,7 +161,7 @@ def render_kpi_report(report: KpiReport, chart: ChartRef | None = None) -> tuple
     (shown if uploaded, else announced: it follows once uploaded, or is missing)."""
     kpi = report.kpi
     rows = []
-    shown = report.weeks[-SHOWN_WEEKS:]
+    shown = report.weeks[-shown_periods(kpi) :]
     for week in shown:
         mark = "  *" if week.note.strip() else ""
         rows.append(f"{week.week}  {format_value(week.value, kpi.unit)}{mark}")

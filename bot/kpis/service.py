@@ -18,6 +18,8 @@ from bot.errors import NotFoundError, PermissionDeniedError, UserError
 from bot.kpis.compute import compute_kpi
 from bot.kpis.models import (
     MANUAL_KIND,
+    SHOW_MONTHS,
+    SHOW_WEEKS,
     KpiInfo,
     KpiReport,
     LogForm,
@@ -36,9 +38,6 @@ from storage import org
 from storage.core import add_audit_entry
 from storage.db import SessionFactory, transaction
 from storage.models.kpis import Kpi
-
-SHOW_WEEKS = 8
-SHOW_MONTHS = 6
 
 
 class ReplaceNotConfirmedError(UserError):

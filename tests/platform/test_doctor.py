@@ -14,6 +14,7 @@ from bot.cli import cli
 from bot.playbook.schema import parse_playbook
 from bot.playbook.service import import_playbook
 from bot.slack.scopes import BOT_SCOPES
+from bot.slack.sender import OutboxSender
 from schedules.leader import LEASE_NAME
 from storage import leases
 from storage.db import SessionFactory, transaction
@@ -52,12 +53,16 @@ CHECKS = [
 
 
 @pytest.fixture
-def ready(standin: SlackStandin, sessions: SessionFactory, engine: Engine) -> SlackStandin:
-    """A setup that passes every check: migrated, imported, people active, a scheduler."""
+def ready(
+    standin: SlackStandin, sessions: SessionFactory, engine: Engine, sender: OutboxSender
+) -> SlackStandin:
+    """A setup that passes every check: migrated, imported, people active, a scheduler, and
+    the import's new-owner DMs delivered (an empty outbox backlog)."""
     now = datetime.now(UTC)
     import_playbook(sessions, TEAM, parse_playbook(PLAYBOOK, "playbook.yaml"), now)
     for user_id in ("U0ADMIN", "U0DANA", "U0ANA"):
         standin.add_user(user_id, user_id.lower())
+    assert sender.drain(30)
     with transaction(sessions) as session:
         leases.claim_lease(
             session, name=LEASE_NAME, holder="host:1:abc", now=now, ttl=timedelta(minutes=15)
@@ -211,7 +216,8 @@ def test_a_failed_outbox_message_fails_with_the_command_to_look(
     now = datetime.now(UTC)
     enqueue_messages(sessions, team_id=TEAM, messages=[outbox.post("k", "C0X", "hi")], now=now)
     with transaction(sessions) as session:
-        [row] = outbox_rows.list_messages(session)
+        row = outbox_rows.get_by_key(session, team_id=TEAM, key="k")
+        assert row is not None
         row.state = "failed"
     code, lines = doctor(db_url, ready, monkeypatch, tmp_path)
     assert code == 1
