@@ -74,7 +74,7 @@ def build_log_modal(
         f"*{truncate(escape(kpi.name), 150)}*{unit} for *{form.period}* · {format_target(kpi)}"
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=heading))]
-    if note:
+    if note and note.strip():  # Slack refuses a context block with blank text
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(note, 1000))]))
     blocks += [
         InputBlock(
