@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Bounded
 from slack_sdk.models.blocks import (
     Block,
@@ -23,6 +23,7 @@ from bot.feedback.parse import MAX_CUSTOMER_LENGTH, MAX_TAGS, SOURCES
 from bot.ids import CHANNEL_ID_PATTERN
 from bot.slack.limits import OPTION_TEXT_LIMIT, SELECT_MAX_OPTIONS
 from bot.slack.limits import TEXT_INPUT_LIMIT as TEXT_INPUT_LIMIT
+from bot.slack.metadata import ModalMetadata
 from bot.slack.mrkdwn import truncate
 
 MODAL_CALLBACK = "feedback.form"
@@ -61,14 +62,12 @@ class MessageRef(BaseModel):
     author_id: str | None = None
 
 
-class FeedbackModalMeta(BaseModel):
+class FeedbackModalMeta(ModalMetadata):
     """What the modal carries from opening to submission (private_metadata, < 3000 chars).
 
     `submission_key` is minted when the modal opens, so a double-clicked Save (the same
     view submitted twice) stores one record.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Minted by Opsloop (`modal:<hex>`): anything else is a forged or broken metadata,
     # refused before it reaches a query.
@@ -77,17 +76,6 @@ class FeedbackModalMeta(BaseModel):
     feedback_id: int | None = Bounded(default=None, ge=1, le=2**31 - 1)
     reply_channel: str | None = Bounded(default=None, pattern=f"^{CHANNEL_ID_PATTERN}$")
     message: MessageRef | None = None
-
-    def dump(self) -> str:
-        return self.model_dump_json(exclude_none=True)
-
-    @classmethod
-    def load(cls, raw: str | None) -> FeedbackModalMeta | None:
-        """The metadata of a submitted modal, or None when it is missing or malformed."""
-        try:
-            return cls.model_validate_json(raw or "")
-        except ValidationError:
-            return None
 
 
 @dataclass(frozen=True)

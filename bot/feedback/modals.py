@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic import Field as Bounded
 from slack_sdk.models.blocks import (
     Block,
@@ -23,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.feedback.models import MAX_NOTE_LENGTH, STATUSES, FeedbackRecord
 from bot.ids import CHANNEL_ID_PATTERN, MAX_RECORD_ID
+from bot.slack.metadata import ModalMetadata
 from bot.slack.mrkdwn import escape, quote, truncate
 
 TRIAGE_CALLBACK = "feedback.triage_form"
@@ -40,25 +40,13 @@ class TriageField(StrEnum):
     REASON = "delete_reason"
 
 
-class TriageModalMeta(BaseModel):
+class TriageModalMeta(ModalMetadata):
     """The record and where its menu was clicked (to bring that message up to date)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     feedback_id: int = Bounded(ge=1, le=MAX_RECORD_ID)
     channel: str | None = Bounded(default=None, pattern=f"^{CHANNEL_ID_PATTERN}$")
     ts: str | None = Bounded(default=None, pattern=r"^\d{1,12}\.\d{1,8}$")
     ephemeral: bool = False
-
-    def dump(self) -> str:
-        return self.model_dump_json(exclude_none=True)
-
-    @classmethod
-    def load(cls, raw: str | None) -> TriageModalMeta | None:
-        try:
-            return cls.model_validate_json(raw or "")
-        except ValidationError:
-            return None
 
 
 def _heading(feedback: FeedbackRecord) -> SectionBlock:

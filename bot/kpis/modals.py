@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic import Field as Bounded
 from slack_sdk.models.blocks import (
     Block,
@@ -23,6 +22,7 @@ from slack_sdk.models.views import View
 from bot.ids import CHANNEL_ID_PATTERN
 from bot.kpis.models import LogForm
 from bot.kpis.render import format_target, format_value
+from bot.slack.metadata import ModalMetadata
 from bot.slack.mrkdwn import escape, local_time, truncate, user_ref
 
 LOG_CALLBACK = "kpi.log_form"
@@ -38,24 +38,12 @@ class LogField(StrEnum):
     REPLACE = "kpi_replace"
 
 
-class LogFormMeta(BaseModel):
+class LogFormMeta(ModalMetadata):
     """The KPI and the nudge message the form was opened from (to bring it up to date)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kpi: str = Bounded(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
     channel: str | None = Bounded(default=None, pattern=f"^{CHANNEL_ID_PATTERN}$")
     ts: str | None = Bounded(default=None, pattern=r"^\d{1,12}\.\d{1,8}$")
-
-    def dump(self) -> str:
-        return self.model_dump_json(exclude_none=True)
-
-    @classmethod
-    def load(cls, raw: str | None) -> LogFormMeta | None:
-        try:
-            return cls.model_validate_json(raw or "")
-        except ValidationError:
-            return None
 
 
 def build_log_modal(
