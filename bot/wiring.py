@@ -279,12 +279,7 @@ def build_app(
         # and its log of developer hints (`@app.command(...)`).
         raise_error_for_unhandled_request=True,
     )
-    if stopping is not None:
-        # First, so a request refused while stopping has claimed nothing (an event's
-        # redelivery must still run).
-        app.use(middleware.refuse_while_stopping(stopping))
-    app.use(middleware.inject_deps(deps))
-    middleware.register(app)
+    middleware.register(app, deps, stopping=stopping)
     errors.register(app, unknown_command=ops.unknown_command_answer)
     for module in LISTENER_MODULES:
         module.register(app)

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -152,7 +153,9 @@ def handle_more_click(
     respond(text=text, blocks=as_dicts(blocks), replace_original=False)
 
 
-def log_inline(deps: Deps, body: dict[str, Any], text: str) -> tuple[str, list[Block]]:
+def log_inline(
+    deps: Deps, body: dict[str, Any], text: str
+) -> tuple[str, Sequence[Block | dict[str, Any]]]:
     """`/feedback <text>`: parse, store (a new record every time) with its alerts; the receipt."""
     try:
         parsed = parse_inline(text)

@@ -109,11 +109,11 @@ def _answer_click(result: TriagedFeedback, place: str, respond: Respond) -> None
     and a card are redrawn in place, a list gets the changed item's card under it. Real
     messages were brought up to date through the outbox."""
     if place == render.RECEIPT:
-        text, blocks = render.render_logged(result.feedback)
-        respond(text=text, blocks=as_dicts(blocks), replace_original=True)
+        text, receipt = render.render_logged(result.feedback)
+        respond(text=text, blocks=receipt, replace_original=True)
     elif place in (render.CARD, render.RECENT_LIST):
-        text, blocks = render.render_triaged(result)
-        respond(text=text, blocks=as_dicts(blocks), replace_original=place == render.CARD)
+        text, card = render.render_triaged(result)
+        respond(text=text, blocks=as_dicts(card), replace_original=place == render.CARD)
     elif not result.changed_anything:
         text, _ = render.render_triaged(result)
         respond(text=text, response_type="ephemeral", replace_original=False)

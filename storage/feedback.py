@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
 from storage.upsert import insert_returning_if_absent
 
+_INSERT_TAGS = insert(FeedbackTag.__table__)  # type: ignore[arg-type]
+
 
 def add_feedback(
     session: Session, *, team_id: str, submission_key: str, tags: Sequence[str], **values: Any
@@ -32,8 +34,10 @@ def add_feedback(
         return existing, tuple(t.tag for t in existing.tags), False
     wanted = tuple(dict.fromkeys(tags))
     if wanted:
-        session.execute(
-            insert(FeedbackTag),
+        # Core, not the ORM's bulk insert: the same one statement for a fraction of the
+        # Python (nothing is tracked in the session for these rows).
+        session.connection().execute(
+            _INSERT_TAGS,
             [{"team_id": team_id, "feedback_id": row.id, "tag": tag} for tag in wanted],
         )
     return row, wanted, True

@@ -6,6 +6,8 @@ Every user-derived value (text, customer, tags) goes through `escape`, so `<!cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -13,8 +15,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
-    Option,
-    OverflowMenuElement,
     SectionBlock,
 )
 
@@ -28,6 +28,7 @@ from bot.feedback.models import (
 )
 from bot.feedback.nps import NpsReport, NpsSummary
 from bot.feedback.parse import SOURCES, RecentQuery
+from bot.slack import blocks as kit
 from bot.slack.help import CommandHelp, render_command_help
 from bot.slack.mrkdwn import (
     SECTION_TEXT_LIMIT,
@@ -87,25 +88,24 @@ def render_feedback_help(note: str | None = None) -> tuple[str, list[Block]]:
 
 def render_logged(
     feedback: FeedbackRecord, *, edited: bool = False, notes: list[str] | None = None
-) -> tuple[str, list[Block]]:
-    """The receipt: what was stored, with an Edit button."""
+) -> tuple[str, list[dict[str, Any]]]:
+    """The receipt: what was stored, with an Edit button. Written as dicts: it is the ack
+    body of every `/feedback` (see bot.slack.blocks)."""
     verb = "Updated" if edited else "Logged"
     customer = f" from *{escape(feedback.customer)}*" if feedback.customer else ""
     heading = f"{verb} feedback *#{feedback.id}*{customer}:"
-    section = truncate(f"{heading}\n{quote(feedback.text, QUOTE_LIMIT)}", SECTION_TEXT_LIMIT)
+    text = truncate(f"{heading}\n{quote(feedback.text, QUOTE_LIMIT)}", SECTION_TEXT_LIMIT)
     details = _details(feedback)
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=section)),
-        ContextBlock(elements=[MarkdownTextObject(text=details)]),
-        ActionsBlock(
-            elements=[
-                ButtonElement(text="Edit", action_id=EDIT_ACTION, value=str(feedback.id)),
-                triage_menu(feedback, RECEIPT),
-            ]
+    blocks = [
+        kit.section(text),
+        kit.context(details),
+        kit.actions(
+            kit.button("Edit", action=EDIT_ACTION, value=str(feedback.id)),
+            triage_menu(feedback, RECEIPT),
         ),
     ]
     if notes:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
+        blocks.append(kit.context("\n".join(notes)))
     fallback = (
         f"{verb} feedback #{feedback.id}{customer}: "
         f"{truncate(escape(feedback.text), 300)}\n{details}"
@@ -235,7 +235,7 @@ def status_line(feedback: FeedbackRecord) -> str:
     return line
 
 
-def triage_menu(feedback: FeedbackRecord, place: str) -> OverflowMenuElement:
+def triage_menu(feedback: FeedbackRecord, place: str) -> dict[str, Any]:
     """The ⋯ menu: the next statuses, the triage form and the delete confirmation."""
     statuses = {
         NEW: [("Mark triaged", TRIAGED), ("Close", CLOSED)],
@@ -247,11 +247,9 @@ def triage_menu(feedback: FeedbackRecord, place: str) -> OverflowMenuElement:
         ("Note, assign, link…", FORM_VERB),
         ("Delete…", DELETE_VERB),
     ]
-    return OverflowMenuElement(
-        action_id=TRIAGE_ACTION,
-        options=[
-            Option(text=label, value=f"{verb}:{feedback.id}:{place}") for label, verb in choices
-        ],
+    return kit.overflow(
+        action=TRIAGE_ACTION,
+        options=[(label, f"{verb}:{feedback.id}:{place}") for label, verb in choices],
     )
 
 

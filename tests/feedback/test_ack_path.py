@@ -1,0 +1,102 @@
+"""What `/feedback <text>` does before its ack, on SQLite and PostgreSQL: one short write
+(the record with its columns returned, its tags in one statement, nothing read first) and
+a receipt written as the dicts Slack wants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Engine, event
+
+from bot.deps import Deps
+from bot.feedback import render
+from bot.feedback.service import list_feedback_records
+from bot.org import service as directory
+from bot.org import team_settings
+from bot.shell.standin import SlackStandin
+from bot.slack.executor import TrackingExecutor
+from bot.wiring import build_app
+from storage.db import SessionFactory, transaction
+from storage.models.org import Admin
+from storage.upsert import insert_if_absent
+from tests.conftest import SIGNING_SECRET
+from tests.support.slack import SlackDriver
+
+
+@pytest.fixture
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs, in order."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def acks_only(deps: Deps, standin: SlackStandin, executor: TrackingExecutor) -> SlackDriver:
+    """The real app without the outbox sender: only what a request runs before its ack."""
+    return SlackDriver(
+        build_app(deps, executor=executor), standin, executor, signing_secret=SIGNING_SECRET
+    )
+
+
+def test_a_feedback_command_is_one_insert_of_the_record_and_one_of_its_tags(
+    acks_only: SlackDriver, sessions: SessionFactory, statements: list[str]
+) -> None:
+    slack = acks_only
+    slack.command("/feedback", "Warm-up: first request of the app #x")  # team/app set-up
+    statements.clear()
+
+    result = slack.command("/feedback", "Acme: export times out #billing #export nps:7")
+
+    assert result.status == 200
+    writes = [s for s in statements if not s.startswith("BEGIN")]
+    assert len(writes) == 2, writes
+    assert writes[0].startswith("INSERT INTO FEEDBACK ") and "RETURNING" in writes[0]
+    assert writes[1].startswith("INSERT INTO FEEDBACK_TAGS ")
+    assert not [s for s in statements if s.startswith("SELECT")]  # nothing read first
+    [*_, record] = list_feedback_records(sessions, team_id=None, since=None)
+    assert record.tags == ("billing", "export")
+
+
+def test_the_receipt_is_exactly_what_slack_sdk_would_have_made(
+    slack: SlackDriver, deps: Deps
+) -> None:
+    directory.set_team_setting(
+        deps.sessions, team_id=slack.team_id, key=team_settings.FEEDBACK_CHANNEL, value="C0FB"
+    )
+    result = slack.command("/feedback", "Acme: export times out #billing nps:3")
+
+    blocks = result.answer.params["blocks"]
+    assert [b["type"] for b in blocks] == ["section", "context", "actions", "context"]
+    for raw in blocks:
+        parsed = Block.parse(raw)
+        assert parsed is not None
+        assert parsed.to_dict() == raw  # the same dict, emoji flags and all
+    edit, menu = blocks[2]["elements"]
+    assert edit["action_id"] == render.EDIT_ACTION
+    assert menu["type"] == "overflow" and menu["action_id"] == render.TRIAGE_ACTION
+
+
+def test_insert_if_absent_sees_rows_added_earlier_in_the_transaction(
+    sessions: SessionFactory,
+) -> None:
+    # The insert runs on the session's connection, not through session.execute: what the
+    # session still holds must be flushed first, or the conflict is found only at COMMIT.
+    with transaction(sessions) as session:
+        session.add(Admin(team_id="T1", user_id="U1"))
+        assert (
+            insert_if_absent(session, Admin.__table__, {"team_id": "T1", "user_id": "U1"}) is False
+        )  # type: ignore[arg-type]
+        assert (
+            insert_if_absent(session, Admin.__table__, {"team_id": "T1", "user_id": "U2"}) is True
+        )  # type: ignore[arg-type]
+    with transaction(sessions) as session:
+        assert sorted(a.user_id for a in session.query(Admin)) == ["U1", "U2"]
