@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -189,9 +190,11 @@ class OutboxSender:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_lock = threading.Lock()
-        # Seconds until the pacer admits a row it turned away in the last pass (None: it
-        # turned none away), so a paced sender wakes when its budget allows, not later.
-        self._admit_again_in: float | None = None
+        # When (time.monotonic) the pacer admits a row it turned away in the last pass
+        # (None: it turned none away), so a paced sender wakes when its budget allows, not
+        # later: a moment, not a duration, or the rest of the pass after the pacer answered
+        # is added to every wait.
+        self._admit_again_at: float | None = None
 
     # -- running -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -226,8 +229,9 @@ class OutboxSender:
             if sent:
                 idle = self.poll_seconds
                 continue
-            if self._admit_again_in is not None:
-                self._stopping.wait(min(self._admit_again_in, IDLE_POLL_MAX_SECONDS))
+            if self._admit_again_at is not None:
+                wait = max(self._admit_again_at - time.monotonic(), 0.0)
+                self._stopping.wait(min(wait, IDLE_POLL_MAX_SECONDS))
                 idle = self.poll_seconds
                 continue
             self._stopping.wait(idle)
@@ -249,7 +253,7 @@ class OutboxSender:
             def admit(team_id: str, method: str, channel: str) -> float:
                 wait = self.pacer.admit(team_id, method, channel)
                 if wait > 0.0:
-                    turned_away.append(wait)
+                    turned_away.append(time.monotonic() + wait)
                 else:
                     admitted[(team_id, method, channel)] += 1
                 return wait
@@ -272,7 +276,7 @@ class OutboxSender:
                 for (team_id, method, channel), left in admitted.items():
                     for _ in range(left):
                         self.pacer.release(team_id, method, channel)
-            self._admit_again_in = min(turned_away, default=None)
+            self._admit_again_at = min(turned_away, default=None)
             if claimed:
                 list(self._pool.map(self._deliver, claimed))
             return len(claimed)
