@@ -8,6 +8,13 @@ outbox (and each new reporter a `users.info` lookup). Every process runs an outb
 the rows are claimed with `FOR UPDATE SKIP LOCKED`, so the check afterwards is that the
 stand-in received each alert exactly once (by the outbox key in the post's metadata) and
 every row ended `sent`.
+
+Beside the drain time the bench prints its floor: Slack posts one message per second per
+channel, and the alerts go to one channel per workspace (only two of the workspaces send
+detractors: `i % DETRACTOR_EVERY == 0` falls on teams 0 and 10 of the 20), so the busiest
+channel's alerts take (n - 1) s from its first post whatever the senders do. The shortest
+gap between two posts in one channel is printed too: below 1 s the replicas together
+posted faster than Slack allows (each process paces only its own posts).
 """
 
 from __future__ import annotations
@@ -133,6 +140,44 @@ def _wait_for_outbox(database_url: str) -> tuple[dict[str, int], float]:
         time.sleep(0.5)
 
 
+# Slack's limit for chat.postMessage in one channel.
+CHANNEL_INTERVAL_S = 1.0
+
+
+def _alert_posts(standin: SlackStandin, since: int) -> list[tuple[str, float]]:
+    """(channel, when) of each alert the stand-in accepted after its first `since` posts."""
+    posts = []
+    for call in standin.calls("chat.postMessage")[since:]:
+        metadata = call.params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        payload = (metadata or {}).get("event_payload") or {}
+        if ":detractor:" in f"{payload.get('team')}/{payload.get('key')}":
+            posts.append((str(call.params.get("channel")), call.at))
+    return posts
+
+
+def drain_floor(posts: list[tuple[str, float]], load_ended: float) -> dict[str, Any]:
+    """What one post per second per channel allows: the busiest channel's alerts from its
+    first post on, and of that what was left when the load ended."""
+    by_channel: dict[str, list[float]] = {}
+    for channel, at in posts:
+        by_channel.setdefault(channel, []).append(at)
+    if not by_channel:
+        return {"alert_channels": 0, "busiest_channel_alerts": 0, "drain_floor_s": 0.0}
+    busiest = max(by_channel.values(), key=len)
+    first = min(busiest)
+    floor_end = first + (len(busiest) - 1) * CHANNEL_INTERVAL_S
+    gaps = [b - a for times in by_channel.values() for a, b in itertools.pairwise(sorted(times))]
+    return {
+        "alert_channels": len(by_channel),
+        "busiest_channel_alerts": len(busiest),
+        "drain_floor_s": round(max(floor_end - load_ended, 0.0), 2),
+        "last_alert_after_load_s": round(max(at for _, at in posts) - load_ended, 2),
+        "shortest_channel_gap_s": round(min(gaps), 3) if gaps else None,
+    }
+
+
 def _posts_by_key(standin: SlackStandin) -> Counter[str]:
     keys: Counter[str] = Counter()
     for call in standin.calls("chat.postMessage"):
@@ -156,8 +201,10 @@ def _phase(
     make = request_maker(standin, run)
     ports = [s.port for s in servers_up]
     posts_before = _posts_by_key(standin)
+    posted_before = len(standin.calls("chat.postMessage"))
     warmup = load.run_level(ports, make, count=WARMUP_REQUESTS, concurrency=min(clients, 5))
     result = load.run_level(ports, make, count=requests, concurrency=clients)
+    load_ended = time.time()  # the stand-in stamps calls with time.time()
     states, delivery_s = _wait_for_outbox(database_url)
     stored, distinct = _feedback_rows(database_url, run)
     posts = _posts_by_key(standin) - posts_before
@@ -178,6 +225,7 @@ def _phase(
         "alerts_posted_twice": sum(1 for n in alerts.values() if n > 1),
         "outbox_states": states,
         "outbox_drained_after_s": round(delivery_s, 2),
+        **drain_floor(_alert_posts(standin, posted_before), load_ended),
     }
 
 
@@ -185,6 +233,9 @@ def run(*, requests: int, clients: int, threads: int) -> dict[str, Any]:
     """One server, then two, with the scheduler running throughout; PostgreSQL only."""
     out: dict[str, Any] = {"db": "postgres", "server_threads": threads, "phases": []}
     with SlackStandin() as standin, servers.workdir() as workdir:
+        # Slack's per-channel limit, answered with 429 as Slack does: without it, replicas
+        # posting faster than Slack allows would go unseen.
+        standin.channel_rate_per_second = 1.0 / CHANNEL_INTERVAL_S
         with servers.database("postgres", workdir) as database_url:
             _seed_feedback_channels(database_url)
             scheduler = _start_scheduler(database_url, standin.base_url, workdir)
@@ -243,6 +294,9 @@ def print_table(out: dict[str, Any]) -> None:
         "twice",
         "outbox",
         "drained s",
+        "floor s",
+        "busiest ch",
+        "min gap s",
     ]
     rows = [
         [
@@ -261,9 +315,17 @@ def print_table(out: dict[str, Any]) -> None:
             p["alerts_posted_twice"],
             ",".join(f"{k}={v}" for k, v in sorted(p["outbox_states"].items())),
             p["outbox_drained_after_s"],
+            p["drain_floor_s"],
+            p["busiest_channel_alerts"],
+            p["shortest_channel_gap_s"],
         ]
         for p in out["phases"]
     ]
     print(report.table(headers, rows))
     print(f"throughput, two servers vs one: {out['throughput_two_vs_one']}x")
     print(f"429s met: {out['http_429']}; logs: {out['logs']}")
+    print(
+        "drained s: after the load ended; floor s: what 1 post/s per channel leaves for the"
+        " busiest alert channel after the load ended; min gap s: the shortest interval"
+        " between two posts in one channel (under 1 s: faster than Slack allows)"
+    )

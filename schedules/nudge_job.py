@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import Block
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.nudges import service as nudges
@@ -16,10 +18,15 @@ from bot.nudges.render import render_nudge, render_owner_report
 from bot.org.messages import slack_person_fetcher
 from bot.outbox import models as outbox
 from bot.outbox.models import Queued
-from bot.outbox.service import enqueue_messages, is_enqueued
+from bot.outbox.service import enqueue
 from bot.slack.blocks import as_dicts
+from storage import outbox as outbox_rows
+from storage.db import transaction
 
 log = logging.getLogger(__name__)
+
+# DMs queued per transaction (see `run`).
+QUEUE_BATCH = 20
 
 
 @dataclass(frozen=True)
@@ -58,18 +65,47 @@ def due(deps: Deps, *, now: datetime, team_ids: list[str], ask_slack: bool = Tru
 
 
 def run(deps: Deps, *, now: datetime, team_ids: list[str]) -> list[NudgeResult]:
-    """Queue every nudge due at `now`, each at most once per recipient and local day."""
+    """Queue every nudge due at `now`, each at most once per recipient and local day.
+
+    DMs are queued `QUEUE_BATCH` at a time, each batch in one transaction: one per DM took
+    every other SQLite turn from the sender running beside the job (the first thousand
+    DMs' commits held back the first posts for seconds), and one for all would keep every
+    DM until the last was rendered."""
     results = []
-    for nudge in due(deps, now=now, team_ids=team_ids):
-        key = nudge_key(nudge)
-        outcome = Queued.ALREADY
-        if not is_enqueued(deps.sessions, team_id=nudge.team_id, key=key):
-            text, blocks = render(nudge, now=now)
-            message = outbox.post(key, nudge.user_id, text, as_dicts(blocks))
-            if enqueue_messages(deps.sessions, team_id=nudge.team_id, messages=[message], now=now):
-                outcome = Queued.QUEUED
-                log.info("queued %s for %s (%d items)", nudge.kind, nudge.user_id, len(nudge.items))
-        results.append(
-            NudgeResult(nudge.team_id, nudge.kind, nudge.user_id, nudge.period, key, outcome)
-        )
+    pending = due(deps, now=now, team_ids=team_ids)
+    for start in range(0, len(pending), QUEUE_BATCH):
+        batch = [(nudge, nudge_key(nudge)) for nudge in pending[start : start + QUEUE_BATCH]]
+        with transaction(deps.sessions) as session:
+            known = {key for nudge, key in batch if _queued(session, nudge.team_id, key)}
+        # Rendered outside any transaction: a listener may need the turn meanwhile.
+        messages = {
+            key: outbox.post(key, nudge.user_id, *_rendered(nudge, now))
+            for nudge, key in batch
+            if key not in known
+        }
+        with transaction(deps.sessions) as session:
+            for nudge, key in batch:
+                outcome = Queued.ALREADY
+                message = messages.get(key)
+                if message is not None and enqueue(
+                    session, team_id=nudge.team_id, messages=[message], now=now
+                ):
+                    outcome = Queued.QUEUED
+                    log.info(
+                        "queued %s for %s (%d items)", nudge.kind, nudge.user_id, len(nudge.items)
+                    )
+                results.append(
+                    NudgeResult(
+                        nudge.team_id, nudge.kind, nudge.user_id, nudge.period, key, outcome
+                    )
+                )
     return results
+
+
+def _queued(session: Session, team_id: str, key: str) -> bool:
+    return outbox_rows.exists(session, team_id=team_id, key=key)
+
+
+def _rendered(nudge: Nudge, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    text, blocks = render(nudge, now=now)
+    return text, as_dicts(blocks)

@@ -163,16 +163,23 @@ def due_nudges(
             # The owner already hears about their own items; the report is for someone else.
             if process_owner and process_owner != item.owner_id:
                 by_process_owner[process_owner].append(item)
+        # Every recipient's cached profile in one transaction, not one each: a thousand
+        # owners otherwise cost the job seconds before its first DM is queued.
+        known = get_people(sessions, team_id=team_id, user_ids=[*by_owner, *by_process_owner])
         for kind, groups in ((NUDGE_KIND, by_owner), (OWNER_REPORT_KIND, by_process_owner)):
             for user_id, group in groups.items():
-                tz = _timezone_of(
-                    sessions,
-                    team_id=team_id,
-                    user_id=user_id,
-                    fallback=settings.team_tz,
-                    fetch=fetch,
-                    now=now,
-                )
+                person = known.get(user_id)
+                if person is not None:
+                    tz = periods.zone(person.timezone, settings.team_tz.key)
+                else:
+                    tz = _timezone_of(
+                        sessions,
+                        team_id=team_id,
+                        user_id=user_id,
+                        fallback=settings.team_tz,
+                        fetch=fetch,
+                        now=now,
+                    )
                 local = now.astimezone(tz)
                 if _in_window(local, settings):
                     period = local.date().isoformat()

@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -188,9 +190,11 @@ class OutboxSender:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_lock = threading.Lock()
-        # Seconds until the pacer admits a row it turned away in the last pass (None: it
-        # turned none away), so a paced sender wakes when its budget allows, not later.
-        self._admit_again_in: float | None = None
+        # When (time.monotonic) the pacer admits a row it turned away in the last pass
+        # (None: it turned none away), so a paced sender wakes when its budget allows, not
+        # later: a moment, not a duration, or the rest of the pass after the pacer answered
+        # is added to every wait.
+        self._admit_again_at: float | None = None
 
     # -- running -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -225,8 +229,9 @@ class OutboxSender:
             if sent:
                 idle = self.poll_seconds
                 continue
-            if self._admit_again_in is not None:
-                self._stopping.wait(min(self._admit_again_in, IDLE_POLL_MAX_SECONDS))
+            if self._admit_again_at is not None:
+                wait = max(self._admit_again_at - time.monotonic(), 0.0)
+                self._stopping.wait(min(wait, IDLE_POLL_MAX_SECONDS))
                 idle = self.poll_seconds
                 continue
             self._stopping.wait(idle)
@@ -243,23 +248,35 @@ class OutboxSender:
             if revive:
                 self._last_revive = now
             turned_away: list[float] = []
+            admitted: Counter[tuple[str, str, str]] = Counter()
 
             def admit(team_id: str, method: str, channel: str) -> float:
                 wait = self.pacer.admit(team_id, method, channel)
                 if wait > 0.0:
-                    turned_away.append(wait)
+                    turned_away.append(time.monotonic() + wait)
+                else:
+                    admitted[(team_id, method, channel)] += 1
                 return wait
 
-            claimed = delivery.claim_due(
-                self.sessions,
-                now=now,
-                revive=revive,
-                token=self._token,
-                admit=admit,
-                max_claims=self.workers,
-                stale_after=self.stale_after,
-            )
-            self._admit_again_in = min(turned_away, default=None)
+            claimed: list[Claimed] = []
+            try:
+                claimed = delivery.claim_due(
+                    self.sessions,
+                    now=now,
+                    revive=revive,
+                    token=self._token,
+                    admit=admit,
+                    max_claims=self.workers,
+                    stale_after=self.stale_after,
+                )
+            finally:
+                # Admitted rows another replica claimed first (or none, if the claim
+                # failed) give their places back now, not when their reservations expire.
+                admitted.subtract((c.team_id, c.method, c.channel) for c in claimed)
+                for (team_id, method, channel), left in admitted.items():
+                    for _ in range(left):
+                        self.pacer.release(team_id, method, channel)
+            self._admit_again_at = min(turned_away, default=None)
             if claimed:
                 list(self._pool.map(self._deliver, claimed))
             return len(claimed)
@@ -286,7 +303,6 @@ class OutboxSender:
 
     # -- one row -----------------------------------------------------------------------------
     def _deliver(self, claimed: Claimed) -> None:
-        self.pacer.started(claimed.team_id, claimed.method, claimed.channel)
         called = [False]  # set once a call that may post has been made
         try:
             self._deliver_or_raise(claimed, called)
@@ -309,7 +325,15 @@ class OutboxSender:
 
     def _deliver_or_raise(self, claimed: Claimed, called: list[bool]) -> None:
         now = self._now()
-        if self._stopping.is_set() or not delivery.still_ours(self.sessions, claimed, now=now):
+        try:
+            ours = not self._stopping.is_set() and delivery.still_ours(
+                self.sessions, claimed, now=now
+            )
+        except BaseException:
+            self.pacer.release(claimed.team_id, claimed.method, claimed.channel)
+            raise
+        if not ours:
+            self.pacer.release(claimed.team_id, claimed.method, claimed.channel)
             if self._stopping.is_set():
                 # Claimed but not started: back to pending at once for the next process.
                 delivery.retry_later(
@@ -317,48 +341,10 @@ class OutboxSender:
                 )
             return
         try:
-            if claimed.unsure and claimed.method == POST:
-                try:
-                    found = self._find_posted(claimed)
-                except (SlackApiError, OSError) as error:
-                    # Not knowing is no reason to post twice, nor to give up for good.
-                    self._lookup_failed(claimed, error)
-                    return
-                if found is not None:
-                    log.info("outbox %s was posted already (found %s)", claimed.id, found[1])
-                    delivery.mark_sent(
-                        self.sessions, claimed, now=now, channel=found[0], ts=found[1]
-                    )
-                    return
-            if claimed.method == LOOKUP_PERSON:
-                self._look_up_person(claimed)
-                delivery.mark_sent(self.sessions, claimed, now=now, channel=None, ts=None)
-                return
-            if claimed.method == LOOKUP_MESSAGE:
-                self._look_up_message(claimed)
-                delivery.mark_sent(self.sessions, claimed, now=now, channel=None, ts=None)
-                return
-            if claimed.method == LOOKUP_PERMALINK:
-                link = self.client.chat_getPermalink(
-                    channel=claimed.channel, message_ts=claimed.ts or ""
-                )
-                delivery.mark_sent(
-                    self.sessions,
-                    claimed,
-                    now=now,
-                    channel=claimed.channel,
-                    ts=claimed.ts,
-                    permalink=str(link.get("permalink") or "") or None,
-                )
-                return
-            if claimed.method == UPLOAD_CHART:
-                file_id = self._upload_chart(claimed)
-                delivery.mark_sent(
-                    self.sessions, claimed, now=now, channel=None, ts=None, file_id=file_id
-                )
-                return
-            called[0] = True
-            channel, ts = self._call(claimed)
+            # The row's place in the pacer is held until Slack's answer is back (its
+            # outcome is recorded after, outside the window it counts in).
+            with self.pacer.calling(claimed.team_id, claimed.method, claimed.channel):
+                sent = self._send(claimed, called)
         except SlackApiError as error:
             self._refused(claimed, error)
             return
@@ -373,10 +359,40 @@ class OutboxSender:
         except OSError as error:  # includes timeouts and urllib's URLError
             self._no_answer(claimed, error)
             return
+        if sent is not None:
+            delivery.mark_sent(self.sessions, claimed, now=now, **sent)
+
+    def _send(self, claimed: Claimed, called: list[bool]) -> dict[str, Any] | None:
+        """Make the row's calls; what to record it as sent with (None: recorded already)."""
+        if claimed.unsure and claimed.method == POST:
+            try:
+                found = self._find_posted(claimed)
+            except (SlackApiError, OSError) as error:
+                # Not knowing is no reason to post twice, nor to give up for good.
+                self._lookup_failed(claimed, error)
+                return None
+            if found is not None:
+                log.info("outbox %s was posted already (found %s)", claimed.id, found[1])
+                return {"channel": found[0], "ts": found[1]}
+        if claimed.method == LOOKUP_PERSON:
+            self._look_up_person(claimed)
+            return {"channel": None, "ts": None}
+        if claimed.method == LOOKUP_MESSAGE:
+            self._look_up_message(claimed)
+            return {"channel": None, "ts": None}
+        if claimed.method == LOOKUP_PERMALINK:
+            link = self.client.chat_getPermalink(
+                channel=claimed.channel, message_ts=claimed.ts or ""
+            )
+            permalink = str(link.get("permalink") or "") or None
+            return {"channel": claimed.channel, "ts": claimed.ts, "permalink": permalink}
+        if claimed.method == UPLOAD_CHART:
+            file_id = self._upload_chart(claimed)
+            return {"channel": None, "ts": None, "file_id": file_id}
+        called[0] = True
+        channel, ts = self._call(claimed)
         permalink = self._permalink(claimed, channel, ts)
-        delivery.mark_sent(
-            self.sessions, claimed, now=now, channel=channel, ts=ts, permalink=permalink
-        )
+        return {"channel": channel, "ts": ts, "permalink": permalink}
 
     def _look_up_person(self, claimed: Claimed) -> None:
         """users.info, kept in the people cache; an id Slack does not know is kept as such

@@ -15,8 +15,10 @@ from bot.nudges.render import DONE_ACTION, SNOOZE_ACTION
 from bot.org import service as directory
 from bot.org import team_settings
 from bot.org.people import get_people
+from bot.outbox.models import Queued
 from bot.outbox.service import get_entry
 from bot.wiring import make_sender
+from schedules import nudge_job
 from schedules.runner import run_once
 from storage.core import upsert_person
 from storage.db import transaction
@@ -435,3 +437,22 @@ def test_429_storm_delivers_every_nudge_once(
     for user in ("U1", "U2", "U3"):
         assert len(dms(standin, user)) == 1
     assert len(standin.calls("chat.postMessage", ok_only=False)) == 3 + 4
+
+
+def test_more_owners_than_one_queueing_batch_are_each_queued_once_in_order(
+    deps: Deps, standin: SlackStandin, clock: FixedClock, board: OverdueBoard
+) -> None:
+    owners = [f"U{n:03d}" for n in range(nudge_job.QUEUE_BATCH * 2 + 3)]
+    for n, user in enumerate(owners):
+        board.add(f"i-{user}", user, LONG_AGO + timedelta(minutes=n))
+    clock.now = MONDAY + timedelta(hours=10)
+    first = nudge_job.run(deps, now=clock(), team_ids=[TEAM])
+    assert [r.user_id for r in first] == owners
+    assert {r.outcome for r in first} == {Queued.QUEUED}
+    board.add("late", "U999", LONG_AGO)  # a new owner among ones already queued today
+    again = nudge_job.run(deps, now=clock(), team_ids=[TEAM])
+    assert {r.user_id for r in again if r.outcome is Queued.QUEUED} == {"U999"}
+    assert sum(r.outcome is Queued.ALREADY for r in again) == len(owners)
+    run_and_deliver(deps, clock())
+    for user in [*owners, "U999"]:
+        assert len(dms(standin, user)) == 1
