@@ -41,10 +41,9 @@ def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
             # Threads take a connection from the pool before they queue for their turn
             # (below): a pool smaller than the threads would open and close a connection,
             # with its PRAGMAs, for every request beyond it.
-            import os as _o
-
-            kwargs.setdefault("pool_size", int(_o.environ.get("PS", pool_size)))
-            kwargs.setdefault("max_overflow", int(_o.environ.get("PO", pool_size)))
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", pool_size)
+            kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.web import SlackResponse
+
+from bot.slack.turns import waiting_on_slack
 
 # A dropped connection (before Slack answered anything) is worth one more try.
 CONNECTION_RETRIES = 1
+
+
+class ListenerWebClient(WebClient):
+    """A WebClient whose calls give up the request turn while they wait for Slack (see
+    bot.slack.turns): a slow `views.open` never holds up the requests behind it."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        with waiting_on_slack():
+            return super().api_call(api_method, **kwargs)
+
+
+def stepping_aside(client: WebClient) -> ListenerWebClient:
+    """The same client as a `ListenerWebClient`. Bolt gives each request a plain WebClient
+    of its own, copied from the app's (slack-bolt's App._init_context); the global
+    middleware swaps it for this one with the same settings."""
+    if isinstance(client, ListenerWebClient):
+        return client
+    return ListenerWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
+        team_id=client.default_params.get("team_id"),
+        logger=client.logger,
+        retry_handlers=client.retry_handlers,
+    )
 
 
 def make_web_client(*, token: str | None, base_url: str, timeout: int = 5) -> WebClient:
@@ -14,7 +47,7 @@ def make_web_client(*, token: str | None, base_url: str, timeout: int = 5) -> We
     `users.info`, `auth.test`. It never sleeps on a 429 (a listener thread waiting out a
     rate limit is one fewer for everybody else); every post goes through the outbox
     sender's own client (`make_sender_client`)."""
-    return WebClient(
+    return ListenerWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,

@@ -18,9 +18,11 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.deps import Deps
+from bot.slack.client import stepping_aside
 from bot.slack.context import DEPS_KEY, team_of
 from bot.slack.events import claim_event_delivery
 from bot.slack.mrkdwn import decode_entities
+from bot.slack.turns import SteppingAsideRespond
 from bot.text import storable
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,15 @@ def register(app: App, deps: Deps, *, stopping: threading.Event | None = None) -
             # redelivery must still run).
             return refused_while_stopping()
         context[DEPS_KEY] = deps
+        if context.client is not None:
+            # A request waiting on Slack gives up its turn (bot.slack.turns).
+            context["client"] = stepping_aside(context.client)
+        if context.response_url and context.client is not None:
+            context["respond"] = SteppingAsideRespond(
+                response_url=context.response_url,
+                proxy=context.client.proxy,
+                ssl=context.client.ssl,
+            )
         strip_unstorable_text(body)
         decode_command_text(body)
         if is_redelivered_event(body, deps, retry_num=context.get("retry_num")):

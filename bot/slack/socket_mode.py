@@ -17,6 +17,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
+from bot.slack.turns import RequestTurn
+
 
 class SocketModeConnection(SocketModeHandler):
     """A SocketModeHandler that knows when no envelope is between receipt and ack."""
@@ -27,13 +29,15 @@ class SocketModeConnection(SocketModeHandler):
         super().__init__(app, app_token, concurrency=concurrency)
         self._in_flight = 0
         self._idle = threading.Condition()
+        self._turn = RequestTurn()  # one envelope's listeners run at a time (bot.slack.turns)
 
     # The built-in client's signature, narrowed as slack-bolt's own handler narrows it.
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         with self._idle:
             self._in_flight += 1
         try:
-            super().handle(client, req)  # dispatch, then write the ack
+            with self._turn.taken():
+                super().handle(client, req)  # dispatch, then write the ack
         finally:
             with self._idle:
                 self._in_flight -= 1

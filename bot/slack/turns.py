@@ -1,0 +1,83 @@
+"""One Slack request handled at a time per process; a request waiting on Slack steps aside.
+
+Listeners run on the server's threads before the ack (see `bot.wiring.build_app`), and
+what they do is Python: verifying, parsing, Bolt's dispatch, storing, rendering. CPython
+runs one thread's Python at a time anyway, so letting the 16 server threads all run it at
+once buys nothing and costs a lot: measured with `python -m bench ack` on 2 cores,
+`/feedback` took 1.9 ms of CPU a request with one server thread and 3.2 to 6.2 ms with 2
+to 16 threads, all of them handing the GIL back and forth (and with it the SQLite turn of
+storage/db.py) after every statement and socket call; throughput fell from about 490 to
+150 to 290 requests a second.
+
+So a request takes the turn before it is verified and gives it back once its answer is
+written (HTTP: when waitress closes the answer; Socket Mode: when the ack is sent); the
+other server threads wait for it on one lock, ready to go in turn. A request
+that waits on the network — a Web API call (`views.open` with its trigger) or a post to a
+`response_url` — gives the turn up while it waits (`waiting_on_slack`) and takes it again
+after, so one slow Slack answer never holds up the requests behind it. The outbox sender
+and the scheduler do not take it: they are not on anybody's 3-second clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from slack_bolt.context.respond import Respond
+from slack_sdk.webhook import WebhookResponse
+
+
+class RequestTurn:
+    """The turn of one process's request threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        """Wait for the turn and hold it (on this thread)."""
+        self._lock.acquire()
+        _held.turn = self
+
+    def give_back(self) -> None:
+        _held.turn = None
+        self._lock.release()
+
+    @contextmanager
+    def taken(self) -> Iterator[None]:
+        """Around handling one request: wait for the turn, hold it, give it back."""
+        self.take()
+        try:
+            yield
+        finally:
+            self.give_back()
+
+
+_held = threading.local()
+
+
+@contextmanager
+def waiting_on_slack() -> Iterator[None]:
+    """Around a call that waits on the network: the turn this thread holds (if any) is
+    given up for the wait and taken again before going on."""
+    turn: RequestTurn | None = getattr(_held, "turn", None)
+    if turn is None:
+        yield
+        return
+    _held.turn = None
+    turn._lock.release()
+    try:
+        yield
+    finally:
+        turn._lock.acquire()
+        _held.turn = turn
+
+
+class SteppingAsideRespond(Respond):
+    """Bolt's `respond()` (a post to the request's `response_url`), giving up the turn while
+    it waits for Slack's answer."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
+        with waiting_on_slack():
+            return super().__call__(*args, **kwargs)

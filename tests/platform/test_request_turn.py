@@ -1,0 +1,167 @@
+"""One request handled at a time per process (bot.slack.turns), a request waiting on Slack
+stepping aside, and waitress's main loop left alone while a task runs (bot.slack.http)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from waitress.adjustments import Adjustments
+
+from bot.deps import Deps
+from bot.slack.client import make_web_client
+from bot.slack.http import make_server
+from bot.slack.turns import RequestTurn, SteppingAsideRespond, waiting_on_slack
+from bot.wiring import build_app, deps_from_parts
+from tests.conftest import SIGNING_SECRET
+from tests.platform.test_http_mode import _post
+from tests.support.slack import SlackDriver, SlackStandin, payloads
+
+WAIT_S = 30.0  # how long a step may take on a loaded machine before the test gives up
+# How long Slack sits on the first request's views.open: the second request must be
+# answered within it (without stepping aside it would wait all of it).
+STALL_S = 6.0  # under the 10 s the test client waits for an answer
+
+
+def _eventually(condition: Any) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+
+
+def _command(base: str, standin: SlackStandin, text: str, trigger: str) -> tuple[int, str]:
+    body = payloads.slash_command(
+        "/feedback",
+        text,
+        team_id="T0TEST",
+        user_id="U0TEST",
+        channel_id="C0TEST",
+        response_url=standin.response_url(trigger),
+        trigger_id=trigger,
+    )
+    headers = payloads.signed_headers(SIGNING_SECRET, body, content_type=payloads.FORM)
+    return _post(base + "/slack/events", body, headers)
+
+
+def test_a_thread_waiting_on_slack_lets_another_request_take_the_turn() -> None:
+    turn = RequestTurn()
+    inside_wait = threading.Event()
+    other_ran = threading.Event()
+    order: list[str] = []
+
+    def waiting_request() -> None:
+        with turn.taken():
+            with waiting_on_slack():
+                inside_wait.set()
+                assert other_ran.wait(WAIT_S)  # the other request ran meanwhile
+            order.append("waiting request back")
+
+    def other_request() -> None:
+        assert inside_wait.wait(WAIT_S)
+        with turn.taken():
+            order.append("other request")
+        other_ran.set()
+
+    threads = [threading.Thread(target=waiting_request), threading.Thread(target=other_request)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert order == ["other request", "waiting request back"]
+
+
+def test_waiting_on_slack_without_a_turn_changes_nothing() -> None:
+    with waiting_on_slack():
+        pass  # a sender or scheduler thread holds no turn: nothing to give up
+
+
+@pytest.fixture
+def serving(deps: Deps, standin: SlackStandin) -> Iterator[str]:
+    """`opsloop serve`'s WSGI app on waitress, in this process, with 4 threads and a Web API
+    client that waits up to a minute (the stall below must outlast the request after it)."""
+    client = make_web_client(token="xoxb-test", base_url=standin.base_url, timeout=60)
+    patient = deps_from_parts(settings=deps.settings, engine=deps.engine, client=client)
+    server = make_server(build_app(patient), patient, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown(timeout=1)
+
+
+def test_a_modal_waiting_on_a_slow_views_open_does_not_hold_up_the_next_command(
+    serving: str, standin: SlackStandin
+) -> None:
+    standin.stall("views.open", seconds=STALL_S)
+    first_done = threading.Event()
+
+    def open_the_form() -> None:
+        _command(serving, standin, "", "first")  # opens the form: views.open
+        first_done.set()
+
+    opener = threading.Thread(target=open_the_form)
+    opener.start()
+    _eventually(lambda: standin.calls("views.open", ok_only=False))  # Slack sits on it
+
+    status, answered = _command(serving, standin, "Acme: export #x", "second")
+
+    assert status == 200 and "Logged feedback" in answered
+    assert not first_done.is_set()  # answered while the first request still waited
+    opener.join(WAIT_S)
+    assert first_done.is_set()
+
+
+def test_listeners_get_a_respond_that_steps_aside(
+    deps: Deps, standin: SlackStandin, executor: Any
+) -> None:
+    app = build_app(deps, executor=executor)
+    seen: list[object] = []
+
+    def probe(ack: Any, respond: Any) -> None:
+        seen.append(respond)
+        ack()
+
+    app.command("/probe")(probe)
+    SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET).command("/probe", "x")
+    assert len(seen) == 1 and isinstance(seen[0], SteppingAsideRespond)
+
+
+@pytest.fixture
+def channel(deps: Deps) -> Iterator[Any]:
+    """A connection of the server `opsloop serve` makes, on one end of a socket pair."""
+    server = make_server(build_app(deps), deps, host="127.0.0.1", port=0, threads=2)
+    ours, theirs = socket.socketpair()
+    try:
+        yield server.channel_class(server, ours, ("127.0.0.1", 1), Adjustments(), map={})
+    finally:
+        ours.close()
+        theirs.close()
+        server.close()
+        server.task_dispatcher.shutdown(timeout=1)
+
+
+def test_a_connection_whose_task_runs_is_not_polled_for_writing(channel: Any) -> None:
+    channel.requests = [object()]  # a task is running
+    channel.total_outbufs_len = 1_500  # its answer partly buffered: the task sends it
+    assert not channel.writable()
+    channel.will_close = True  # unless the main loop must close it
+    assert channel.writable()
+
+
+def test_a_connection_is_polled_to_drain_a_buffer_its_task_waits_on(channel: Any) -> None:
+    channel.requests = [object()]
+    channel.total_outbufs_len = channel.adj.outbuf_high_watermark + 1
+    assert channel.writable()
+
+
+def test_a_finished_answer_is_polled_for_writing(channel: Any) -> None:
+    channel.requests = []
+    channel.total_outbufs_len = 1_500
+    assert channel.writable()
