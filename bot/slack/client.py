@@ -27,8 +27,6 @@ def stepping_aside(client: WebClient) -> ListenerWebClient:
     """The same client as a `ListenerWebClient`. Bolt gives each request a plain WebClient
     of its own, copied from the app's (slack-bolt's App._init_context); the global
     middleware swaps it for this one with the same settings."""
-    if isinstance(client, ListenerWebClient):
-        return client
     return ListenerWebClient(
         token=client.token,
         base_url=client.base_url,

@@ -39,15 +39,14 @@ def register(app: App, deps: Deps, *, stopping: threading.Event | None = None) -
             # redelivery must still run).
             return refused_while_stopping()
         context[DEPS_KEY] = deps
-        if context.client is not None:
+        client = context.client
+        if client is not None:
             # A request waiting on Slack gives up its turn (bot.slack.turns).
-            context["client"] = stepping_aside(context.client)
-        if context.response_url and context.client is not None:
-            context["respond"] = SteppingAsideRespond(
-                response_url=context.response_url,
-                proxy=context.client.proxy,
-                ssl=context.client.ssl,
-            )
+            context["client"] = stepping_aside(client)
+            if context.response_url:
+                context["respond"] = SteppingAsideRespond(
+                    response_url=context.response_url, proxy=client.proxy, ssl=client.ssl
+                )
         strip_unstorable_text(body)
         decode_command_text(body)
         if is_redelivered_event(body, deps, retry_num=context.get("retry_num")):

@@ -65,13 +65,11 @@ def waiting_on_slack() -> Iterator[None]:
     if turn is None:
         yield
         return
-    _held.turn = None
-    turn._lock.release()
+    turn.give_back()
     try:
         yield
     finally:
-        turn._lock.acquire()
-        _held.turn = turn
+        turn.take()
 
 
 class SteppingAsideRespond(Respond):
