@@ -170,3 +170,22 @@ def test_connection_killed_mid_transaction_keeps_nothing_and_says_so(
     killable.slack.command(STORE_COMMAND, "half-written")
     assert _replies(standin) == ["stored half-written"]
     assert "half-written" in killable.stored_keys()
+
+
+@pytest.mark.postgres
+def test_a_command_after_the_server_ended_every_idle_connection_is_stored(
+    killable: Killable, standin: SlackStandin
+) -> None:
+    # Several connections in the pool, all idle, then all ended by the server (a restart
+    # or a failover between two bursts): the next command takes a live one.
+    with ThreadPoolExecutor(max_workers=6) as senders:
+        list(senders.map(lambda key: killable.slack.command(STORE_COMMAND, key), ["a", "b", "c"]))
+    killable.slack.executor.wait_idle()
+    assert killable.kill_all() >= 1
+    standin.clear()
+
+    result = killable.slack.command(STORE_COMMAND, "after-the-restart")
+
+    assert result.status == 200
+    assert _replies(standin) == ["stored after-the-restart"]
+    assert "after-the-restart" in killable.stored_keys()
