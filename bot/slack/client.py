@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
+from ssl import SSLContext
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
@@ -25,18 +29,48 @@ class ListenerWebClient(WebClient):
 
 def stepping_aside(client: WebClient) -> ListenerWebClient:
     """The same client as a `ListenerWebClient`. Bolt gives each request a plain WebClient
-    of its own, copied from the app's (slack-bolt's App._init_context); the global
-    middleware swaps it for this one with the same settings."""
+    of its own, copied from the app's (slack-bolt's App._init_context) once authorization
+    has set its token; the global middleware swaps it for this one with the same settings.
+
+    One per set of settings, shared by the requests that have them (a workspace's token
+    and team): building a WebClient reads the proxy variables from the environment, about
+    a fiftieth of a `/feedback`'s CPU, and a WebClient holds no per-call state, so
+    Bolt's own app-wide client is shared by every thread in the same way."""
+    return _listener_client(
+        client.token,
+        client.default_params.get("team_id"),
+        client.base_url,
+        client.timeout,
+        client.ssl,
+        client.proxy,
+        tuple(sorted(client.headers.items())),
+        client.logger,
+        tuple(client.retry_handlers),
+    )
+
+
+@lru_cache(maxsize=1024)  # workspaces a process serves; each entry is a few objects
+def _listener_client(
+    token: str | None,
+    team_id: str | None,
+    base_url: str,
+    timeout: int,
+    ssl: SSLContext | None,
+    proxy: str | None,
+    headers: tuple[tuple[str, str], ...],
+    logger: logging.Logger,
+    retry_handlers: tuple[RetryHandler, ...],
+) -> ListenerWebClient:
     return ListenerWebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        ssl=client.ssl,
-        proxy=client.proxy,
-        headers=client.headers,
-        team_id=client.default_params.get("team_id"),
-        logger=client.logger,
-        retry_handlers=client.retry_handlers,
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        ssl=ssl,
+        proxy=proxy,
+        headers=dict(headers),
+        team_id=team_id,
+        logger=logger,
+        retry_handlers=list(retry_handlers),
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine, event
 
@@ -64,6 +65,26 @@ def test_a_feedback_command_is_one_insert_of_the_record_and_one_of_its_tags(
     assert not [s for s in statements if s.startswith("SELECT")]  # nothing read first
     [*_, record] = list_feedback_records(sessions, team_id=None, since=None)
     assert record.tags == ("billing", "export")
+
+
+def test_a_feedback_command_is_matched_by_the_first_listener_bolt_tries(
+    acks_only: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bolt tries the listeners in turn, building each matcher's arguments: the busiest
+    # command is registered first (bot.wiring.LISTENER_MODULES).
+    tried: list[object] = []
+    matches = BuiltinListenerMatcher.matches
+
+    def counted(self: BuiltinListenerMatcher, req: Any, resp: Any) -> bool:
+        tried.append(self)
+        return matches(self, req, resp)
+
+    monkeypatch.setattr(BuiltinListenerMatcher, "matches", counted)
+
+    result = acks_only.command("/feedback", "Acme: export times out #billing")
+
+    assert result.status == 200 and "Logged" in str(result.answer.params.get("text"))
+    assert len(tried) == 1
 
 
 def test_the_receipt_is_exactly_what_slack_sdk_would_have_made(

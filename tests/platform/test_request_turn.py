@@ -13,7 +13,7 @@ import pytest
 from waitress.adjustments import Adjustments
 
 from bot.deps import Deps
-from bot.slack.client import make_web_client
+from bot.slack.client import ListenerWebClient, make_web_client
 from bot.slack.http import make_server
 from bot.slack.turns import RequestTurn, SteppingAsideRespond, waiting_on_slack
 from bot.wiring import build_app, deps_from_parts
@@ -131,6 +131,34 @@ def test_listeners_get_a_respond_that_steps_aside(
     app.command("/probe")(probe)
     SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET).command("/probe", "x")
     assert len(seen) == 1 and isinstance(seen[0], SteppingAsideRespond)
+
+
+def test_requests_of_one_workspace_share_one_stepping_aside_client(
+    deps: Deps, standin: SlackStandin, executor: Any
+) -> None:
+    app = build_app(deps, executor=executor)
+    seen: list[Any] = []
+
+    def probe(ack: Any, client: Any) -> None:
+        seen.append(client)
+        ack()
+
+    app.command("/probe")(probe)
+    slack = SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET)
+    slack.command("/probe", "one")
+    slack.command("/probe", "two")
+    SlackDriver(app, standin, executor, signing_secret=SIGNING_SECRET, team_id="T0OTHER").command(
+        "/probe", "other workspace"
+    )
+
+    first, second, other = seen
+    assert isinstance(first, ListenerWebClient)
+    assert first is second  # built once, not once a request
+    assert other is not first
+    # what Bolt's per-request client carries is kept: the token, the team of the request
+    assert first.token == deps.client.token and first.base_url == deps.client.base_url
+    assert first.default_params.get("team_id") == slack.team_id
+    assert other.default_params.get("team_id") == "T0OTHER"
 
 
 @pytest.fixture
