@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import ARRAY, Column, Row, String, Table, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
 from storage.upsert import insert_returning_if_absent
@@ -23,16 +28,23 @@ def add_feedback(
 
     The unique (team_id, submission_key) constraint makes a repeated submission — a double
     click, or Slack retrying — land on the first row instead of adding another. This is
-    the ack path of every `/feedback`, so a new record costs two statements: the insert,
-    which returns its columns, and one insert of all its tags; nothing is read back.
+    the ack path of every `/feedback`, so a new record costs two statements on SQLite (the
+    insert, which returns its columns, and one insert of all its tags) and one on
+    PostgreSQL, where the tags are inserted by the same statement (a round trip the
+    request would otherwise wait for, and psycopg's CPU for it); nothing is read back.
     """
     columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
+    wanted = tuple(dict.fromkeys(tags))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        session.flush()  # as session.execute would: the new row may refer to pending ones
+        row = connection.execute(_insert_with_tags(), {**columns, "tags": list(wanted)}).first()
+        if row is not None:
+            return row, wanted, True
+        return _stored(session, team_id=team_id, submission_key=submission_key)
     row = insert_returning_if_absent(session, Feedback.__table__, columns)  # type: ignore[arg-type]
     if row is None:
-        existing = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
-        assert existing is not None
-        return existing, tuple(t.tag for t in existing.tags), False
-    wanted = tuple(dict.fromkeys(tags))
+        return _stored(session, team_id=team_id, submission_key=submission_key)
     if wanted:
         # Core, not the ORM's bulk insert: the same one statement for a fraction of the
         # Python (nothing is tracked in the session for these rows).
@@ -41,6 +53,50 @@ def add_feedback(
             [{"team_id": team_id, "feedback_id": row.id, "tag": tag} for tag in wanted],
         )
     return row, wanted, True
+
+
+def _stored(
+    session: Session, *, team_id: str, submission_key: str
+) -> tuple[Feedback, tuple[str, ...], bool]:
+    existing = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
+    assert existing is not None
+    return existing, tuple(t.tag for t in existing.tags), False
+
+
+@cache
+def _insert_with_tags() -> Select[Any]:
+    """PostgreSQL: the record unless its submission key is stored, and its tags (the
+    `tags` array parameter) in the same statement; the new record's columns, or no row.
+
+        WITH new AS (INSERT INTO feedback … ON CONFLICT DO NOTHING RETURNING *),
+             tagged AS (INSERT INTO feedback_tags SELECT new.team_id, new.id, unnest(:tags)
+                        FROM new)
+        SELECT * FROM new
+    """
+    table: Table = Feedback.__table__  # type: ignore[assignment]
+    tags_table: Table = FeedbackTag.__table__  # type: ignore[assignment]
+    new = (
+        postgresql.insert(table)
+        .values({c.name: _parameter(c) for c in table.columns if not c.primary_key})
+        .on_conflict_do_nothing()
+        .returning(*table.columns)
+        .cte("new")
+    )
+    tagged = insert(tags_table).from_select(
+        ["team_id", "feedback_id", "tag"],
+        select(new.c.team_id, new.c.id, func.unnest(bindparam("tags", type_=ARRAY(String)))),
+    )
+    return select(new).add_cte(tagged.cte("tagged"))
+
+
+def _parameter(column: Column[Any]) -> BindParameter[Any]:
+    # Every column is a parameter here, so a value the caller leaves out must come out as
+    # the column's default would have: a scalar default, else NULL.
+    default = column.default
+    if column.server_default is not None or (default is not None and not default.is_scalar):
+        raise TypeError(f"{column} has a default this statement cannot apply")
+    value = default.arg if isinstance(default, ScalarElementColumnDefault) else None
+    return bindparam(column.name, value, type_=column.type, required=False)
 
 
 def get_feedback(session: Session, *, team_id: str, feedback_id: int) -> Feedback | None:

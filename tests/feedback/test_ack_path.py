@@ -14,7 +14,8 @@ from sqlalchemy import Engine, event
 
 from bot.deps import Deps
 from bot.feedback import render
-from bot.feedback.service import list_feedback_records
+from bot.feedback.parse import parse_inline
+from bot.feedback.service import list_feedback_records, log_feedback
 from bot.org import service as directory
 from bot.org import team_settings
 from bot.shell.standin import SlackStandin
@@ -49,7 +50,7 @@ def acks_only(deps: Deps, standin: SlackStandin, executor: TrackingExecutor) -> 
 
 
 def test_a_feedback_command_is_one_insert_of_the_record_and_one_of_its_tags(
-    acks_only: SlackDriver, sessions: SessionFactory, statements: list[str]
+    acks_only: SlackDriver, sessions: SessionFactory, statements: list[str], db_url: str
 ) -> None:
     slack = acks_only
     slack.command("/feedback", "Warm-up: first request of the app #x")  # team/app set-up
@@ -59,12 +60,49 @@ def test_a_feedback_command_is_one_insert_of_the_record_and_one_of_its_tags(
 
     assert result.status == 200
     writes = [s for s in statements if not s.startswith("BEGIN")]
-    assert len(writes) == 2, writes
-    assert writes[0].startswith("INSERT INTO FEEDBACK ") and "RETURNING" in writes[0]
-    assert writes[1].startswith("INSERT INTO FEEDBACK_TAGS ")
+    if db_url.startswith("postgresql"):
+        # one statement, one round trip: the record and, in it, the insert of its tags
+        [write] = writes
+        assert write.startswith('WITH "NEW" AS (INSERT INTO FEEDBACK ') and "RETURNING" in write
+        assert "INSERT INTO FEEDBACK_TAGS " in write
+    else:
+        assert len(writes) == 2, writes
+        assert writes[0].startswith("INSERT INTO FEEDBACK ") and "RETURNING" in writes[0]
+        assert writes[1].startswith("INSERT INTO FEEDBACK_TAGS ")
     assert not [s for s in statements if s.startswith("SELECT")]  # nothing read first
     [*_, record] = list_feedback_records(sessions, team_id=None, since=None)
     assert record.tags == ("billing", "export")
+    assert record.status == "new" and record.customer == "Acme" and record.nps_score == 7
+
+
+def test_a_repeated_submission_key_stores_one_record_with_its_tags_once(
+    deps: Deps, sessions: SessionFactory
+) -> None:
+    # The ack path's insert on both databases: a second store of the same key (Slack
+    # retrying, a double click) lands on the first record and adds no tags.
+    parsed = parse_inline("Acme: export times out #billing #export nps:7")
+    first = log_feedback(
+        sessions,
+        team_id="T0KEY",
+        reporter_id="U1",
+        parsed=parsed,
+        submission_key="cmd:same",
+        now=deps.clock(),
+    )
+    again = log_feedback(
+        sessions,
+        team_id="T0KEY",
+        reporter_id="U1",
+        parsed=parse_inline("Other text #other"),
+        submission_key="cmd:same",
+        now=deps.clock(),
+    )
+
+    assert first.created and not again.created
+    assert again.feedback.id == first.feedback.id
+    assert again.feedback.tags == ("billing", "export")
+    records = list_feedback_records(sessions, team_id="T0KEY", since=None)
+    assert [(r.id, r.tags) for r in records] == [(first.feedback.id, ("billing", "export"))]
 
 
 def test_a_feedback_command_is_matched_by_the_first_listener_bolt_tries(
