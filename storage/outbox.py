@@ -7,7 +7,7 @@ a transaction holds the only write lock, one conditional UPDATE decides.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -173,6 +173,39 @@ def list_due(session: Session, *, now: datetime, limit: int) -> list[OutboxMessa
             .limit(limit)
         )
     )
+
+
+# Any constant both replicas agree on: the key of the PostgreSQL advisory lock one claim
+# pass holds at a time.
+_CLAIM_LOCK_KEY = 0x0B0C1A1
+
+
+def one_claim_pass_at_a_time(session: Session) -> None:
+    """Until this transaction ends, no other sender (another replica) is in its claim
+    pass: what one pass reads of the channels' posts in flight stays true until its own
+    claims are committed. SQLite's write transactions are one at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
+
+
+def channels_posting(
+    session: Session, *, method: str, lanes: Collection[tuple[str, str]], since: datetime
+) -> set[tuple[str, str]]:
+    """Of `lanes` (team, channel), those with a `method` call in flight, by any sender, or
+    answered at or after `since`."""
+    if not lanes:
+        return set()
+    found = session.execute(
+        select(OutboxMessage.team_id, OutboxMessage.channel)
+        .where(
+            OutboxMessage.team_id.in_({team for team, _ in lanes}),
+            OutboxMessage.channel.in_({channel for _, channel in lanes}),
+            OutboxMessage.method == method,
+            or_(OutboxMessage.state == OUTBOX_SENDING, OutboxMessage.sent_at >= since),
+        )
+        .distinct()
+    )
+    return {(team, channel) for team, channel in found} & set(lanes)
 
 
 def claim(

@@ -75,19 +75,41 @@ def claim_due(
     stale_after: timedelta = STALE_CLAIM,
     revive: bool = True,
     limit: int = 100,
+    channel_interval: float = 0.0,
 ) -> list[Claimed]:
     """Claim up to `max_claims` due rows pacing admits, oldest first, keeping each channel's
     order. No more than the sender can start at once: a claimed row waiting in a queue
-    could go stale and be sent by another replica meanwhile."""
+    could go stale and be sent by another replica meanwhile.
+
+    A sender's pacer knows only its own posts. With `channel_interval`, a post also waits
+    while another sender (another replica) has one in flight to that channel or had one
+    answered less than `channel_interval` seconds ago: what the stored rows say, so
+    replicas together keep to Slack's one post a second per channel."""
     with transaction(sessions) as session:
         if revive:
             rows.revive_stale_claims(session, now=now, stale_after=stale_after)
+        if channel_interval > 0:
+            rows.one_claim_pass_at_a_time(session)
+        due = rows.list_due(session, now=now, limit=limit)
+        posting = (
+            rows.channels_posting(
+                session,
+                method=POST,
+                lanes={(r.team_id, r.channel) for r in due if r.method == POST},
+                since=now - timedelta(seconds=channel_interval),
+            )
+            if channel_interval > 0
+            else set()
+        )
         held: set[str] = set()  # channels with an earlier row not going out this pass
         picked: dict[int, str | None] = {}
-        for row in rows.list_due(session, now=now, limit=limit):
+        for row in due:
             if len(picked) >= max_claims:
                 break
             lane = f"{row.team_id}/{row.channel}"
+            if row.method == POST and (row.team_id, row.channel) in posting:
+                held.add(lane)  # its turn comes when the other sender's post is answered
+                continue
             if lane in held:
                 # Out of the next passes' window for a moment, so one busy channel cannot
                 # fill it and hold every other channel back.

@@ -136,6 +136,11 @@ class Pacer:
         # next post waits for that one's answer.
         self._channel_held: dict[tuple[str, str], float] = {}
 
+    @property
+    def channel_interval(self) -> float:
+        """Seconds between two posts to one channel (0: not paced)."""
+        return self._channel_interval
+
     @classmethod
     def unlimited(cls) -> Pacer:
         """A pacer that admits everything at once: for a stand-in that does not rate-limit

@@ -268,6 +268,7 @@ class OutboxSender:
                     admit=admit,
                     max_claims=self.workers,
                     stale_after=self.stale_after,
+                    channel_interval=self.pacer.channel_interval,
                 )
             finally:
                 # Admitted rows another replica claimed first (or none, if the claim
@@ -360,7 +361,9 @@ class OutboxSender:
             self._no_answer(claimed, error)
             return
         if sent is not None:
-            delivery.mark_sent(self.sessions, claimed, now=now, **sent)
+            # Stamped with the moment of Slack's answer, not of the claim: other replicas
+            # pace their next post to this channel from it (delivery.claim_due).
+            delivery.mark_sent(self.sessions, claimed, now=self._now(), **sent)
 
     def _send(self, claimed: Claimed, called: list[bool]) -> dict[str, Any] | None:
         """Make the row's calls; what to record it as sent with (None: recorded already)."""

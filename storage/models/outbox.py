@@ -27,6 +27,9 @@ class OutboxMessage(Base):
         UniqueConstraint("team_id", "key"),
         # what the sender reads every poll: the due rows, oldest first
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # what every sender asks before posting to a channel: was anything posted there
+        # a moment ago, by any replica (storage.outbox.channels_posting)
+        Index("ix_outbox_team_id_channel_sent_at", "team_id", "channel", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -149,6 +149,31 @@ def test_one_message_per_second_per_channel(deps: Deps, standin: SlackStandin) -
     assert [c.status for c in standin.calls("chat.postMessage", ok_only=False)].count(429) == 0
 
 
+def test_replicas_together_keep_to_one_message_per_second_per_channel(
+    deps: Deps, standin: SlackStandin
+) -> None:
+    # Two replicas' senders (each with a pacer of its own) drain one outbox: a channel's
+    # next post waits for the other replica's last one too.
+    standin.channel_rate_per_second = 1.0
+    queue(deps, *(outbox.post(f"k{i}", "C1", f"m{i}") for i in range(4)))
+    replicas = [make_sender(deps), make_sender(deps)]
+    drained: list[bool] = []
+    try:
+        threads = [
+            threading.Thread(target=lambda s=s: drained.append(s.drain(30))) for s in replicas
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for replica in replicas:
+            replica.stop()
+    assert drained == [True, True]
+    assert posts(standin, "C1") == ["m0", "m1", "m2", "m3"]  # each once, in order
+    assert [c.status for c in standin.calls("chat.postMessage", ok_only=False)].count(429) == 0
+
+
 def test_a_refusal_that_cannot_change_is_given_up_and_the_actor_told(
     deps: Deps, sender: OutboxSender, standin: SlackStandin
 ) -> None:
