@@ -43,7 +43,7 @@ from bot.feedback.parse import (
     parse_inline,
 )
 from bot.feedback.service import get_nps_report
-from bot.ids import parse_record_id
+from bot.ids import is_channel_id, parse_record_id
 from bot.slack.blocks import as_dicts
 from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
@@ -85,7 +85,9 @@ def handle_feedback_command(
             deps,
             team_id=team_of(body),
             trigger_id=str(body.get("trigger_id", "")),
-            reply_channel=body.get("channel_id"),
+            # Slack always sends a real channel id; anything else (a hand-made request)
+            # is no channel to answer in, and the receipt goes by DM instead.
+            reply_channel=channel if is_channel_id(channel := body.get("channel_id")) else None,
         )
         return
     word, rest = command_args(text)

@@ -92,6 +92,18 @@ def test_no_text_opens_the_modal(slack: SlackDriver) -> None:
     assert meta["reply_channel"] == slack.channel_id
 
 
+def test_a_command_from_a_channel_id_slack_never_sends_still_opens_the_modal(
+    slack: SlackDriver,
+) -> None:
+    # A signed but hand-made request: the form opens (no "try again"), with nowhere
+    # to answer in but a DM.
+    result = slack.command("/feedback", "", channel="C1")
+    view = opened_view(result)
+    assert view["callback_id"] == CALLBACK
+    assert not result.of("response_url")
+    assert json.loads(view["private_metadata"]).get("reply_channel") is None
+
+
 def test_known_tags_are_the_most_used_ones(slack: SlackDriver) -> None:
     slack.command("/feedback", "one #billing #ux")
     slack.command("/feedback", "two #billing")
