@@ -190,22 +190,32 @@ def one_claim_pass_at_a_time(session: Session) -> None:
 
 def channels_posting(
     session: Session, *, method: str, lanes: Collection[tuple[str, str]], since: datetime
-) -> set[tuple[str, str]]:
-    """Of `lanes` (team, channel), those with a `method` call in flight, by any sender, or
-    answered at or after `since`."""
+) -> dict[tuple[str, str], datetime | None]:
+    """Of `lanes` (team, channel), those with a `method` call in flight, by any sender
+    (None), or answered after `since` (the latest answer)."""
     if not lanes:
-        return set()
+        return {}
     found = session.execute(
-        select(OutboxMessage.team_id, OutboxMessage.channel)
+        select(
+            OutboxMessage.team_id,
+            OutboxMessage.channel,
+            func.max(case((OutboxMessage.state == OUTBOX_SENDING, 1), else_=0)),
+            func.max(OutboxMessage.sent_at),
+        )
         .where(
             OutboxMessage.team_id.in_({team for team, _ in lanes}),
             OutboxMessage.channel.in_({channel for _, channel in lanes}),
             OutboxMessage.method == method,
-            or_(OutboxMessage.state == OUTBOX_SENDING, OutboxMessage.sent_at >= since),
+            or_(OutboxMessage.state == OUTBOX_SENDING, OutboxMessage.sent_at > since),
         )
-        .distinct()
+        .group_by(OutboxMessage.team_id, OutboxMessage.channel)
     )
-    return {(team, channel) for team, channel in found} & set(lanes)
+    wanted = set(lanes)
+    return {
+        (team, channel): None if in_flight else answered
+        for team, channel, in_flight, answered in found
+        if (team, channel) in wanted
+    }
 
 
 def claim(

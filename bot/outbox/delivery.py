@@ -76,6 +76,7 @@ def claim_due(
     revive: bool = True,
     limit: int = 100,
     channel_interval: float = 0.0,
+    on_held: Callable[[float], None] | None = None,
 ) -> list[Claimed]:
     """Claim up to `max_claims` due rows pacing admits, oldest first, keeping each channel's
     order. No more than the sender can start at once: a claimed row waiting in a queue
@@ -84,7 +85,9 @@ def claim_due(
     A sender's pacer knows only its own posts. With `channel_interval`, a post also waits
     while another sender (another replica) has one in flight to that channel or had one
     answered less than `channel_interval` seconds ago: what the stored rows say, so
-    replicas together keep to Slack's one post a second per channel."""
+    replicas together keep to Slack's one post a second per channel. `on_held` hears, in
+    seconds, when such a channel may have its next post (at the earliest, for one in
+    flight), so the sender comes back for it then rather than at its idle poll."""
     with transaction(sessions) as session:
         if revive:
             rows.revive_stale_claims(session, now=now, stale_after=stale_after)
@@ -99,7 +102,7 @@ def claim_due(
                 since=now - timedelta(seconds=channel_interval),
             )
             if channel_interval > 0
-            else set()
+            else {}
         )
         held: set[str] = set()  # channels with an earlier row not going out this pass
         picked: dict[int, str | None] = {}
@@ -108,7 +111,13 @@ def claim_due(
                 break
             lane = f"{row.team_id}/{row.channel}"
             if row.method == POST and (row.team_id, row.channel) in posting:
-                held.add(lane)  # its turn comes when the other sender's post is answered
+                held.add(lane)  # its turn comes a moment after the last post's answer
+                if on_held is not None:
+                    answered = posting[(row.team_id, row.channel)]
+                    free_in = channel_interval
+                    if answered is not None:
+                        free_in -= (now - answered).total_seconds()
+                    on_held(max(free_in, 0.0))
                 continue
             if lane in held:
                 # Out of the next passes' window for a moment, so one busy channel cannot

@@ -269,6 +269,7 @@ class OutboxSender:
                     max_claims=self.workers,
                     stale_after=self.stale_after,
                     channel_interval=self.pacer.channel_interval,
+                    on_held=lambda wait: turned_away.append(time.monotonic() + wait),
                 )
             finally:
                 # Admitted rows another replica claimed first (or none, if the claim

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from bot.cli import cli
 from bot.deps import Deps
+from bot.outbox import delivery
 from bot.outbox import models as outbox
 from bot.outbox.service import enqueue_messages, get_entry
 from bot.slack.client import make_sender_client
@@ -172,6 +173,46 @@ def test_replicas_together_keep_to_one_message_per_second_per_channel(
     assert drained == [True, True]
     assert posts(standin, "C1") == ["m0", "m1", "m2", "m3"]  # each once, in order
     assert [c.status for c in standin.calls("chat.postMessage", ok_only=False)].count(429) == 0
+
+
+def test_a_channel_another_replica_just_posted_to_waits_and_says_until_when(
+    deps: Deps,
+) -> None:
+    # Replica A's post to C1 was answered 0.4 s ago: replica B's pass leaves C1's next
+    # post for now and names the moment it may go (0.6 s on), not its idle poll; a post
+    # to another channel goes at once.
+    queue(deps, outbox.post("a-last", "C1", "from A"), outbox.post("b-next", "C1", "next"))
+    queue(deps, outbox.post("b-other", "C2", "elsewhere"))
+    now = datetime.now(UTC)
+    with transaction(deps.sessions) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "a-last")
+            .values(state="sent", sent_at=now - timedelta(seconds=0.4))
+        )
+    held: list[float] = []
+
+    claimed = delivery.claim_due(
+        deps.sessions,
+        now=now,
+        token="replica-b",
+        admit=lambda *_: 0.0,
+        max_claims=8,
+        channel_interval=1.0,
+        on_held=held.append,
+    )
+
+    assert [c.key for c in claimed] == ["b-other"]
+    assert held == [pytest.approx(0.6, abs=0.01)]
+    later = delivery.claim_due(
+        deps.sessions,
+        now=now + timedelta(seconds=0.6),
+        token="replica-b",
+        admit=lambda *_: 0.0,
+        max_claims=8,
+        channel_interval=1.0,
+    )
+    assert [c.key for c in later] == ["b-next"]
 
 
 def test_a_refusal_that_cannot_change_is_given_up_and_the_actor_told(
