@@ -75,9 +75,11 @@ def _refuse_ended_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -
 
 def _has_unread_input(fd: int) -> bool:
     # Between transactions the server sends nothing unasked (Opsloop does not LISTEN), so
-    # anything readable is its termination notice or the end of the stream.
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)
+    # anything readable is its termination notice or the end of the stream. poll, not
+    # select: select refuses descriptors above 1023.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -96,6 +98,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # Straight to the driver: BEGIN returns nothing, and going through
         # exec_driver_sql costs an execution context and its events on every transaction.
+        # (A driver error here is still wrapped as OperationalError: SQLAlchemy runs the
+        # begin event inside its own error handling; tests/platform/test_engine.py.)
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
     one_at_a_time = _OneAtATime()

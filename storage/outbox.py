@@ -189,24 +189,32 @@ def one_claim_pass_at_a_time(session: Session) -> None:
 
 
 def channels_posting(
-    session: Session, *, method: str, lanes: Collection[tuple[str, str]], since: datetime
+    session: Session,
+    *,
+    method: str,
+    lanes: Collection[tuple[str, str]],
+    since: datetime,
+    claimed_since: datetime,
 ) -> dict[tuple[str, str], datetime | None]:
-    """Of `lanes` (team, channel), those with a `method` call in flight, by any sender
-    (None), or answered after `since` (the latest answer)."""
+    """Of `lanes` (team, channel), those with a `method` call in flight, by any sender,
+    claimed after `claimed_since` (None), or answered after `since` (the latest answer)."""
     if not lanes:
         return {}
+    in_flight = and_(
+        OutboxMessage.state == OUTBOX_SENDING, OutboxMessage.claimed_at > claimed_since
+    )
     found = session.execute(
         select(
             OutboxMessage.team_id,
             OutboxMessage.channel,
-            func.max(case((OutboxMessage.state == OUTBOX_SENDING, 1), else_=0)),
+            func.max(case((in_flight, 1), else_=0)),
             func.max(OutboxMessage.sent_at),
         )
         .where(
             OutboxMessage.team_id.in_({team for team, _ in lanes}),
             OutboxMessage.channel.in_({channel for _, channel in lanes}),
             OutboxMessage.method == method,
-            or_(OutboxMessage.state == OUTBOX_SENDING, OutboxMessage.sent_at > since),
+            or_(in_flight, OutboxMessage.sent_at > since),
         )
         .group_by(OutboxMessage.team_id, OutboxMessage.channel)
     )

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(seconds=90)
 # A parent message not yet delivered holds back its updates and thread replies this long.
 PARENT_WAIT = timedelta(seconds=1)
+# A post claimed longer ago than this is not in flight any more, whatever its row says: a
+# sender's call is answered or times out well within it (OPSLOOP_SLACK_TIMEOUT), and a
+# replica that died mid-send must not hold its channels until its claims go stale.
+IN_FLIGHT_AT_MOST = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ def claim_due(
                 method=POST,
                 lanes={(r.team_id, r.channel) for r in due if r.method == POST},
                 since=now - timedelta(seconds=channel_interval),
+                claimed_since=now - IN_FLIGHT_AT_MOST,
             )
             if channel_interval > 0
             else {}
@@ -110,6 +115,11 @@ def claim_due(
             if len(picked) >= max_claims:
                 break
             lane = f"{row.team_id}/{row.channel}"
+            if lane in held:
+                # Out of the next passes' window for a moment, so one busy channel cannot
+                # fill it and hold every other channel back.
+                row.next_attempt_at = now + PARENT_WAIT
+                continue
             if row.method == POST and (row.team_id, row.channel) in posting:
                 held.add(lane)  # its turn comes a moment after the last post's answer
                 if on_held is not None:
@@ -118,11 +128,6 @@ def claim_due(
                     if answered is not None:
                         free_in -= (now - answered).total_seconds()
                     on_held(max(free_in, 0.0))
-                continue
-            if lane in held:
-                # Out of the next passes' window for a moment, so one busy channel cannot
-                # fill it and hold every other channel back.
-                row.next_attempt_at = now + PARENT_WAIT
                 continue
             ready, ts = _parent_ready(session, row, now)
             if not ready or not _after_ready(session, row, now):

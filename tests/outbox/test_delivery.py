@@ -215,6 +215,66 @@ def test_a_channel_another_replica_just_posted_to_waits_and_says_until_when(
     assert [c.key for c in later] == ["b-next"]
 
 
+def test_a_post_claimed_by_a_replica_that_died_does_not_hold_its_channel(deps: Deps) -> None:
+    # A replica was killed mid-send a minute ago: its row still says `sending` until the
+    # claim goes stale, but the channel's next post goes now.
+    queue(deps, outbox.post("dead-claim", "C1", "lost?"), outbox.post("next", "C1", "next"))
+    now = datetime.now(UTC)
+    with transaction(deps.sessions) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "dead-claim")
+            .values(state="sending", claim_token="dead", claimed_at=now - timedelta(minutes=1))
+        )
+
+    claimed = delivery.claim_due(
+        deps.sessions,
+        now=now,
+        token="alive",
+        admit=lambda *_: 0.0,
+        max_claims=8,
+        channel_interval=1.0,
+        revive=False,
+    )
+
+    assert [c.key for c in claimed] == ["next"]
+
+
+def test_a_channel_held_for_another_replica_leaves_the_window_to_other_channels(
+    deps: Deps,
+) -> None:
+    # C1 has a post in flight elsewhere and more queued than one pass reads: they make
+    # room (rescheduled a moment on) so C2 is reached in the next pass.
+    queue(deps, outbox.post("in-flight", "C1", "elsewhere"))
+    queue(deps, *(outbox.post(f"c1-{i}", "C1", f"m{i}") for i in range(5)))
+    queue(deps, outbox.post("c2", "C2", "other channel"))
+    now = datetime.now(UTC)
+    with transaction(deps.sessions) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "in-flight")
+            .values(state="sending", claim_token="other", claimed_at=now)
+        )
+
+    def claim(limit: int) -> list[str]:
+        claimed = delivery.claim_due(
+            deps.sessions,
+            now=now,
+            token="b",
+            admit=lambda *_: 0.0,
+            max_claims=8,
+            channel_interval=1.0,
+            limit=limit,
+        )
+        return [c.key for c in claimed]
+
+    # Each pass reads 3 rows: C1's first is held, the others of C1 in the window pushed
+    # out of it; C2 comes into the window within a few passes.
+    passes = [claim(limit=3) for _ in range(4)]
+    assert ["c2"] in passes
+    assert all(keys in ([], ["c2"]) for keys in passes)
+
+
 def test_a_refusal_that_cannot_change_is_given_up_and_the_actor_told(
     deps: Deps, sender: OutboxSender, standin: SlackStandin
 ) -> None:

@@ -15,13 +15,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+INDEX = "ix_outbox_team_id_channel_sent_at"
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # The outbox keeps every row: built without locking out the ack path's inserts
+        # while replicas keep serving during a rolling deploy.
+        with op.get_context().autocommit_block():
+            op.create_index(
+                INDEX, "outbox", ["team_id", "channel", "sent_at"], postgresql_concurrently=True
+            )
+        return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbox_team_id_channel_sent_at", ["team_id", "channel", "sent_at"], unique=False
-        )
+        batch_op.create_index(INDEX, ["team_id", "channel", "sent_at"], unique=False)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True)
+        return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_team_id_channel_sent_at")
+        batch_op.drop_index(INDEX)

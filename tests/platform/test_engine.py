@@ -1,0 +1,64 @@
+"""The engines of storage/db.py: an ended PostgreSQL connection is told from a live one by
+its socket, and SQLite's own BEGIN fails the way every other statement would."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import _has_unread_input, make_engine, make_session_factory, transaction
+from storage.errors import DatabaseUnavailableError
+
+
+def test_an_idle_socket_has_nothing_to_read_and_an_ended_one_has() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        assert not _has_unread_input(ours.fileno())
+        theirs.close()  # the server went away
+        assert _has_unread_input(ours.fileno())
+    finally:
+        ours.close()
+
+
+def test_a_connection_numbered_above_1023_is_checked_too() -> None:
+    # A busy process (many sockets, files) hands the pool descriptors past select()'s
+    # limit; the check must not fail every checkout there.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = 2000
+    if hard != resource.RLIM_INFINITY and hard <= high:
+        pytest.skip(f"this machine allows {hard} descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, high + 1), hard))
+    ours, theirs = socket.socketpair()
+    try:
+        os.dup2(ours.fileno(), high)
+        assert not _has_unread_input(high)
+        theirs.close()
+        assert _has_unread_input(high)
+    finally:
+        os.close(high)
+        ours.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_sqlite_database_that_cannot_begin_a_write_is_unavailable_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "opsloop.db"
+    writable = make_engine(f"sqlite:///{path}")
+    with writable.begin() as connection:
+        connection.execute(text("CREATE TABLE t (a INTEGER)"))
+    writable.dispose()
+    read_only = make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        with (
+            pytest.raises(DatabaseUnavailableError, match="readonly"),
+            transaction(make_session_factory(read_only)) as session,
+        ):
+            session.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        read_only.dispose()
