@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -175,6 +176,20 @@ def test_replicas_together_keep_to_one_message_per_second_per_channel(
     assert [c.status for c in standin.calls("chat.postMessage", ok_only=False)].count(429) == 0
 
 
+def replica_pass(deps: Deps, *, now: datetime, **options: Any) -> list[delivery.Claimed]:
+    """One claim pass of another replica's sender: paced a post a second per channel, its
+    own pacer admitting everything (only the rows' shared state holds a channel)."""
+    return delivery.claim_due(
+        deps.sessions,
+        now=now,
+        token="replica-b",
+        admit=lambda *_: 0.0,
+        max_claims=8,
+        channel_interval=1.0,
+        **options,
+    )
+
+
 def test_a_channel_another_replica_just_posted_to_waits_and_says_until_when(
     deps: Deps,
 ) -> None:
@@ -192,26 +207,11 @@ def test_a_channel_another_replica_just_posted_to_waits_and_says_until_when(
         )
     held: list[float] = []
 
-    claimed = delivery.claim_due(
-        deps.sessions,
-        now=now,
-        token="replica-b",
-        admit=lambda *_: 0.0,
-        max_claims=8,
-        channel_interval=1.0,
-        on_held=held.append,
-    )
+    claimed = replica_pass(deps, now=now, on_held=held.append)
 
     assert [c.key for c in claimed] == ["b-other"]
     assert held == [pytest.approx(0.6, abs=0.01)]
-    later = delivery.claim_due(
-        deps.sessions,
-        now=now + timedelta(seconds=0.6),
-        token="replica-b",
-        admit=lambda *_: 0.0,
-        max_claims=8,
-        channel_interval=1.0,
-    )
+    later = replica_pass(deps, now=now + timedelta(seconds=0.6))
     assert [c.key for c in later] == ["b-next"]
 
 
@@ -227,15 +227,7 @@ def test_a_post_claimed_by_a_replica_that_died_does_not_hold_its_channel(deps: D
             .values(state="sending", claim_token="dead", claimed_at=now - timedelta(minutes=1))
         )
 
-    claimed = delivery.claim_due(
-        deps.sessions,
-        now=now,
-        token="alive",
-        admit=lambda *_: 0.0,
-        max_claims=8,
-        channel_interval=1.0,
-        revive=False,
-    )
+    claimed = replica_pass(deps, now=now, revive=False)
 
     assert [c.key for c in claimed] == ["next"]
 
@@ -257,16 +249,7 @@ def test_a_channel_held_for_another_replica_leaves_the_window_to_other_channels(
         )
 
     def claim(limit: int) -> list[str]:
-        claimed = delivery.claim_due(
-            deps.sessions,
-            now=now,
-            token="b",
-            admit=lambda *_: 0.0,
-            max_claims=8,
-            channel_interval=1.0,
-            limit=limit,
-        )
-        return [c.key for c in claimed]
+        return [c.key for c in replica_pass(deps, now=now, limit=limit)]
 
     # Each pass reads 3 rows: C1's first is held, the others of C1 in the window pushed
     # out of it; C2 comes into the window within a few passes.
