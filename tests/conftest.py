@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 
 from bot.clock import FixedClock
@@ -29,6 +31,13 @@ from bot.wiring import build_app, deps_from_parts, make_sender
 from storage import schema
 from storage.db import SessionFactory, make_engine, make_session_factory
 from tests.support.slack import SlackDriver, SlackStandin
+
+# Under CI the property tests draw the same examples every run (Hypothesis' `derandomize`),
+# so whether main is green does not depend on the draw; run locally, they keep exploring
+# new examples and a failure prints the example to fix.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 PG_URL = os.environ.get(
     "OPSLOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -56,6 +65,12 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
+# A hang guard, not a speed limit: a test connection that waits this long for a lock (a
+# row, a table, CREATE INDEX CONCURRENTLY waiting for older transactions) fails with the
+# lock named instead of stalling the whole run.
+LOCK_WAIT_AT_MOST = "60s"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
@@ -68,11 +83,37 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with psycopg.connect(_libpq(PG_URL), autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{name}"')
     sep = "&" if "?" in PG_URL else "?"
+    options = f"-csearch_path={name} -clock_timeout={LOCK_WAIT_AT_MOST}"
     try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+        yield f"{PG_URL}{sep}options={quote(options)}"
     finally:
-        with psycopg.connect(_libpq(PG_URL), autocommit=True) as connection:
+        _drop_schema(name)
+
+
+def _drop_schema(name: str, wait: str = LOCK_WAIT_AT_MOST) -> None:
+    """Drop a test's schema. A connection the test left inside a transaction on it (a thread
+    still running, a session never closed) would make DROP wait for ever: it is ended, and
+    the test errors naming what that connection was doing."""
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as connection:
+        connection.execute(f"SET lock_timeout = '{wait}'")
+        try:
             connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+            return
+        except psycopg.errors.LockNotAvailable:
+            pass
+        holders = connection.execute(
+            "SELECT DISTINCT a.pid, a.state, a.query FROM pg_locks l "
+            "JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE n.nspname = %s AND a.pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+        for pid, _state, _query in holders:
+            connection.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+        connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+    left = "; ".join(f"pid {pid} {state}: {query[:200]}" for pid, state, query in holders)
+    raise AssertionError(f"the test left a connection holding locks on its schema: {left}")
 
 
 @pytest.fixture

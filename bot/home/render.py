@@ -32,8 +32,7 @@ LINE_LIMIT = 600
 
 def _item_line(item: HomeItem) -> str:
     title = truncate(escape(item.title), LINE_LIMIT)
-    if item.url and item.url.startswith(("https://", "http://")):
-        title = link(item.url, title)  # an escaped URL can outgrow the section
+    title = link(item.url, title)  # only a linkable URL, and one that fits the section
     mark = ":red_circle: " if item.overdue else "• "
     detail = f" — {truncate(escape(item.detail), 300)}" if item.detail else ""
     return mark + title + detail
@@ -41,8 +40,7 @@ def _item_line(item: HomeItem) -> str:
 
 def _process_line(process: OwnedProcess) -> str:
     name = escape(process.name)
-    if process.sop_url and process.sop_url.startswith(("https://", "http://")):
-        name = link(process.sop_url, name)
+    name = link(process.sop_url, name)
     if process.review_due is None:
         review = ":warning: SOP never reviewed"
     elif process.review_overdue:

@@ -64,8 +64,7 @@ def _item_line(
     item: OverdueItem, now: datetime, reader_tz: ZoneInfo, *, with_owner: bool = False
 ) -> str:
     title = truncate(escape(" ".join(item.title.split())), TITLE_LIMIT)
-    if item.link and item.link.startswith(("https://", "http://")) and "|" not in item.link:
-        title = link(item.link, title)  # an escaped URL can outgrow the section
+    title = link(item.link, title)  # only a linkable URL, and one that fits the section
     owner = f" · {user_ref(item.owner_id)}" if with_owner else ""
     due = local_time(item.due_at, reader_tz)
     return f"*{title}*{owner}\nDue {due} · {overdue_text(item.due_at, now)}"

@@ -82,9 +82,7 @@ def mark_reviewed_button(ref: ReviewRef) -> ButtonElement:
 
 def _sop_name(target: ReviewTarget) -> str:
     name = f"*{escape(target.name)}*"
-    if target.sop_url and target.sop_url.startswith(("https://", "http://")):
-        name = link(target.sop_url, name)
-    return name
+    return link(target.sop_url, name)
 
 
 def review_state(target: ReviewTarget, today: date) -> str:

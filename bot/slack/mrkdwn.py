@@ -61,10 +61,18 @@ def quote(value: object, limit: int = 600) -> str:
 LINK_URL_BUDGET = 1500
 
 
-def link(url: str, label: str) -> str:
-    """`<url|label>` (the url escaped, `label` already mrkdwn); just `label` when the escaped
-    url is longer than LINK_URL_BUDGET, so a link can never push its block over Slack's limit
-    (a cut link would show its markup instead)."""
+# What Slack can take as a link's target: http(s), and nothing that ends or splits the
+# `<url|label>` markup (whitespace, control characters, `|`, `<`, `>`).
+_LINK_TARGET = re.compile(r"https?://[^\s\x00-\x1f\x7f|<>]+", re.ASCII)
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` (the url escaped, `label` already mrkdwn); just `label` when `url` is
+    not an http(s) address Slack can link (a space, a newline or a `|` in it, say) or its
+    escaped form is longer than LINK_URL_BUDGET, so a link can never push its block over
+    Slack's limit (a cut link would show its markup instead)."""
+    if not url or not _LINK_TARGET.fullmatch(url):
+        return label
     target = escape(url)
     return label if len(target) > LINK_URL_BUDGET else f"<{target}|{label}>"
 

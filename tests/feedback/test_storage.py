@@ -47,7 +47,7 @@ def test_concurrent_submissions_with_one_key_store_one_record(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
     assert errors == []
     assert sorted(r.created for r in results) == [False, False, False, True]
     assert len({r.feedback.id for r in results}) == 1

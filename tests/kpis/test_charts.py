@@ -169,7 +169,7 @@ def test_the_kept_figure_draws_each_chart_as_a_figure_of_its_own_even_from_two_t
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
     assert drawn["forwards"] == [alone] * 3
     assert drawn["backwards"] == [alone] * 3
 

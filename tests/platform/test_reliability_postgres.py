@@ -123,7 +123,7 @@ def test_connections_killed_during_a_burst(killable: Killable, standin: SlackSta
             )
     finally:
         done.set()
-        thread.join()
+        thread.join(timeout=60)
     killable.slack.executor.wait_idle()
 
     assert sum(killed) > 0  # the fault really happened
