@@ -47,7 +47,7 @@ from handlers import feedback, home, kpi, nudges, ops, reactions
 from handlers import feedback_triage as feedback_triage_listeners
 from handlers import reviews as review_listeners
 from storage import schema
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, open_pool
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +251,9 @@ def prepare_to_serve(deps: Deps) -> None:
     """
     prepare_schema(deps)
     import_playbook_at_start(deps)
+    # One connection per listener thread, open before the first request (the pool keeps
+    # them: pool_size is at least the listener threads).
+    open_pool(deps.engine, deps.settings.opsloop_listener_threads)
 
 
 def build_app(

@@ -59,6 +59,7 @@ def _stop_background(sender: OutboxSender, scheduler: Any) -> None:
 def run(no_scheduler: bool) -> None:
     """Connect to Slack over Socket Mode (no public URL needed), with the scheduler."""
     from bot.slack.socket_mode import SocketModeConnection
+    from bot.slack.turns import runners_for
 
     settings = settings_from_env(service=True)
     if settings.slack_bot_token is None or settings.slack_app_token is None:
@@ -73,6 +74,7 @@ def run(no_scheduler: bool) -> None:
         app,
         settings.slack_app_token.get_secret_value(),
         concurrency=settings.opsloop_listener_threads,
+        runners=runners_for(deps.engine),
     )
     sender = make_sender(deps)
     sender.start()

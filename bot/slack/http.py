@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 
 from bot.slack.requests import MalformedRequestError, is_signed_by_slack, parse_signed_request
-from bot.slack.turns import RequestTurn
+from bot.slack.turns import RequestTurn, runners_for
 from storage.db import ping
 
 if TYPE_CHECKING:
@@ -61,9 +61,10 @@ class SlackWsgiApp:
     def __init__(self, app: App, deps: Deps) -> None:
         self.app = app
         self.deps = deps
-        # One request verified, parsed and handled at a time; the server's other threads
-        # wait for the turn (bot.slack.turns explains why, with the figures).
-        self.turn = RequestTurn()
+        # One request verified, parsed and handled at a time (three on PostgreSQL); the
+        # server's other threads wait for the turn (bot.slack.turns explains why, with the
+        # figures).
+        self.turn = RequestTurn(runners_for(deps.engine))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -23,13 +23,16 @@ from bot.slack.turns import RequestTurn
 class SocketModeConnection(SocketModeHandler):
     """A SocketModeHandler that knows when no envelope is between receipt and ack."""
 
-    def __init__(self, app: App, app_token: str, *, concurrency: int = 10) -> None:
+    def __init__(
+        self, app: App, app_token: str, *, concurrency: int = 10, runners: int = 1
+    ) -> None:
         # `concurrency` client threads run the listeners (Bolt processes each request
         # before its ack), so it is how many requests are handled at once.
         super().__init__(app, app_token, concurrency=concurrency)
         self._in_flight = 0
         self._idle = threading.Condition()
-        self._turn = RequestTurn()  # one envelope's listeners run at a time (bot.slack.turns)
+        # `runners` envelopes' listeners run at a time (bot.slack.turns.runners_for)
+        self._turn = RequestTurn(runners)
 
     # The built-in client's signature, narrowed as slack-bolt's own handler narrows it.
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]

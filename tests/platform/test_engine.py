@@ -62,3 +62,39 @@ def test_a_sqlite_database_that_cannot_begin_a_write_is_unavailable_not_a_crash(
             session.execute(text("INSERT INTO t VALUES (1)"))
     finally:
         read_only.dispose()
+
+
+def test_a_served_process_opens_its_listeners_connections_before_the_first_request(
+    db_url: str, engine: object
+) -> None:
+    """`opsloop serve` / `run` open one connection per listener thread at start: a burst as
+    large as the threads then opens none (each would be a new server process on
+    PostgreSQL, in some request's ack)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from sqlalchemy import event
+
+    from storage.db import open_pool
+
+    threads = 6
+    served = make_engine(db_url, pool_size=threads + 2)
+    opened: list[int] = []
+    event.listen(served, "connect", lambda *_: opened.append(1))
+    try:
+        open_pool(served, threads)
+        assert len(opened) == threads
+        # On PostgreSQL all six hold a connection at once; SQLite hands its connections
+        # out one at a time (storage/db.py), so there they take turns.
+        together = Barrier(threads if db_url.startswith("postgresql") else 1)
+
+        def request(_: int) -> None:
+            with served.connect() as connection:
+                together.wait(timeout=30)
+                connection.execute(text("SELECT 1"))
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(request, range(threads)))
+        assert len(opened) == threads  # the burst opened no connection of its own
+    finally:
+        served.dispose()

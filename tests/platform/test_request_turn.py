@@ -193,3 +193,43 @@ def test_a_finished_answer_is_polled_for_writing(channel: Any) -> None:
     channel.requests = []
     channel.total_outbufs_len = 1_500
     assert channel.writable()
+
+
+def test_the_turn_admits_as_many_requests_as_its_runners_and_no_more() -> None:
+    turn = RequestTurn(2)
+    holding = threading.Barrier(3)  # two holders and the test
+    let_go = threading.Event()
+    third_in = threading.Event()
+
+    def holder() -> None:
+        with turn.taken():
+            holding.wait(WAIT_S)
+            assert let_go.wait(WAIT_S)
+
+    def third() -> None:
+        with turn.taken():
+            third_in.set()
+
+    holders = [threading.Thread(target=holder) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    holding.wait(WAIT_S)  # both runners hold the turn at once
+    late = threading.Thread(target=third)
+    late.start()
+    assert not third_in.wait(0.3)  # a third waits while two hold it
+    let_go.set()
+    assert third_in.wait(WAIT_S)  # and goes once one gave it back
+    for thread in [*holders, late]:
+        thread.join(WAIT_S)
+
+
+def test_postgresql_lets_three_requests_run_and_sqlite_one(deps: Deps, db_url: str) -> None:
+    from bot.slack.http import SlackWsgiApp
+    from bot.slack.turns import POSTGRESQL_RUNNERS, runners_for
+
+    expected = POSTGRESQL_RUNNERS if db_url.startswith("postgresql") else 1
+    assert runners_for(deps.engine) == expected
+    turn = SlackWsgiApp(build_app(deps), deps).turn
+    for _ in range(expected):
+        assert turn._lock.acquire(blocking=False)
+    assert not turn._lock.acquire(blocking=False)  # one more would wait
