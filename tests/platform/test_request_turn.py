@@ -1,5 +1,6 @@
-"""One request handled at a time per process (bot.slack.turns), a request waiting on Slack
-stepping aside, and waitress's main loop left alone while a task runs (bot.slack.http)."""
+"""One request handled at a time per process (three on PostgreSQL; bot.slack.turns), a
+request waiting on Slack stepping aside, and waitress's main loop left alone while a task
+runs (bot.slack.http)."""
 
 from __future__ import annotations
 
