@@ -60,9 +60,22 @@ def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", pool_size)
+    # The socket check below sees a connection the server ended; one that vanished without
+    # a word (a NAT or load balancer dropping idle flows) it cannot. TCP keepalives find
+    # those within about a minute and a half of silence, on idle and busy connections alike.
+    kwargs["connect_args"] = {**PG_KEEPALIVES, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkout", _refuse_ended_connection)
     return engine
+
+
+# libpq's keepalive settings: probe after 30 s of silence, every 10 s, give up after 6.
+PG_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 6,
+}
 
 
 def _refuse_ended_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

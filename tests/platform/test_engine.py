@@ -98,3 +98,27 @@ def test_a_served_process_opens_its_listeners_connections_before_the_first_reque
         assert len(opened) == threads  # the burst opened no connection of its own
     finally:
         served.dispose()
+
+
+def test_postgresql_connections_carry_tcp_keepalives(db_url: str, engine: object) -> None:
+    """A connection a NAT or load balancer dropped without a word is found by TCP
+    keepalives (the socket check at checkout only sees one the server ended)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only")
+    served = make_engine(db_url)
+    try:
+        raw = served.raw_connection()
+        try:
+            fd = raw.driver_connection.fileno()  # type: ignore[union-attr]
+            sock = socket.socket(fileno=os.dup(fd))
+            try:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 6
+            finally:
+                sock.close()
+        finally:
+            raw.close()
+    finally:
+        served.dispose()
