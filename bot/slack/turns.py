@@ -22,6 +22,7 @@ and the scheduler do not take it: they are not on anybody's 3-second clock.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,19 +47,44 @@ def runners_for(engine: Engine) -> int:
 
 
 class RequestTurn:
-    """The turn of one process's request threads: `runners` requests hold it at most."""
+    """The turn of one process's request threads: `runners` requests hold it at most, and
+    the others get it in the order they asked for it.
+
+    First come, first served: a turn given back goes straight to the oldest waiter. A plain
+    lock lets whichever thread runs next take it, so one request can lose it again and
+    again while newer ones go ahead, and that tail is what misses Slack's 3 seconds.
+    Measured with `opsloop serve` on SQLite (alternated runs, p99 at 10 clients): 76 / 75 /
+    97 / 88 ms with a lock, 47 / 44 / 59 / 58 ms in order; at 50 clients the same
+    throughput (410 / 411 req/s on average) and p99 242-292 ms against 156-180 ms (one run
+    687 ms)."""
 
     def __init__(self, runners: int = 1) -> None:
-        self._lock = threading.BoundedSemaphore(runners)
+        self._guard = threading.Lock()
+        self._free = runners
+        # One locked lock per waiting thread, oldest first; giving the turn to a waiter is
+        # releasing its lock.
+        self._waiting: deque[threading.Lock] = deque()
 
     def take(self) -> None:
         """Wait for the turn and hold it (on this thread)."""
-        self._lock.acquire()
+        with self._guard:
+            if self._free > 0 and not self._waiting:
+                self._free -= 1
+                _held.turn = self
+                return
+            mine = threading.Lock()
+            mine.acquire()
+            self._waiting.append(mine)
+        mine.acquire()  # until a holder hands the turn over
         _held.turn = self
 
     def give_back(self) -> None:
         _held.turn = None
-        self._lock.release()
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._free += 1
 
     @contextmanager
     def taken(self) -> Iterator[None]:

@@ -232,5 +232,64 @@ def test_postgresql_lets_three_requests_run_and_sqlite_one(deps: Deps, db_url: s
     assert runners_for(deps.engine) == expected
     turn = SlackWsgiApp(build_app(deps), deps).turn
     for _ in range(expected):
-        assert turn._lock.acquire(blocking=False)
-    assert not turn._lock.acquire(blocking=False)  # one more would wait
+        turn.take()  # (one thread may hold several places: enough to fill them)
+    one_more = threading.Event()
+
+    def another_request() -> None:
+        with turn.taken():
+            one_more.set()
+
+    thread = threading.Thread(target=another_request)
+    thread.start()
+    assert not one_more.wait(0.3)  # every place is taken: one more waits
+    turn.give_back()
+    assert one_more.wait(WAIT_S)
+    thread.join(WAIT_S)
+    for _ in range(expected - 1):
+        turn.give_back()
+
+
+def test_the_turn_goes_to_the_requests_in_the_order_they_asked() -> None:
+    """A plain lock lets a newer request take the turn first, again and again; the oldest
+    waiter always gets it next."""
+    turn = RequestTurn()
+    turn.take()
+    order: list[int] = []
+    threads: list[threading.Thread] = []
+
+    def request(number: int) -> None:
+        with turn.taken():
+            order.append(number)
+
+    for number in range(8):
+        thread = threading.Thread(target=request, args=(number,))
+        thread.start()
+        threads.append(thread)
+        _eventually(lambda n=number: len(turn._waiting) == n + 1)  # queued in this order
+    turn.give_back()
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert order == list(range(8))
+
+
+def test_a_request_giving_the_turn_back_cannot_take_it_again_before_a_waiting_one() -> None:
+    """With a plain lock or semaphore, the thread that just gave the turn back takes it
+    again before the woken waiter runs (a request stepping aside for Slack does this on
+    every call)."""
+    turn = RequestTurn()
+    turn.take()
+    order: list[str] = []
+
+    def waiting_request() -> None:
+        with turn.taken():
+            order.append("waiting request")
+
+    thread = threading.Thread(target=waiting_request)
+    thread.start()
+    _eventually(lambda: len(turn._waiting) == 1)
+    turn.give_back()
+    turn.take()  # straight back: behind the one that was waiting
+    order.append("request that gave it back")
+    turn.give_back()
+    thread.join(WAIT_S)
+    assert order == ["waiting request", "request that gave it back"]
