@@ -175,8 +175,10 @@ def list_due(session: Session, *, now: datetime, limit: int) -> list[OutboxMessa
     )
 
 
-# Any constant both replicas agree on: the key of the PostgreSQL advisory lock one claim
-# pass holds at a time.
+# Any constant both replicas agree on: with the schema's name, the key of the PostgreSQL
+# advisory lock one claim pass holds at a time. Advisory locks belong to the whole
+# database: keyed by schema too, deployments (or test runs) in other schemas of the same
+# database never wait for each other's claim passes.
 _CLAIM_LOCK_KEY = 0x0B0C1A1
 
 
@@ -185,7 +187,11 @@ def one_claim_pass_at_a_time(session: Session) -> None:
     pass: what one pass reads of the channels' posts in flight stays true until its own
     claims are committed. SQLite's write transactions are one at a time already."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
+        session.execute(
+            select(
+                func.pg_advisory_xact_lock(func.hashtext(func.current_schema()), _CLAIM_LOCK_KEY)
+            )
+        )
 
 
 def channels_posting(

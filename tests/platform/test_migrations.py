@@ -199,3 +199,34 @@ def test_triage_migration_keeps_feedback_and_kpis_down_and_up_again(db_url: str)
         assert connection.execute(text("SELECT cadence FROM kpis")).scalar() == "weekly"
         assert connection.execute(text("SELECT tag FROM feedback_tags")).scalar() == "billing"
     engine.dispose()
+
+
+def test_a_new_postgresql_database_is_migrated_while_others_hold_transactions_open(
+    db_url: str,
+) -> None:
+    """CREATE INDEX CONCURRENTLY waits for every transaction in the whole database, whatever
+    its schema (another deployment's, another test's). A new install's outbox is empty, so
+    its index is built plainly and the migration waits for nobody."""
+    if db_url.startswith("sqlite"):
+        import pytest
+
+        pytest.skip("PostgreSQL only")
+    import psycopg
+
+    from tests.conftest import PG_URL, _libpq
+
+    # Another session mid-transaction: REPEATABLE READ keeps its snapshot until it ends.
+    elsewhere = psycopg.connect(_libpq(PG_URL))
+    elsewhere.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        elsewhere.execute("SELECT 1")
+        impatient = make_engine(db_url.replace("lock_timeout%3D60s", "lock_timeout%3D2s"))
+        try:
+            schema.upgrade(
+                impatient
+            )  # with CONCURRENTLY: "canceling statement due to lock timeout"
+            assert schema.is_up_to_date(impatient)
+        finally:
+            impatient.dispose()
+    finally:
+        elsewhere.close()

@@ -7,6 +7,7 @@ Create Date: 2026-12-01 21:20:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "oc01"
@@ -18,14 +19,23 @@ depends_on: str | Sequence[str] | None = None
 INDEX = "ix_outbox_team_id_channel_sent_at"
 
 
+def _outbox_has_rows() -> bool:
+    return op.get_bind().execute(sa.text("SELECT EXISTS (SELECT 1 FROM outbox)")).scalar() is True
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # The outbox keeps every row: built without locking out the ack path's inserts
-        # while replicas keep serving during a rolling deploy.
-        with op.get_context().autocommit_block():
-            op.create_index(
-                INDEX, "outbox", ["team_id", "channel", "sent_at"], postgresql_concurrently=True
-            )
+        if _outbox_has_rows():
+            # The outbox keeps every row: built without locking out the ack path's inserts
+            # while replicas keep serving during a rolling deploy. (CONCURRENTLY also waits
+            # for every transaction in the database to end, whatever its schema.)
+            with op.get_context().autocommit_block():
+                op.create_index(
+                    INDEX, "outbox", ["team_id", "channel", "sent_at"], postgresql_concurrently=True
+                )
+            return
+        # An empty outbox (a new install): nothing to lock out, and nothing to wait for.
+        op.create_index(INDEX, "outbox", ["team_id", "channel", "sent_at"])
         return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(INDEX, ["team_id", "channel", "sent_at"], unique=False)
@@ -33,8 +43,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        with op.get_context().autocommit_block():
-            op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True)
+        if _outbox_has_rows():
+            with op.get_context().autocommit_block():
+                op.drop_index(INDEX, table_name="outbox", postgresql_concurrently=True)
+            return
+        op.drop_index(INDEX, table_name="outbox")
         return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(INDEX)
