@@ -24,17 +24,20 @@ processes (a CLI job beside `opsloop serve`) still meet SQLite's busy timeout.
 
 from __future__ import annotations
 
+import logging
 import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnavailableError
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -63,7 +66,10 @@ def make_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
     # The socket check below sees a connection the server ended; one that vanished without
     # a word (a NAT or load balancer dropping idle flows) it cannot. TCP keepalives find
     # those within about a minute and a half of silence, on idle and busy connections alike.
-    kwargs["connect_args"] = {**PG_KEEPALIVES, **kwargs.get("connect_args", {})}
+    # (A keepalive setting in the URL's query stays the operator's: connect_args would win.)
+    given = make_url(url).query
+    ours = {name: value for name, value in PG_KEEPALIVES.items() if name not in given}
+    kwargs["connect_args"] = {**ours, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkout", _refuse_ended_connection)
     return engine
@@ -165,11 +171,19 @@ def open_pool(engine: Engine, connections: int) -> None:
     """Open `connections` pooled connections now and leave them idle in the pool, so the
     first commands after a start or a deploy do not each wait for a new one (on PostgreSQL
     a new connection is a server process: 4-10 ms here, before its first query loads the
-    catalog) and a burst is not slowed by the pool growing under it."""
+    catalog) and a burst is not slowed by the pool growing under it. A server that refuses
+    some (too many clients during a deploy, say) only leaves them to be opened when needed."""
     opened: list[Any] = []
     try:
         for _ in range(connections):
             opened.append(engine.raw_connection())
+    except (DBAPIError, DatabaseUnavailableError) as exc:
+        log.warning(
+            "opened %d of %d database connections at start; the rest open when needed (%s)",
+            len(opened),
+            connections,
+            getattr(exc, "orig", None) or exc,
+        )
     finally:
         for connection in opened:
             connection.close()  # back to the pool, still open

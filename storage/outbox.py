@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, tuple_, update
+from sqlalchemy import ColumnClause, and_, case, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.charts import set_file_id
@@ -175,11 +175,13 @@ def list_due(session: Session, *, now: datetime, limit: int) -> list[OutboxMessa
     )
 
 
-# Any constant both replicas agree on: with the schema's name, the key of the PostgreSQL
-# advisory lock one claim pass holds at a time. Advisory locks belong to the whole
-# database: keyed by schema too, deployments (or test runs) in other schemas of the same
-# database never wait for each other's claim passes.
+# Any constant both replicas agree on: with the outbox table's own id, the key of the
+# PostgreSQL advisory lock one claim pass holds at a time. Advisory locks belong to the
+# whole database; keyed by the table the pass claims from (as search_path resolves it),
+# deployments or test runs with their own outbox in another schema of the same database
+# never wait for each other, and replicas sharing one outbox always exclude each other.
 _CLAIM_LOCK_KEY = 0x0B0C1A1
+_OUTBOX_TABLE_ID: ColumnClause[int] = literal_column("'outbox'::regclass::oid::int")
 
 
 def one_claim_pass_at_a_time(session: Session) -> None:
@@ -187,11 +189,7 @@ def one_claim_pass_at_a_time(session: Session) -> None:
     pass: what one pass reads of the channels' posts in flight stays true until its own
     claims are committed. SQLite's write transactions are one at a time already."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(
-                func.pg_advisory_xact_lock(func.hashtext(func.current_schema()), _CLAIM_LOCK_KEY)
-            )
-        )
+        session.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY, _OUTBOX_TABLE_ID)))
 
 
 def channels_posting(

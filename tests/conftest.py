@@ -113,7 +113,11 @@ def _drop_schema(name: str, wait: str = LOCK_WAIT_AT_MOST) -> None:
             connection.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
         connection.execute(f'DROP SCHEMA "{name}" CASCADE')
     left = "; ".join(f"pid {pid} {state}: {query[:200]}" for pid, state, query in holders)
-    raise AssertionError(f"the test left a connection holding locks on its schema: {left}")
+    raise AssertionError(
+        f"the test left a connection holding locks on its schema: {left}"
+        if holders
+        else f"a connection held a lock on the test's schema for {wait}, then let go"
+    )
 
 
 @pytest.fixture

@@ -62,8 +62,8 @@ LINK_URL_BUDGET = 1500
 
 
 # What Slack can take as a link's target: http(s), and nothing that ends or splits the
-# `<url|label>` markup (whitespace, control characters, `|`, `<`, `>`).
-_LINK_TARGET = re.compile(r"https?://[^\s\x00-\x1f\x7f|<>]+", re.ASCII)
+# `<url|label>` markup (whitespace, Unicode's too, control characters, `|`, `<`, `>`).
+_LINK_TARGET = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f|<>]+")
 
 
 def link(url: str | None, label: str) -> str:

@@ -1,5 +1,5 @@
-"""The claim pass's PostgreSQL advisory lock: one pass at a time within a deployment's
-schema, and none waiting on a deployment in another schema of the same database."""
+"""The claim pass's PostgreSQL advisory lock: one pass at a time on one outbox, and none
+waiting on a deployment with its own outbox in another schema of the same database."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def _impatient(url: str) -> str:
 
 
 @pytest.mark.postgres
-def test_claim_passes_wait_within_a_schema_and_not_across_schemas(db_url: str) -> None:
+def test_claim_passes_wait_on_one_outbox_and_not_on_another_schemas(
+    db_url: str, engine: object
+) -> None:
     if db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL only (SQLite's BEGIN IMMEDIATE serialises the passes)")
     here = make_engine(db_url)
@@ -29,6 +31,8 @@ def test_claim_passes_wait_within_a_schema_and_not_across_schemas(db_url: str) -
     try:
         with other.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{other_schema}"')
+            # another deployment's own outbox (its shape does not matter to the lock)
+            connection.exec_driver_sql(f'CREATE TABLE "{other_schema}".outbox (id int)')
         with transaction(make_session_factory(here)) as holding:
             one_claim_pass_at_a_time(holding)  # a claim pass in progress, lock held
             with transaction(make_session_factory(other)) as elsewhere:

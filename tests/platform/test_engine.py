@@ -100,25 +100,62 @@ def test_a_served_process_opens_its_listeners_connections_before_the_first_reque
         served.dispose()
 
 
-def test_postgresql_connections_carry_tcp_keepalives(db_url: str, engine: object) -> None:
-    """A connection a NAT or load balancer dropped without a word is found by TCP
-    keepalives (the socket check at checkout only sees one the server ended)."""
-    if db_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL only")
-    served = make_engine(db_url)
+def _keepalive_options(url: str) -> tuple[int, int, int, int]:
+    served = make_engine(url)
     try:
         raw = served.raw_connection()
         try:
             fd = raw.driver_connection.fileno()  # type: ignore[union-attr]
             sock = socket.socket(fileno=os.dup(fd))
             try:
-                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
-                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
-                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
-                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 6
+                return (
+                    sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                )
             finally:
                 sock.close()
         finally:
             raw.close()
+    finally:
+        served.dispose()
+
+
+def test_postgresql_connections_carry_tcp_keepalives(db_url: str, engine: object) -> None:
+    """A connection a NAT or load balancer dropped without a word is found by TCP
+    keepalives (the socket check at checkout only sees one the server ended); a setting
+    in DATABASE_URL itself is kept."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only")
+    if "host=/" in db_url or "@/" in db_url:
+        pytest.skip("a Unix socket has no TCP keepalives")
+    assert _keepalive_options(db_url) == (1, 30, 10, 6)
+    assert _keepalive_options(f"{db_url}&keepalives_idle=45") == (1, 45, 10, 6)
+
+
+def test_a_start_goes_on_when_the_server_refuses_some_of_its_connections(
+    db_url: str, engine: object, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from storage.db import open_pool
+
+    served = make_engine(db_url, pool_size=6)
+    real = served.raw_connection
+    calls: list[int] = []
+
+    def refuse_the_third() -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OperationalError("connect", {}, Exception("too many clients already"))
+        return real()
+
+    monkeypatch.setattr(served, "raw_connection", refuse_the_third)
+    try:
+        open_pool(served, 5)  # no exception: the start goes on
+        assert served.pool.checkedin() == 2  # the two it got wait in the pool
+        assert "opened 2 of 5 database connections" in caplog.text
+        assert "too many clients already" in caplog.text
     finally:
         served.dispose()

@@ -23,6 +23,14 @@ def test_an_http_address_is_linked_with_its_ampersands_escaped() -> None:
 
 @pytest.mark.parametrize(
     "url",
+    ["https://x.io/a%20b#part", "http://wiki.example/Übersicht", "https://x.io/?q='1'"],
+)
+def test_addresses_slack_links_stay_links(url: str) -> None:
+    assert link(url, "SOP") == f"<{url}|SOP>"
+
+
+@pytest.mark.parametrize(
+    "url",
     [
         "https://x.io/?" + "\n" * 900,  # a pasted URL with line breaks
         "https://x.io/a b",
@@ -30,6 +38,9 @@ def test_an_http_address_is_linked_with_its_ampersands_escaped() -> None:
         "https://x.io/a|<!channel>",  # `|` would start a label of the writer's choosing
         "https://x.io/a>b",
         "https://x.io/\x00",
+        "https://x.io/a\u00a0b",  # a no-break space
+        "https://x.io/a\u2028b",  # a line separator
+        "https://x.io/a\x85b",  # a C1 control (next line)
         "javascript:alert(1)",
         "ftp://x.io/file",
         "",
