@@ -90,6 +90,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _drop_schema(name)
 
 
+def with_lock_wait(db_url: str, wait: str) -> str:
+    """`db_url` (a test's PostgreSQL schema) with connections that wait at most `wait` for a
+    lock: a test that shows a wait happens (or not) fails fast instead of after a minute."""
+    return db_url.replace(quote(f"lock_timeout={LOCK_WAIT_AT_MOST}"), quote(f"lock_timeout={wait}"))
+
+
 def _drop_schema(name: str, wait: str = LOCK_WAIT_AT_MOST) -> None:
     """Drop a test's schema. A connection the test left inside a transaction on it (a thread
     still running, a session never closed) would make DROP wait for ever: it is ended, and

@@ -10,11 +10,7 @@ import pytest
 from storage.db import make_engine, make_session_factory, transaction
 from storage.errors import DatabaseUnavailableError
 from storage.outbox import one_claim_pass_at_a_time
-from tests.conftest import _drop_schema
-
-
-def _impatient(url: str) -> str:
-    return url.replace("lock_timeout%3D60s", "lock_timeout%3D500ms")
+from tests.conftest import _drop_schema, with_lock_wait
 
 
 @pytest.mark.postgres
@@ -24,10 +20,10 @@ def test_claim_passes_wait_on_one_outbox_and_not_on_another_schemas(
     if db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL only (SQLite's BEGIN IMMEDIATE serialises the passes)")
     here = make_engine(db_url)
-    same = make_engine(_impatient(db_url))
+    same = make_engine(with_lock_wait(db_url, "500ms"))
     other_schema = f"t_{uuid.uuid4().hex[:12]}"
     current = db_url.split("search_path%3D")[1].split("%20")[0]
-    other = make_engine(_impatient(db_url.replace(current, other_schema)))
+    other = make_engine(with_lock_wait(db_url.replace(current, other_schema), "500ms"))
     try:
         with other.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{other_schema}"')

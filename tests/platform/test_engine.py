@@ -6,12 +6,21 @@ from __future__ import annotations
 import os
 import resource
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from threading import Barrier
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
-from storage.db import _has_unread_input, make_engine, make_session_factory, transaction
+from storage.db import (
+    _has_unread_input,
+    make_engine,
+    make_session_factory,
+    open_pool,
+    transaction,
+)
 from storage.errors import DatabaseUnavailableError
 
 
@@ -70,13 +79,6 @@ def test_a_served_process_opens_its_listeners_connections_before_the_first_reque
     """`opsloop serve` / `run` open one connection per listener thread at start: a burst as
     large as the threads then opens none (each would be a new server process on
     PostgreSQL, in some request's ack)."""
-    from concurrent.futures import ThreadPoolExecutor
-    from threading import Barrier
-
-    from sqlalchemy import event
-
-    from storage.db import open_pool
-
     threads = 6
     served = make_engine(db_url, pool_size=threads + 2)
     opened: list[int] = []
@@ -137,10 +139,6 @@ def test_postgresql_connections_carry_tcp_keepalives(db_url: str, engine: object
 def test_a_start_goes_on_when_the_server_refuses_some_of_its_connections(
     db_url: str, engine: object, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from sqlalchemy.exc import OperationalError
-
-    from storage.db import open_pool
-
     served = make_engine(db_url, pool_size=6)
     real = served.raw_connection
     calls: list[int] = []

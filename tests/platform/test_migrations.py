@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
+import pytest
 from sqlalchemy import Engine, inspect, text
 
 from storage import schema
@@ -17,6 +19,7 @@ from storage.models import (
     EscalationEvent,
     OutboxMessage,
 )
+from tests.conftest import PG_URL, _libpq, with_lock_wait
 
 
 def test_upgrade_creates_every_model_table_and_check_finds_no_drift(db_url: str) -> None:
@@ -208,19 +211,13 @@ def test_a_new_postgresql_database_is_migrated_while_others_hold_transactions_op
     its schema (another deployment's, another test's). A new install's outbox is empty, so
     its index is built plainly and the migration waits for nobody."""
     if db_url.startswith("sqlite"):
-        import pytest
-
         pytest.skip("PostgreSQL only")
-    import psycopg
-
-    from tests.conftest import PG_URL, _libpq
-
     # Another session mid-transaction: REPEATABLE READ keeps its snapshot until it ends.
     elsewhere = psycopg.connect(_libpq(PG_URL))
     elsewhere.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
         elsewhere.execute("SELECT 1")
-        impatient = make_engine(db_url.replace("lock_timeout%3D60s", "lock_timeout%3D2s"))
+        impatient = make_engine(with_lock_wait(db_url, "2s"))
         try:
             schema.upgrade(
                 impatient

@@ -15,8 +15,14 @@ from waitress.adjustments import Adjustments
 
 from bot.deps import Deps
 from bot.slack.client import ListenerWebClient, make_web_client
-from bot.slack.http import make_server
-from bot.slack.turns import RequestTurn, SteppingAsideRespond, waiting_on_slack
+from bot.slack.http import SlackWsgiApp, make_server
+from bot.slack.turns import (
+    POSTGRESQL_RUNNERS,
+    RequestTurn,
+    SteppingAsideRespond,
+    runners_for,
+    waiting_on_slack,
+)
 from bot.wiring import build_app, deps_from_parts
 from tests.conftest import SIGNING_SECRET
 from tests.platform.test_http_mode import _post
@@ -225,9 +231,6 @@ def test_the_turn_admits_as_many_requests_as_its_runners_and_no_more() -> None:
 
 
 def test_postgresql_lets_three_requests_run_and_sqlite_one(deps: Deps, db_url: str) -> None:
-    from bot.slack.http import SlackWsgiApp
-    from bot.slack.turns import POSTGRESQL_RUNNERS, runners_for
-
     expected = POSTGRESQL_RUNNERS if db_url.startswith("postgresql") else 1
     assert runners_for(deps.engine) == expected
     turn = SlackWsgiApp(build_app(deps), deps).turn

@@ -17,6 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 INDEX = "ix_outbox_team_id_channel_sent_at"
+COLUMNS = ["team_id", "channel", "sent_at"]
 
 
 def _outbox_has_rows() -> bool:
@@ -30,15 +31,13 @@ def upgrade() -> None:
             # while replicas keep serving during a rolling deploy. (CONCURRENTLY also waits
             # for every transaction in the database to end, whatever its schema.)
             with op.get_context().autocommit_block():
-                op.create_index(
-                    INDEX, "outbox", ["team_id", "channel", "sent_at"], postgresql_concurrently=True
-                )
+                op.create_index(INDEX, "outbox", COLUMNS, postgresql_concurrently=True)
             return
         # An empty outbox (a new install): nothing to lock out, and nothing to wait for.
-        op.create_index(INDEX, "outbox", ["team_id", "channel", "sent_at"])
+        op.create_index(INDEX, "outbox", COLUMNS)
         return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(INDEX, ["team_id", "channel", "sent_at"], unique=False)
+        batch_op.create_index(INDEX, COLUMNS, unique=False)
 
 
 def downgrade() -> None:
