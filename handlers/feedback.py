@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import Block
 from bot.deps import Deps
 from bot.errors import DatabaseUnavailableError, StorageUnavailableError, UserError
 from bot.feedback import render, service
-from bot.feedback.messages import alert_notes, command_messages, edit_messages, form_messages
+from bot.feedback.messages import alert_notes, detractor_alerts, edit_messages, form_messages
 from bot.feedback.modal import (
     ERROR_BLOCKS,
     MODAL_CALLBACK,
@@ -163,14 +163,14 @@ def log_inline(
         parsed = parse_inline(text)
     except EmptyFeedbackError as exc:
         return render.render_feedback_help(f"{exc.message} Here is how:")
-    logged = service.log_feedback(
+    logged = service.log_command_feedback(
         deps.sessions,
         team_id=team_of(body),
         reporter_id=user_of(body),
         parsed=parsed,
         submission_key=service.new_submission_key("cmd"),
         now=deps.clock(),
-        messages=command_messages,
+        alerts=detractor_alerts,
     )
     return render.render_logged(logged.feedback, notes=alert_notes(logged.alert))
 

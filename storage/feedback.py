@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Column, Row, String, Table, bindparam, func, insert, select
+from sqlalchemy import ARRAY, Column, Connection, String, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -15,63 +15,74 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
-from storage.upsert import insert_returning_if_absent
+from storage.upsert import insert_unless_present
 
 _INSERT_TAGS = insert(FeedbackTag.__table__)  # type: ignore[arg-type]
 
 
-def add_feedback(
-    session: Session, *, team_id: str, submission_key: str, tags: Sequence[str], **values: Any
-) -> tuple[Feedback | Row[Any], tuple[str, ...], bool]:
-    """Store one feedback item unless its submission key was seen: (its columns, its tags,
-    True when new).
+def insert_feedback(
+    connection: Connection,
+    *,
+    team_id: str,
+    submission_key: str,
+    tags: Sequence[str],
+    **values: Any,
+) -> int | None:
+    """Store one feedback item and its tags unless its submission key was seen: the new
+    record's id, or None when that key is stored already.
 
     The unique (team_id, submission_key) constraint makes a repeated submission — a double
-    click, or Slack retrying — land on the first row instead of adding another. This is
-    the ack path of every `/feedback`, so a new record costs two statements on SQLite (the
-    insert, which returns its columns, and one insert of all its tags) and one on
-    PostgreSQL, where the tags are inserted by the same statement (a round trip the
-    request would otherwise wait for, and psycopg's CPU for it); nothing is read back.
+    click, or Slack retrying — land on the first row instead of adding another, without a
+    read first. This is the ack path of every `/feedback`, so a new record costs one
+    statement on PostgreSQL, where the tags are inserted by the same statement (so that
+    `storage.db.short_write` can run it without a transaction around it), and two on
+    SQLite (the insert, then one insert of all its tags). Only the id comes back: the
+    caller has every other column already, and returning all 22 cost psycopg and
+    SQLAlchemy a description and a row to build for each.
     """
     columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
-    wanted = tuple(dict.fromkeys(tags))
-    connection = session.connection()
+    wanted = list(dict.fromkeys(tags))
     if connection.dialect.name == "postgresql":
-        session.flush()  # as session.execute would: the new row may refer to pending ones
-        row = connection.execute(_insert_with_tags(), {**columns, "tags": list(wanted)}).first()
-        if row is not None:
-            return row, wanted, True
-        return _stored(session, team_id=team_id, submission_key=submission_key)
-    row = insert_returning_if_absent(session, Feedback.__table__, columns)  # type: ignore[arg-type]
+        row = connection.execute(_insert_with_tags(), {**columns, "tags": wanted}).first()
+        return None if row is None else int(row.id)
+    row = insert_unless_present(connection, Feedback.__table__, columns)  # type: ignore[arg-type]
     if row is None:
-        return _stored(session, team_id=team_id, submission_key=submission_key)
+        return None
     if wanted:
         # Core, not the ORM's bulk insert: the same one statement for a fraction of the
-        # Python (nothing is tracked in the session for these rows).
-        session.connection().execute(
+        # Python (nothing is tracked in a session for these rows).
+        connection.execute(
             _INSERT_TAGS,
             [{"team_id": team_id, "feedback_id": row.id, "tag": tag} for tag in wanted],
         )
-    return row, wanted, True
+    return int(row.id)
 
 
-def _stored(
-    session: Session, *, team_id: str, submission_key: str
-) -> tuple[Feedback, tuple[str, ...], bool]:
-    existing = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
-    assert existing is not None
-    return existing, tuple(t.tag for t in existing.tags), False
+def add_feedback(
+    session: Session, *, team_id: str, submission_key: str, tags: Sequence[str], **values: Any
+) -> tuple[int, bool]:
+    """`insert_feedback` in `session`'s transaction: (the id of the record stored for this
+    submission key, True when it is new)."""
+    session.flush()  # as session.execute would: the new row may refer to pending ones
+    new_id = insert_feedback(
+        session.connection(), team_id=team_id, submission_key=submission_key, tags=tags, **values
+    )
+    if new_id is not None:
+        return new_id, True
+    stored = get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
+    assert stored is not None
+    return stored.id, False
 
 
 @cache
 def _insert_with_tags() -> Select[Any]:
     """PostgreSQL: the record unless its submission key is stored, and its tags (the
-    `tags` array parameter) in the same statement; the new record's columns, or no row.
+    `tags` array parameter) in the same statement; the new record's id, or no row.
 
-        WITH new AS (INSERT INTO feedback … ON CONFLICT DO NOTHING RETURNING *),
+        WITH new AS (INSERT INTO feedback … ON CONFLICT DO NOTHING RETURNING id, team_id),
              tagged AS (INSERT INTO feedback_tags SELECT new.team_id, new.id, unnest(:tags)
                         FROM new)
-        SELECT * FROM new
+        SELECT new.id FROM new
     """
     table: Table = Feedback.__table__  # type: ignore[assignment]
     tags_table: Table = FeedbackTag.__table__  # type: ignore[assignment]
@@ -79,14 +90,14 @@ def _insert_with_tags() -> Select[Any]:
         postgresql.insert(table)
         .values({c.name: _parameter(c) for c in table.columns if not c.primary_key})
         .on_conflict_do_nothing()
-        .returning(*table.columns)
+        .returning(table.c.id, table.c.team_id)
         .cte("new")
     )
     tagged = insert(tags_table).from_select(
         ["team_id", "feedback_id", "tag"],
         select(new.c.team_id, new.c.id, func.unnest(bindparam("tags", type_=ARRAY(String)))),
     )
-    return select(new).add_cte(tagged.cte("tagged"))
+    return select(new.c.id).add_cte(tagged.cte("tagged"))
 
 
 def _parameter(column: Column[Any]) -> BindParameter[Any]:

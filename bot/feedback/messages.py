@@ -100,11 +100,6 @@ def permalink_lookup(feedback: FeedbackRecord) -> list[Outgoing]:
     ]
 
 
-def command_messages(logged: LoggedFeedback) -> list[Outgoing]:
-    """`/feedback <text>`: the receipt is the command's answer; only the alerts are posted."""
-    return detractor_alerts(logged.feedback, logged.alert)
-
-
 def form_messages(*, user_id: str, channel: str | None) -> LoggedMessages:
     """A new record from the form: alerts, the receipt, and the permalink of its message."""
 

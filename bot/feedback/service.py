@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, PermissionDeniedError
 from bot.feedback.models import (
+    NEW,
     DetractorAlert,
     EditedFeedback,
     FeedbackRecord,
@@ -29,7 +29,7 @@ from bot.outbox.service import enqueue
 from storage import feedback as store
 from storage import org
 from storage.core import add_audit_entry
-from storage.db import SessionFactory, transaction
+from storage.db import SessionFactory, short_write, transaction
 from storage.models.feedback import Feedback
 
 RECENT_LIMIT = 10
@@ -65,28 +65,105 @@ def log_feedback(
 
     The first time, `messages` of the result (receipt, detractor alert) go in the outbox
     in the same transaction; a repeated submission says nothing again."""
+    columns = _columns(team_id, reporter_id, parsed, submission_key, now, origin)
     with transaction(sessions) as session:
-        row, tags, created = store.add_feedback(
-            session,
-            team_id=team_id,
-            submission_key=submission_key,
-            tags=parsed.tags,
-            text=parsed.text,
-            customer=parsed.customer,
-            customer_key=_customer_key(parsed.customer),
-            source=parsed.source,
-            nps_score=parsed.nps,
-            reporter_id=reporter_id,
-            author_id=origin.author_id if origin else None,
-            channel_id=origin.channel_id if origin else None,
-            message_ts=origin.message_ts if origin else None,
-            created_at=now,
-        )
-        record = _record(row, tags)
-        logged = LoggedFeedback(record, created, _detractor_alert(session, record))
-        if created:
-            enqueue(session, team_id=team_id, messages=messages(logged), now=now)
+        new_id = store.insert_feedback(session.connection(), **columns)
+        if new_id is None:
+            return LoggedFeedback(_stored(session, team_id, submission_key), created=False)
+        record = _new_record(new_id, columns)
+        logged = LoggedFeedback(record, True, _detractor_alert(session, record))
+        enqueue(session, team_id=team_id, messages=messages(logged), now=now)
         return logged
+
+
+def log_command_feedback(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    reporter_id: str,
+    parsed: ParsedFeedback,
+    submission_key: str,
+    now: datetime,
+    alerts: Callable[[FeedbackRecord, DetractorAlert], Sequence[Outgoing]],
+) -> LoggedFeedback:
+    """`log_feedback` for a record whose receipt is the command's own answer, so the only
+    messages it can cause are `alerts` to whoever hears about a detractor.
+
+    Whether it is a detractor is known before anything is written. One that is not is
+    stored by one statement on PostgreSQL, without a transaction around it
+    (`storage.db.short_write`): this is the ack path of every `/feedback <text>`."""
+    if is_detractor(parsed.nps):
+        return log_feedback(
+            sessions,
+            team_id=team_id,
+            reporter_id=reporter_id,
+            parsed=parsed,
+            submission_key=submission_key,
+            now=now,
+            messages=lambda logged: alerts(logged.feedback, logged.alert) if logged.alert else (),
+        )
+    columns = _columns(team_id, reporter_id, parsed, submission_key, now, None)
+    with short_write(sessions) as connection:
+        new_id = store.insert_feedback(connection, **columns)
+    if new_id is None:
+        with transaction(sessions) as session:
+            return LoggedFeedback(_stored(session, team_id, submission_key), created=False)
+    return LoggedFeedback(_new_record(new_id, columns), created=True)
+
+
+def _columns(
+    team_id: str,
+    reporter_id: str,
+    parsed: ParsedFeedback,
+    submission_key: str,
+    now: datetime,
+    origin: MessageOrigin | None,
+) -> dict[str, Any]:
+    """What a new record of `parsed` stores (its tags under `tags`)."""
+    return {
+        "team_id": team_id,
+        "submission_key": submission_key,
+        "tags": tuple(dict.fromkeys(parsed.tags)),
+        "text": parsed.text,
+        "customer": parsed.customer,
+        "customer_key": _customer_key(parsed.customer),
+        "source": parsed.source,
+        "nps_score": parsed.nps,
+        "reporter_id": reporter_id,
+        "author_id": origin.author_id if origin else None,
+        "channel_id": origin.channel_id if origin else None,
+        "message_ts": origin.message_ts if origin else None,
+        "created_at": now,
+    }
+
+
+def _stored(session: Session, team_id: str, submission_key: str) -> FeedbackRecord:
+    row = store.get_feedback_by_key(session, team_id=team_id, submission_key=submission_key)
+    assert row is not None  # the insert just met its submission key
+    return _record(row)
+
+
+def _new_record(new_id: int, columns: dict[str, Any]) -> FeedbackRecord:
+    """The record `columns` just stored as `new_id`, as the database holds it (read back
+    from nothing: a new record's other columns are empty and its status is new)."""
+    return FeedbackRecord(
+        id=new_id,
+        team_id=columns["team_id"],
+        text=columns["text"],
+        customer=columns["customer"],
+        source=columns["source"],
+        tags=columns["tags"],
+        nps_score=columns["nps_score"],
+        status=NEW,
+        reporter_id=columns["reporter_id"],
+        author_id=columns["author_id"],
+        channel_id=columns["channel_id"],
+        message_ts=columns["message_ts"],
+        permalink=None,
+        created_at=columns["created_at"],
+        updated_at=None,
+        submission_key=columns["submission_key"],
+    )
 
 
 def get_feedback_for_edit(
@@ -243,26 +320,19 @@ def record_of(row: Feedback) -> FeedbackRecord:
     return _record(row)
 
 
-def _record(row: Feedback | Row[Any], tags: Sequence[str] | None = None) -> FeedbackRecord:
-    """A stored item as the domain speaks of it; `row` is the ORM object (its tags and
-    status steps loaded from it) or the columns a new record's insert returned (with the
-    tags it inserted, and no status steps yet)."""
-    if isinstance(row, Feedback):
-        tags = [t.tag for t in row.tags] if tags is None else tags
-        history = tuple(
-            StatusStep(status=c.status, actor_id=c.actor_id, at=c.at, note=c.note)
-            for c in row.status_changes
-        )
-    else:
-        assert tags is not None
-        history = ()
+def _record(row: Feedback) -> FeedbackRecord:
+    """A stored item as the domain speaks of it (its tags and status steps loaded)."""
+    history = tuple(
+        StatusStep(status=c.status, actor_id=c.actor_id, at=c.at, note=c.note)
+        for c in row.status_changes
+    )
     return FeedbackRecord(
         id=row.id,
         team_id=row.team_id,
         text=row.text,
         customer=row.customer,
         source=row.source,
-        tags=tuple(tags),
+        tags=tuple(t.tag for t in row.tags),
         nps_score=row.nps_score,
         status=row.status,
         reporter_id=row.reporter_id,

@@ -188,7 +188,7 @@ def record_looked_up_message(
         feedback_id: int | None = None
         created = False
         if row.kind == CaptureKind.FEEDBACK:
-            feedback, _tags, created = feedback_store.add_feedback(
+            feedback_id, created = feedback_store.add_feedback(
                 session,
                 team_id=team_id,
                 submission_key=f"{SUBJECT}:{row.id}:{row.attempt}",
@@ -209,14 +209,14 @@ def record_looked_up_message(
                 captured_by_team_id=row.reactor_team_id,
                 created_at=now,
             )
-            feedback_id = row.feedback_id = feedback.id
+            row.feedback_id = feedback_id
             if created:
                 add_audit_entry(
                     session,
                     team_id=team_id,
                     actor_id=row.reactor_id,
                     action="feedback.captured",
-                    subject=str(feedback.id),
+                    subject=str(feedback_id),
                     at=now,
                     detail={"by": "reaction", "emoji": row.emoji, "team": row.reactor_team_id},
                 )

@@ -42,6 +42,8 @@ CLEANUP_INTERVAL = 5
 # default grace period).
 DRAIN_SECONDS = 10.0
 WORKERS_STOP_SECONDS = 3.0
+# At most one "requests are waiting for a server thread" line this often (QueueDepthReport).
+QUEUE_REPORT_SECONDS = 60.0
 
 _REASONS = {
     200: "OK",
@@ -211,7 +213,50 @@ def make_server(app: App, deps: Deps, *, host: str, port: int, threads: int) -> 
         cleanup_interval=CLEANUP_INTERVAL,
     )
     server.channel_class = _quiet_channel_class()  # type: ignore[union-attr]
+    # waitress calls only `warning` on it (below).
+    server.task_dispatcher.queue_logger = QueueDepthReport(log)  # type: ignore[assignment]
     return server
+
+
+class QueueDepthReport:
+    """waitress's "Task queue depth is N" warning, folded into one line a minute.
+
+    waitress warns on every request that finds all server threads busy: in a burst that is
+    one WARNING line per request, each saying what the last one said, and writing them cost
+    about 8 % of the server's CPU (`python -m bench ack`, 50 clients, py-spy). The first
+    request of a burst is still reported at once; after that one line per `interval` says
+    how many requests waited and the deepest queue seen since the line before. (waitress
+    calls `warning` from its main loop, holding its task lock.)
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        interval: float = QUEUE_REPORT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._log = logger
+        self._interval = interval
+        self._clock = clock
+        self._next_report = float("-inf")
+        self._waited = 0
+        self._deepest = 0
+
+    def warning(self, _message: str, depth: int, *_args: object) -> None:
+        self._waited += 1
+        self._deepest = max(self._deepest, depth)
+        now = self._clock()
+        if now < self._next_report:
+            return
+        self._log.warning(
+            "requests are waiting for a free server thread: %d since the last report, "
+            "at most %d queued",
+            self._waited,
+            self._deepest,
+        )
+        self._waited = self._deepest = 0
+        self._next_report = now + self._interval
 
 
 def _quiet_channel_class() -> type[Any]:

@@ -157,3 +157,22 @@ def test_a_start_goes_on_when_the_server_refuses_some_of_its_connections(
         assert "too many clients already" in caplog.text
     finally:
         served.dispose()
+
+
+def test_the_connection_given_back_last_is_handed_out_next(db_url: str, engine: object) -> None:
+    """The few requests running at once reuse the same warm connections (on PostgreSQL a
+    backend process each) instead of cycling through the whole pool."""
+    served = make_engine(db_url, pool_size=4)
+    try:
+        open_pool(served, 4)
+        first, second = served.raw_connection(), served.raw_connection()
+        first_id, second_id = id(first.dbapi_connection), id(second.dbapi_connection)
+        second.close()
+        first.close()  # given back last
+        again = served.raw_connection()
+        try:
+            assert id(again.dbapi_connection) == first_id != second_id
+        finally:
+            again.close()
+    finally:
+        served.dispose()

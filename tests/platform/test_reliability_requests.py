@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import threading
 import time
 from typing import Any
 
@@ -253,3 +255,63 @@ def test_signed_bodies_that_are_not_slack_payloads_get_400(
     assert (status, answer) == (400, b'{"error": "malformed request"}')
     assert not [r for r in caplog.records if r.exc_info]
     assert slack.standin.calls() == []
+
+
+class _BlockingTask:
+    """A stand-in for one request's task that holds its server thread until released."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def service(self) -> None:
+        self.release.wait(10)
+
+    def cancel(self) -> None:
+        self.release.set()
+
+
+def test_a_burst_that_finds_every_server_thread_busy_is_logged_once_not_per_request(
+    slack: SlackDriver, deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
+    """waitress warns "Task queue depth is N" for every request queued behind busy
+    threads: one WARNING line per request in a burst (and 8 % of the CPU). The server's
+    dispatcher reports the burst once, with how many waited and the deepest queue."""
+    from bot.slack import http
+
+    server = http.make_server(slack.app, deps, host="127.0.0.1", port=0, threads=1)
+    release = threading.Event()
+    caplog.set_level(logging.WARNING)
+    try:
+        for _ in range(20):
+            server.task_dispatcher.add_task(_BlockingTask(release))
+    finally:
+        release.set()
+        server.close()
+        server.task_dispatcher.shutdown()
+    assert "Task queue depth" not in caplog.text
+    reports = [r.getMessage() for r in caplog.records if "waiting for a free server" in r.msg]
+    assert len(reports) == 1, reports
+    assert "1 since the last report" in reports[0]
+
+
+def test_the_queue_report_says_how_many_waited_since_the_last_line_and_the_deepest_queue(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.slack.http import QueueDepthReport
+
+    now = [100.0]
+    report = QueueDepthReport(logging.getLogger("test.queue"), interval=60, clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, logger="test.queue")
+    for depth in (1, 7, 3):
+        report.warning("Task queue depth is %d", depth)
+    now[0] += 59
+    report.warning("Task queue depth is %d", 2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "requests are waiting for a free server thread: 1 since the last report, at most 1 queued"
+    ]
+    now[0] += 1
+    report.warning("Task queue depth is %d", 4)
+    assert caplog.records[-1].getMessage() == (
+        "requests are waiting for a free server thread: 4 since the last report, at most 7 queued"
+    )
+    assert len(caplog.records) == 2
