@@ -7,12 +7,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Column, Connection, String, Table, bindparam, func, insert, select
+from sqlalchemy import ARRAY, Connection, String, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
 from storage.upsert import insert_unless_present
@@ -42,8 +40,9 @@ def insert_feedback(
     """
     columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
     wanted = list(dict.fromkeys(tags))
+    names = _column_names(tuple(sorted(columns)))
     if connection.dialect.name == "postgresql":
-        row = connection.execute(_insert_with_tags(), {**columns, "tags": wanted}).first()
+        row = connection.execute(_insert_with_tags(names), {**columns, "tags": wanted}).first()
         return None if row is None else int(row.id)
     row = insert_unless_present(connection, Feedback.__table__, columns)  # type: ignore[arg-type]
     if row is None:
@@ -75,20 +74,35 @@ def add_feedback(
 
 
 @cache
-def _insert_with_tags() -> Select[Any]:
-    """PostgreSQL: the record unless its submission key is stored, and its tags (the
-    `tags` array parameter) in the same statement; the new record's id, or no row.
+def _column_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`names`, each a column of the feedback table: a misspelled one raises instead of
+    being dropped (SQLite's insert would ignore the parameter, storing the row without it)."""
+    unknown = set(names) - set(Feedback.__table__.columns.keys())
+    if unknown:
+        raise KeyError(f"not columns of feedback: {sorted(unknown)}")
+    return names
 
-        WITH new AS (INSERT INTO feedback … ON CONFLICT DO NOTHING RETURNING id, team_id),
+
+@cache
+def _insert_with_tags(names: tuple[str, ...]) -> Select[Any]:
+    """PostgreSQL: a record of the columns `names` unless its submission key is stored, and
+    its tags (the `tags` array parameter) in the same statement; the new record's id, or
+    no row. One statement per set of column names.
+
+        WITH new AS (INSERT INTO feedback (…names) VALUES (…) ON CONFLICT DO NOTHING
+                     RETURNING id, team_id),
              tagged AS (INSERT INTO feedback_tags SELECT new.team_id, new.id, unnest(:tags)
                         FROM new)
         SELECT new.id FROM new
+
+    Only the given columns are parameters (the others are left to the table's defaults):
+    each parameter costs SQLAlchemy and psycopg Python to process on every execution.
     """
     table: Table = Feedback.__table__  # type: ignore[assignment]
     tags_table: Table = FeedbackTag.__table__  # type: ignore[assignment]
     new = (
         postgresql.insert(table)
-        .values({c.name: _parameter(c) for c in table.columns if not c.primary_key})
+        .values({name: bindparam(name, type_=table.columns[name].type) for name in names})
         .on_conflict_do_nothing()
         .returning(table.c.id, table.c.team_id)
         .cte("new")
@@ -98,16 +112,6 @@ def _insert_with_tags() -> Select[Any]:
         select(new.c.team_id, new.c.id, func.unnest(bindparam("tags", type_=ARRAY(String)))),
     )
     return select(new.c.id).add_cte(tagged.cte("tagged"))
-
-
-def _parameter(column: Column[Any]) -> BindParameter[Any]:
-    # Every column is a parameter here, so a value the caller leaves out must come out as
-    # the column's default would have: a scalar default, else NULL.
-    default = column.default
-    if column.server_default is not None or (default is not None and not default.is_scalar):
-        raise TypeError(f"{column} has a default this statement cannot apply")
-    value = default.arg if isinstance(default, ScalarElementColumnDefault) else None
-    return bindparam(column.name, value, type_=column.type, required=False)
 
 
 def get_feedback(session: Session, *, team_id: str, feedback_id: int) -> Feedback | None:

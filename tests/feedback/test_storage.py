@@ -12,7 +12,7 @@ from bot.clock import FixedClock
 from bot.feedback import service
 from bot.feedback.parse import ParsedFeedback
 from storage import feedback as store
-from storage.db import SessionFactory, transaction
+from storage.db import SessionFactory, short_write, transaction
 
 
 def log(
@@ -124,3 +124,22 @@ def test_deleting_feedback_removes_its_tags(sessions: SessionFactory, clock: Fix
         session.delete(row)
     with transaction(sessions) as session:
         assert store.list_top_tags(session, team_id="T1") == []
+
+
+def test_a_column_name_that_is_no_column_is_refused_not_dropped(
+    sessions: SessionFactory, clock: FixedClock
+) -> None:
+    # The ack path's insert names only the columns it is given: a misspelled one must not
+    # quietly store the record without that value.
+    with pytest.raises(KeyError, match="custmer"), short_write(sessions) as connection:
+        store.insert_feedback(
+            connection,
+            team_id="T1",
+            submission_key="cmd:typo",
+            tags=(),
+            text="some feedback",
+            custmer="Acme",
+            reporter_id="U1",
+            created_at=clock(),
+        )
+    assert service.list_feedback_records(sessions, team_id="T1", since=None) == []
