@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
+from slack_bolt.middleware import custom_middleware
 from slack_sdk.models.blocks import Block
 from sqlalchemy import Engine, event, select
 
@@ -261,3 +262,23 @@ def test_insert_if_absent_sees_rows_added_earlier_in_the_transaction(
         )  # type: ignore[arg-type]
     with transaction(sessions) as session:
         assert sorted(a.user_id for a in session.query(Admin)) == ["U1", "U2"]
+
+
+def test_bolt_builds_no_arguments_for_the_global_middleware(
+    acks_only: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A middleware function gets its arguments built from its signature on every request;
+    # Opsloop's one global middleware is a Middleware object, called with the request.
+    built: list[object] = []
+    real = custom_middleware.build_required_kwargs
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs.get("required_arg_names"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(custom_middleware, "build_required_kwargs", counted)
+
+    result = acks_only.command("/feedback", "Acme: export times out #billing")
+
+    assert result.status == 200 and "Logged" in str(result.answer.params.get("text"))
+    assert built == []
