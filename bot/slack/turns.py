@@ -1,4 +1,4 @@
-"""Slack requests handled one at a time per process (three on PostgreSQL); a request waiting
+"""Slack requests handled one at a time per process (two on PostgreSQL); a request waiting
 on Slack steps aside.
 
 Listeners run on the server's threads before the ack (see `bot.wiring.build_app`), and
@@ -32,13 +32,17 @@ from slack_sdk.webhook import WebhookResponse
 from sqlalchemy import Engine
 
 # PostgreSQL: how many requests may hold the turn at once. A request on PostgreSQL spends
-# part of its time waiting on the server (BEGIN, the INSERT, COMMIT's flush), and with one
-# runner nobody runs Python meanwhile: measured with `opsloop serve` against PostgreSQL on
-# 2 cores (/feedback, 1,500-2,000 requests, runs alternated), 10 clients 280 / 296 req/s
-# with 1 runner, 365 / 349 with 2, 374 / 370 with 3; 50 clients 223 / 270 with 1, 363 / 335
-# with 3. SQLite keeps one: its writes take turns anyway (storage/db.py), and a second
-# runner only adds GIL hand-offs (50 clients 505 / 426 with 1, 441 / 423 with 2).
-POSTGRESQL_RUNNERS = 3
+# part of its time waiting on the server (its INSERT and the commit's WAL flush), and with
+# one runner nobody runs Python meanwhile. Measured with `opsloop serve` against PostgreSQL
+# on 2 cores (/feedback, 50 clients, 3,000 requests, two levels per run, runs alternated)
+# since the ack write became one statement: 519 / 504, 529 / 530, 519 / 503 req/s with 1
+# runner; 596 / 616, 623 / 612, 562 / 583 with 2; 580 / 603, 584 / 574, 584 / 572 with 3
+# (more GIL hand-offs: 1.57 ms of CPU a request against 1.52). When the write was three
+# round trips, 3 was best (50 clients: 223 / 270 req/s with 1, 363 / 335 with 3). SQLite
+# keeps one: its writes take turns anyway (storage/db.py), and a second runner only adds
+# GIL hand-offs (50 clients, alternated: 752 / 773, 760 / 755, 699 / 701 req/s with 1;
+# 769 / 739, 768 / 734, 718 / 684 with 2).
+POSTGRESQL_RUNNERS = 2
 
 
 def runners_for(engine: Engine) -> int:
