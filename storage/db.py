@@ -223,8 +223,9 @@ def short_write(sessions: SessionFactory) -> Iterator[Connection]:
     engine: Engine = sessions.kw["bind"]
     with _unavailable_as_error():
         if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                yield connection
+            with engine.connect() as connection:
+                # set inside the `with`: should setting it fail, the connection still goes back
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
         else:
             with engine.begin() as connection:
                 yield connection

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -160,7 +160,8 @@ def _new_record(new_id: int, columns: dict[str, Any]) -> FeedbackRecord:
         channel_id=columns["channel_id"],
         message_ts=columns["message_ts"],
         permalink=None,
-        created_at=columns["created_at"],
+        # as a read-back gives it (UTCDateTime): the same instant in UTC
+        created_at=columns["created_at"].astimezone(UTC),
         updated_at=None,
         submission_key=columns["submission_key"],
     )

@@ -184,8 +184,10 @@ def serve(
     # is its loop one turn at a time, so a stop can first close the listening socket and
     # then let the requests in flight finish.
     loop_timeout = server.adj.asyncore_loop_timeout
+    queue_report = server.task_dispatcher.queue_logger
     while not stopping.is_set():
         server.asyncore.loop(timeout=loop_timeout, map=server._map, count=1)
+        queue_report.report_if_due()
     log.info("stopping: no new connections; answering the requests in flight")
     server.accepting = False
     server.asyncore.dispatcher.close(server)  # the listening socket only
@@ -224,9 +226,12 @@ class QueueDepthReport:
     waitress warns on every request that finds all server threads busy: in a burst that is
     one WARNING line per request, each saying what the last one said, and writing them cost
     about 8 % of the server's CPU (`python -m bench ack`, 50 clients, py-spy). The first
-    request of a burst is still reported at once; after that one line per `interval` says
-    how many requests waited and the deepest queue seen since the line before. (waitress
-    calls `warning` from its main loop, holding its task lock.)
+    request of a burst is still reported at once; the rest are counted, and once `interval`
+    has passed one line says how many requests waited and the deepest queue seen since the
+    line before — written by the next warning or by the server's main loop
+    (`report_if_due`, every turn of it), so the end of a burst is reported even when nothing
+    queues again. waitress calls `warning` from its main loop, holding its task lock; the
+    main loop is also where `report_if_due` runs, so nothing here is shared between threads.
     """
 
     def __init__(
@@ -246,6 +251,12 @@ class QueueDepthReport:
     def warning(self, _message: str, depth: int, *_args: object) -> None:
         self._waited += 1
         self._deepest = max(self._deepest, depth)
+        self.report_if_due()
+
+    def report_if_due(self) -> None:
+        """Write the line for the requests counted so far, if any and if it is time."""
+        if not self._waited:
+            return
         now = self._clock()
         if now < self._next_report:
             return

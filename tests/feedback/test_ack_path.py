@@ -6,6 +6,7 @@ receipt written as the dicts Slack wants."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -282,3 +283,21 @@ def test_bolt_builds_no_arguments_for_the_global_middleware(
 
     assert result.status == 200 and "Logged" in str(result.answer.params.get("text"))
     assert built == []
+
+
+def test_the_new_record_is_what_reading_it_back_gives(sessions: SessionFactory) -> None:
+    # The receipt is rendered from the record the insert built, not from a read-back: it
+    # must be the same, down to the timezone its time is in.
+    two_hours_east = timezone(timedelta(hours=2))
+    logged = log_command_feedback(
+        sessions,
+        team_id="T0BACK",
+        reporter_id="U1",
+        parsed=parse_inline("Acme: export times out #billing #export #billing nps:7"),
+        submission_key="cmd:back",
+        now=datetime(2026, 12, 2, 12, 0, tzinfo=two_hours_east),
+        alerts=detractor_alerts,
+    )
+    [stored] = list_feedback_records(sessions, team_id="T0BACK", since=None)
+    assert logged.feedback == stored
+    assert logged.feedback.created_at.utcoffset() == timedelta(0)

@@ -315,3 +315,27 @@ def test_the_queue_report_says_how_many_waited_since_the_last_line_and_the_deepe
         "requests are waiting for a free server thread: 4 since the last report, at most 7 queued"
     )
     assert len(caplog.records) == 2
+
+
+def test_the_end_of_a_burst_is_reported_when_nothing_queues_after_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The server's main loop asks every turn: a burst's tail is written once the minute is
+    # up, not left until the next burst (which may never come).
+    from bot.slack.http import QueueDepthReport
+
+    now = [100.0]
+    report = QueueDepthReport(logging.getLogger("test.queue"), interval=60, clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, logger="test.queue")
+    for depth in (1, 9, 5):
+        report.warning("Task queue depth is %d", depth)
+    report.report_if_due()
+    assert len(caplog.records) == 1  # the burst's first request, at once
+    now[0] += 60
+    report.report_if_due()
+    assert caplog.records[-1].getMessage() == (
+        "requests are waiting for a free server thread: 2 since the last report, at most 9 queued"
+    )
+    now[0] += 600
+    report.report_if_due()  # nothing waited since: nothing to say
+    assert len(caplog.records) == 2
