@@ -101,6 +101,18 @@ def test_a_feedback_command_is_one_insert_of_the_record_and_one_of_its_tags(
     assert record.status == "new" and record.customer == "Acme" and record.nps_score == 7
 
 
+def _warm_up_with_a_feedback_channel(
+    slack: SlackDriver, sessions: SessionFactory, recorded: list[tuple[str, bool]]
+) -> None:
+    """A feedback channel for detractor alerts, the app's first request (team and app
+    set-up) done, and what it ran forgotten."""
+    directory.set_team_setting(
+        sessions, team_id=slack.team_id, key=team_settings.FEEDBACK_CHANNEL, value="C0FB"
+    )
+    slack.command("/feedback", "Warm-up: first request of the app #x")
+    recorded.clear()
+
+
 def test_a_feedback_command_that_is_no_detractor_commits_by_itself_on_postgresql(
     acks_only: SlackDriver,
     sessions: SessionFactory,
@@ -111,11 +123,7 @@ def test_a_feedback_command_that_is_no_detractor_commits_by_itself_on_postgresql
     without BEGIN and COMMIT around it (two round trips fewer on every ack); SQLite keeps
     its transaction, which holds the record's two statements together."""
     slack = acks_only
-    directory.set_team_setting(
-        sessions, team_id=slack.team_id, key=team_settings.FEEDBACK_CHANNEL, value="C0FB"
-    )
-    slack.command("/feedback", "Warm-up: first request of the app #x")
-    in_transaction.clear()
+    _warm_up_with_a_feedback_channel(slack, sessions, in_transaction)
 
     result = slack.command("/feedback", "Acme: export times out #billing nps:7")
 
@@ -134,11 +142,7 @@ def test_a_detractor_from_the_command_is_stored_with_its_alerts_in_one_transacti
     """A detractor's alerts are queued with the record or not at all: both databases write
     them in one transaction, and the alert goes to the feedback channel."""
     slack = acks_only
-    directory.set_team_setting(
-        sessions, team_id=slack.team_id, key=team_settings.FEEDBACK_CHANNEL, value="C0FB"
-    )
-    slack.command("/feedback", "Warm-up: first request of the app #x")
-    in_transaction.clear()
+    _warm_up_with_a_feedback_channel(slack, sessions, in_transaction)
 
     result = slack.command("/feedback", "Acme: the export lost our data nps:2")
 

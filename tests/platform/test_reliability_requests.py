@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.deps import Deps
-from bot.slack.http import MAX_BODY_BYTES, SlackWsgiApp
+from bot.slack.http import MAX_BODY_BYTES, QueueDepthReport, SlackWsgiApp
 from tests.conftest import SIGNING_SECRET
 from tests.support.slack import SlackDriver, payloads
 
@@ -294,14 +294,17 @@ def test_a_burst_that_finds_every_server_thread_busy_is_logged_once_not_per_requ
     assert "1 since the last report" in reports[0]
 
 
+def _report_on_a_fake_clock(now: list[float], caplog: pytest.LogCaptureFixture) -> QueueDepthReport:
+    """A report of one line a minute whose clock reads `now[0]`, its lines in `caplog`."""
+    caplog.set_level(logging.WARNING, logger="test.queue")
+    return QueueDepthReport(logging.getLogger("test.queue"), interval=60, clock=lambda: now[0])
+
+
 def test_the_queue_report_says_how_many_waited_since_the_last_line_and_the_deepest_queue(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from bot.slack.http import QueueDepthReport
-
     now = [100.0]
-    report = QueueDepthReport(logging.getLogger("test.queue"), interval=60, clock=lambda: now[0])
-    caplog.set_level(logging.WARNING, logger="test.queue")
+    report = _report_on_a_fake_clock(now, caplog)
     for depth in (1, 7, 3):
         report.warning("Task queue depth is %d", depth)
     now[0] += 59
@@ -322,11 +325,8 @@ def test_the_end_of_a_burst_is_reported_when_nothing_queues_after_it(
 ) -> None:
     # The server's main loop asks every turn: a burst's tail is written once the minute is
     # up, not left until the next burst (which may never come).
-    from bot.slack.http import QueueDepthReport
-
     now = [100.0]
-    report = QueueDepthReport(logging.getLogger("test.queue"), interval=60, clock=lambda: now[0])
-    caplog.set_level(logging.WARNING, logger="test.queue")
+    report = _report_on_a_fake_clock(now, caplog)
     for depth in (1, 9, 5):
         report.warning("Task queue depth is %d", depth)
     report.report_if_due()
