@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     common(ack)
     ack.add_argument("--clients", type=_clients, default=[10, 50, 200], help="e.g. 10,50,200")
     ack.add_argument("--requests", type=_counts, default=None, help="per level, e.g. 500,1000,2000")
+    ack.add_argument(
+        "--rounds", type=int, default=3, help="rounds per level, the servers taking turns"
+    )
     memory = sub.add_parser("memory", help="RSS of opsloop serve before/after N requests")
     common(memory)
     memory.add_argument("--requests", type=int, default=10_000)
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             requests = requests * len(args.clients)
         if len(requests) != len(args.clients):
             parser.error("--requests needs one count, or one per --clients level")
+        if not 1 <= args.rounds <= 20:
+            parser.error("--rounds must be between 1 and 20")
         for kind in kinds:
             runs.append(
                 bench_ack.run(
@@ -103,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                     command=args.command,
                     text=args.text,
                     threads=args.threads,
+                    rounds=args.rounds,
                 )
             )
     elif args.name == "digest":
