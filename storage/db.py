@@ -27,13 +27,17 @@ from __future__ import annotations
 import logging
 import select
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from storage.errors import DatabaseUnavailableError
 
@@ -211,24 +215,109 @@ def transaction(sessions: SessionFactory) -> Iterator[Session]:
 
 @contextmanager
 def short_write(sessions: SessionFactory) -> Iterator[Connection]:
-    """A Core connection for one short write on an ack path, without a session.
+    """A Core connection for one short write on an ack path, without a session: one
+    transaction (on SQLite BEGIN IMMEDIATE … COMMIT, whose round trips are function calls).
+    Errors are those of `transaction`. On PostgreSQL a write that is one statement goes
+    through `autocommit_first_row` instead."""
+    engine: Engine = sessions.kw["bind"]
+    with _unavailable_as_error(), engine.begin() as connection:
+        yield connection
 
-    On PostgreSQL every statement on it commits by itself (autocommit): no BEGIN and no
-    COMMIT, each a round trip the ack would wait for and Python to run (measured with
-    psycopg: 0.37 against 0.58 ms of wall time and half the CPU per insert). So what is
-    written through it must be one statement, atomic by itself. On SQLite it is one
-    transaction (BEGIN IMMEDIATE … COMMIT): its round trips are function calls, and a write
-    of two statements stays whole. Errors are those of `transaction`.
+
+def autocommit_first_row(
+    sessions: SessionFactory, statement: ClauseElement, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """PostgreSQL: run `statement`, which must be atomic by itself, committed as it runs
+    (autocommit: no BEGIN and no COMMIT, each a round trip the ack would wait for), and
+    return its first row (None for none). Errors are those of `transaction`.
+
+    This is the ack path of every `/feedback <text>`, so it goes to the pooled driver
+    connection directly: the statement is compiled by SQLAlchemy once and its parameters
+    pass SQLAlchemy's own bind processors, but no `Connection`, execution context or
+    result object is built around it, and the driver's autocommit is switched on and off
+    without SQLAlchemy's isolation-level bookkeeping. Measured in one thread against
+    PostgreSQL (the feedback insert, six rounds of 2,000 writes, alternated): 0.19-0.22 ms of CPU a
+    write against 0.34-0.42 ms through a Core connection with AUTOCOMMIT, about a tenth of
+    a request's CPU. The checkout still runs the pool's events (a connection the server
+    ended is replaced), and driver errors are translated as SQLAlchemy would: a lost
+    connection is invalidated and surfaces as `DatabaseUnavailableError`.
     """
     engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        raise ValueError("autocommit_first_row is for PostgreSQL; use short_write")
+    compiled = _driver_statement(statement, engine.dialect)
+    values = compiled.bind(params)
     with _unavailable_as_error():
-        if engine.dialect.name == "postgresql":
-            with engine.connect() as connection:
-                # set inside the `with`: should setting it fail, the connection still goes back
-                yield connection.execution_options(isolation_level="AUTOCOMMIT")
-        else:
-            with engine.begin() as connection:
-                yield connection
+        pooled = engine.raw_connection()
+        try:
+            return _first_row_autocommit(engine.dialect, pooled, compiled.sql, values)
+        finally:
+            pooled.close()  # back to the pool (or discarded, when invalidated)
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement as SQL text for the driver, with the bind processors its parameters
+    need (a UTC datetime's, an array's)."""
+
+    sql: str
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(params)
+        for name, process in self.processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+
+@cache
+def _driver_statement(statement: ClauseElement, dialect: Dialect) -> _DriverStatement:
+    compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler) or compiled.positional:
+        raise ValueError("a driver statement takes named parameters")
+    processors = {
+        name: process
+        for name, bind in compiled.binds.items()
+        if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    }
+    return _DriverStatement(str(compiled), processors)
+
+
+def _first_row_autocommit(
+    dialect: Dialect, pooled: Any, sql: str, values: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    driver = pooled.driver_connection
+    dbapi_error = dialect.loaded_dbapi.Error
+    try:
+        driver.autocommit = True
+        cursor = pooled.cursor()
+        try:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except dbapi_error as exc:
+        lost = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
+        if lost:
+            pooled.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, values, exc, dbapi_error, connection_invalidated=lost, dialect=dialect
+        ) from exc
+    finally:
+        _leave_autocommit(pooled, dbapi_error)
+    return None if row is None else tuple(row)
+
+
+def _leave_autocommit(pooled: Any, dbapi_error: type[Exception]) -> None:
+    """The connection goes back to the pool in transactions again, or not at all: one
+    left in autocommit would run the next session's statements each on its own."""
+    if not pooled.is_valid:
+        return
+    try:
+        pooled.driver_connection.autocommit = False
+    except dbapi_error as exc:
+        pooled.invalidate(exc)
 
 
 @contextmanager

@@ -12,10 +12,36 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from storage.db import SessionFactory, autocommit_first_row, short_write
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
 from storage.upsert import insert_unless_present
 
 _INSERT_TAGS = insert(FeedbackTag.__table__)  # type: ignore[arg-type]
+
+
+def store_feedback(
+    sessions: SessionFactory,
+    *,
+    team_id: str,
+    submission_key: str,
+    tags: Sequence[str],
+    **values: Any,
+) -> int | None:
+    """`insert_feedback` committed by itself, outside any session: on PostgreSQL its one
+    statement in autocommit (`storage.db.autocommit_first_row`), on SQLite its two in one
+    transaction (`storage.db.short_write`). The new record's id, or None when its
+    submission key is stored already."""
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        with short_write(sessions) as connection:
+            return insert_feedback(
+                connection, team_id=team_id, submission_key=submission_key, tags=tags, **values
+            )
+    columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
+    names = _column_names(tuple(sorted(columns)))
+    row = autocommit_first_row(
+        sessions, _insert_with_tags(names), {**columns, "tags": list(dict.fromkeys(tags))}
+    )
+    return None if row is None else int(row[0])
 
 
 def insert_feedback(
@@ -33,7 +59,7 @@ def insert_feedback(
     click, or Slack retrying — land on the first row instead of adding another, without a
     read first. This is the ack path of every `/feedback`, so a new record costs one
     statement on PostgreSQL, where the tags are inserted by the same statement (so that
-    `storage.db.short_write` can run it without a transaction around it), and two on
+    `store_feedback` can run it without a transaction around it), and two on
     SQLite (the insert, then one insert of all its tags). Only the id comes back: the
     caller has every other column already, and returning all 22 cost psycopg and
     SQLAlchemy a description and a row to build for each.

@@ -29,7 +29,7 @@ from bot.outbox.service import enqueue
 from storage import feedback as store
 from storage import org
 from storage.core import add_audit_entry
-from storage.db import SessionFactory, short_write, transaction
+from storage.db import SessionFactory, transaction
 from storage.models.feedback import Feedback
 
 RECENT_LIMIT = 10
@@ -91,7 +91,7 @@ def log_command_feedback(
 
     Whether it is a detractor is known before anything is written. One that is not is
     stored by one statement on PostgreSQL, without a transaction around it
-    (`storage.db.short_write`): this is the ack path of every `/feedback <text>`."""
+    (`storage.feedback.store_feedback`): this is the ack path of every `/feedback <text>`."""
     if is_detractor(parsed.nps):
         return log_feedback(
             sessions,
@@ -103,8 +103,7 @@ def log_command_feedback(
             messages=lambda logged: alerts(logged.feedback, logged.alert) if logged.alert else (),
         )
     columns = _columns(team_id, reporter_id, parsed, submission_key, now, None)
-    with short_write(sessions) as connection:
-        new_id = store.insert_feedback(connection, **columns)
+    new_id = store.store_feedback(sessions, **columns)
     if new_id is None:
         with transaction(sessions) as session:
             return LoggedFeedback(_stored(session, team_id, submission_key), created=False)

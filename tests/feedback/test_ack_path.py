@@ -6,7 +6,7 @@ receipt written as the dicts Slack wants."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -26,7 +26,8 @@ from bot.org import team_settings
 from bot.shell.standin import SlackStandin
 from bot.slack.executor import TrackingExecutor
 from bot.wiring import build_app
-from storage.db import SessionFactory, transaction
+from storage import feedback as store
+from storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from storage.models.org import Admin
 from storage.models.outbox import OutboxMessage
 from storage.upsert import insert_if_absent
@@ -35,31 +36,33 @@ from tests.support.slack import SlackDriver
 
 
 @pytest.fixture
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement the engine runs, in order."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()).upper())
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
-
-
-@pytest.fixture
-def in_transaction(engine: Engine) -> Iterator[list[tuple[str, bool]]]:
-    """Every SQL statement the engine runs, and whether a transaction was open around it
-    (PostgreSQL: the driver's autocommit is off; SQLite: the driver is in a transaction)."""
+def in_transaction(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[tuple[str, bool]]]:
+    """Every SQL statement the database is sent, and whether a transaction was open around
+    it. PostgreSQL: seen at the driver (the ack write goes to it without SQLAlchemy's
+    execution events), open when its autocommit is off. SQLite: seen by the engine, open
+    when the driver is in a transaction."""
     seen: list[tuple[str, bool]] = []
 
+    def normal(statement: object) -> str:
+        return " ".join(str(statement).split()).upper()
+
+    if engine.dialect.name == "postgresql":
+        import psycopg
+
+        sent = psycopg.Cursor.execute
+
+        def execute(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append((normal(query), not cursor.connection.autocommit))
+            return sent(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+        yield seen
+        return
+
     def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        driver = conn.connection.driver_connection
-        if conn.dialect.name == "postgresql":
-            opened = not driver.autocommit
-        else:
-            opened = driver.in_transaction
-        seen.append((" ".join(statement.split()).upper(), opened))
+        seen.append((normal(statement), conn.connection.driver_connection.in_transaction))
 
     event.listen(engine, "before_cursor_execute", record)
     yield seen
@@ -75,15 +78,19 @@ def acks_only(deps: Deps, standin: SlackStandin, executor: TrackingExecutor) -> 
 
 
 def test_a_feedback_command_is_one_insert_of_the_record_and_one_of_its_tags(
-    acks_only: SlackDriver, sessions: SessionFactory, statements: list[str], db_url: str
+    acks_only: SlackDriver,
+    sessions: SessionFactory,
+    in_transaction: list[tuple[str, bool]],
+    db_url: str,
 ) -> None:
     slack = acks_only
     slack.command("/feedback", "Warm-up: first request of the app #x")  # team/app set-up
-    statements.clear()
+    in_transaction.clear()
 
     result = slack.command("/feedback", "Acme: export times out #billing #export nps:7")
 
     assert result.status == 200
+    statements = [statement for statement, _ in in_transaction]
     writes = [s for s in statements if not s.startswith("BEGIN")]
     if db_url.startswith("postgresql"):
         # one statement, one round trip: the record and, in it, the insert of its tags
@@ -305,3 +312,39 @@ def test_the_new_record_is_what_reading_it_back_gives(sessions: SessionFactory) 
     [stored] = list_feedback_records(sessions, team_id="T0BACK", since=None)
     assert logged.feedback == stored
     assert logged.feedback.created_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.postgres
+def test_after_an_autocommit_write_the_connection_is_transactional_again(
+    engine: Engine, db_url: str
+) -> None:
+    """The ack write switches the driver's autocommit on for its one statement; the
+    connection must go back to the pool with it off, or the next session's statements
+    would each commit on their own and a rollback would undo nothing."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    one = make_engine(db_url, pool_size=1, max_overflow=0)  # one connection, reused
+    try:
+        sessions = make_session_factory(one)
+        new_id = store.store_feedback(
+            sessions,
+            team_id="T1",
+            submission_key="cmd:autocommit",
+            tags=("billing",),
+            text="export times out",
+            reporter_id="U1",
+            created_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        )
+        assert new_id is not None
+
+        with pytest.raises(RuntimeError), transaction(sessions) as session:
+            session.add(Admin(team_id="T1", user_id="U0ROLLBACK"))
+            session.flush()
+            raise RuntimeError("the command failed after its first write")
+
+        with transaction(sessions) as session:
+            assert session.scalar(select(Admin).where(Admin.user_id == "U0ROLLBACK")) is None
+            stored = store.get_feedback(session, team_id="T1", feedback_id=new_id)
+            assert stored is not None and [t.tag for t in stored.tags] == ["billing"]
+    finally:
+        one.dispose()

@@ -189,3 +189,37 @@ def test_a_command_after_the_server_ended_every_idle_connection_is_stored(
     assert result.status == 200
     assert _replies(standin) == ["stored after-the-restart"]
     assert "after-the-restart" in killable.stored_keys()
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_during_the_feedback_write_says_not_saved_and_the_next_is_stored(
+    killable: Killable,
+) -> None:
+    """`/feedback <text>` is written through the driver in autocommit (storage.db): a
+    connection the server ends after it left the pool is translated as SQLAlchemy would,
+    invalidated, and the user told nothing was saved; the next command gets a new one."""
+    feedback_rows = "SELECT count(*) FROM feedback WHERE text = 'export times out'"
+    armed = threading.Event()
+
+    def end_it_after_checkout(*_args: Any) -> None:
+        # after the pool's own check of the connection (registered first): ended in use
+        if armed.is_set():
+            armed.clear()
+            assert killable.kill_all() >= 1
+
+    killable.slack.command("/feedback", "Warm-up: first request of the app")
+    event.listen(killable.engine, "checkout", end_it_after_checkout)
+    armed.set()
+
+    lost = killable.slack.command("/feedback", "Acme: export times out #billing")
+
+    assert lost.status == 200 and not armed.is_set()
+    assert lost.answer.params.get("text") == FAILED_TEXT
+    with killable.engine.connect() as connection:
+        assert connection.exec_driver_sql(feedback_rows).scalar() == 0
+
+    stored = killable.slack.command("/feedback", "Acme: export times out #billing")
+
+    assert "Logged" in str(stored.answer.params.get("text"))
+    with killable.engine.connect() as connection:
+        assert connection.exec_driver_sql(feedback_rows).scalar() == 1
