@@ -8,15 +8,19 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ARRAY, Connection, String, Table, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Insert, Select
 
-from storage.db import SessionFactory, autocommit_first_row, short_write
+from storage.db import SessionFactory, driver_write
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
 from storage.upsert import insert_unless_present
 
 _INSERT_TAGS = insert(FeedbackTag.__table__)  # type: ignore[arg-type]
+# The same with its parameters named, for the driver (`store_feedback`).
+_INSERT_TAG_ROWS = _INSERT_TAGS.values(
+    team_id=bindparam("team_id"), feedback_id=bindparam("feedback_id"), tag=bindparam("tag")
+)
 
 
 def store_feedback(
@@ -27,21 +31,24 @@ def store_feedback(
     tags: Sequence[str],
     **values: Any,
 ) -> int | None:
-    """`insert_feedback` committed by itself, outside any session: on PostgreSQL its one
-    statement in autocommit (`storage.db.autocommit_first_row`), on SQLite its two in one
-    transaction (`storage.db.short_write`). The new record's id, or None when its
-    submission key is stored already."""
-    if sessions.kw["bind"].dialect.name != "postgresql":
-        with short_write(sessions) as connection:
-            return insert_feedback(
-                connection, team_id=team_id, submission_key=submission_key, tags=tags, **values
-            )
+    """`insert_feedback` committed by itself, outside any session, on the driver
+    (`storage.db.driver_write`): on PostgreSQL its one statement in autocommit, on SQLite
+    its two in one transaction. The new record's id, or None when its submission key is
+    stored already."""
     columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
     names = _column_names(tuple(sorted(columns)))
-    row = autocommit_first_row(
-        sessions, _insert_with_tags(names), {**columns, "tags": list(dict.fromkeys(tags))}
-    )
-    return None if row is None else int(row[0])
+    wanted = list(dict.fromkeys(tags))
+    with driver_write(sessions) as write:
+        if write.dialect_name == "postgresql":
+            row = write.first_row(_insert_with_tags(names), {**columns, "tags": wanted})
+            return None if row is None else int(row[0])
+        row = write.first_row(_insert_record(names), columns)
+        if row is None:
+            return None
+        if wanted:
+            tag_rows = [{"team_id": team_id, "feedback_id": row[0], "tag": tag} for tag in wanted]
+            write.run_many(_INSERT_TAG_ROWS, tag_rows)
+        return int(row[0])
 
 
 def insert_feedback(
@@ -107,6 +114,19 @@ def _column_names(names: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise KeyError(f"not columns of feedback: {sorted(unknown)}")
     return names
+
+
+@cache
+def _insert_record(names: tuple[str, ...]) -> Insert:
+    """SQLite: a record of the columns `names` unless its submission key is stored; the
+    new record's id, or no row. One statement per set of column names."""
+    table: Table = Feedback.__table__  # type: ignore[assignment]
+    return (
+        sqlite.insert(table)
+        .values({name: bindparam(name, type_=table.columns[name].type) for name in names})
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
 
 
 @cache

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError
 
 from bot.clock import FixedClock
 from bot.feedback import service
 from bot.feedback.parse import ParsedFeedback
 from storage import feedback as store
-from storage.db import SessionFactory, short_write, transaction
+from storage.db import SessionFactory, transaction
 
 
 def log(
@@ -131,9 +132,9 @@ def test_a_column_name_that_is_no_column_is_refused_not_dropped(
 ) -> None:
     # The ack path's insert names only the columns it is given: a misspelled one must not
     # quietly store the record without that value.
-    with pytest.raises(KeyError, match="custmer"), short_write(sessions) as connection:
-        store.insert_feedback(
-            connection,
+    with pytest.raises(KeyError, match="custmer"):
+        store.store_feedback(
+            sessions,
             team_id="T1",
             submission_key="cmd:typo",
             tags=(),
@@ -143,3 +144,67 @@ def test_a_column_name_that_is_no_column_is_refused_not_dropped(
             created_at=clock(),
         )
     assert service.list_feedback_records(sessions, team_id="T1", since=None) == []
+
+
+def _tags_refuse(engine: Engine, tag: str) -> None:
+    """Make the database refuse a tag row `tag` (a trigger): the record's second part fails
+    after its first was written."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse_tag() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.tag = '{tag}' THEN RAISE EXCEPTION 'tag refused'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_tag BEFORE INSERT ON feedback_tags "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_tag()"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_tag BEFORE INSERT ON feedback_tags "
+                f"WHEN NEW.tag = '{tag}' BEGIN SELECT RAISE(ABORT, 'tag refused'); END"
+            )
+
+
+def test_a_write_that_fails_half_way_keeps_nothing_and_the_next_one_is_stored(
+    engine: Engine, sessions: SessionFactory, clock: FixedClock
+) -> None:
+    """The ack write goes to the driver (storage.db.driver_write): when its tags fail after
+    the record was inserted, the record goes too (SQLite rolls its transaction back,
+    PostgreSQL's one statement fails whole), the error is SQLAlchemy's, and the connection
+    (SQLite: the process's one write turn with it) is back in the pool for the next write."""
+    _tags_refuse(engine, "refused")
+
+    def write(key: str, tags: tuple[str, ...]) -> int | None:
+        return store.store_feedback(
+            sessions,
+            team_id="T1",
+            submission_key=key,
+            tags=tags,
+            text="export times out",
+            reporter_id="U1",
+            created_at=clock(),
+        )
+
+    with pytest.raises(DBAPIError, match="tag refused"):
+        write("cmd:half", ("billing", "refused"))
+    assert service.list_feedback_records(sessions, team_id="T1", since=None) == []
+
+    stored = write("cmd:half", ("billing",))  # the same key: nothing of the first was kept
+
+    assert stored is not None
+    [record] = service.list_feedback_records(sessions, team_id="T1", since=None)
+    assert record.id == stored and record.tags == ("billing",)
+    with pytest.raises(RuntimeError), transaction(sessions) as session:  # transactional again
+        store.add_feedback(
+            session,
+            team_id="T1",
+            submission_key="cmd:rolled",
+            tags=(),
+            text="x",
+            reporter_id="U1",
+            created_at=clock(),
+        )
+        raise RuntimeError("the command failed after its write")
+    assert len(service.list_feedback_records(sessions, team_id="T1", since=None)) == 1
