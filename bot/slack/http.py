@@ -63,7 +63,7 @@ class SlackWsgiApp:
     def __init__(self, app: App, deps: Deps) -> None:
         self.app = app
         self.deps = deps
-        # One request verified, parsed and handled at a time (two on PostgreSQL); the
+        # One request verified, parsed and handled at a time (four on PostgreSQL); the
         # server's other threads wait for the turn (bot.slack.turns explains why, with the
         # figures).
         self.turn = RequestTurn(runners_for(deps.engine))

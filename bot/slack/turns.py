@@ -1,4 +1,4 @@
-"""Slack requests handled one at a time per process (two on PostgreSQL); a request waiting
+"""Slack requests handled one at a time per process (four on PostgreSQL); a request waiting
 on Slack steps aside.
 
 Listeners run on the server's threads before the ack (see `bot.wiring.build_app`), and
@@ -33,16 +33,21 @@ from sqlalchemy import Engine
 
 # PostgreSQL: how many requests may hold the turn at once. A request on PostgreSQL spends
 # part of its time waiting on the server (its INSERT and the commit's WAL flush), and with
-# one runner nobody runs Python meanwhile. Measured with `opsloop serve` against PostgreSQL
-# on 2 cores (/feedback, 50 clients, 3,000 requests, two levels per run, runs alternated)
-# since the ack write became one statement: 519 / 504, 529 / 530, 519 / 503 req/s with 1
-# runner; 596 / 616, 623 / 612, 562 / 583 with 2; 580 / 603, 584 / 574, 584 / 572 with 3
-# (more GIL hand-offs: 1.57 ms of CPU a request against 1.52). When the write was three
-# round trips, 3 was best (50 clients: 223 / 270 req/s with 1, 363 / 335 with 3). SQLite
-# keeps one: its writes take turns anyway (storage/db.py), and a second runner only adds
-# GIL hand-offs (50 clients, alternated: 752 / 773, 760 / 755, 699 / 701 req/s with 1;
-# 769 / 739, 768 / 734, 718 / 684 with 2).
-POSTGRESQL_RUNNERS = 2
+# one runner nobody runs Python meanwhile. The cheaper a request's own Python, the larger
+# that share, so the count follows the ack write. Measured with `opsloop serve` against
+# PostgreSQL on 2 cores (/feedback, 50 clients, rounds of 1,200 requests, the servers side
+# by side taking turns, medians) since the write goes to the driver (storage.db.driver_write):
+# 691 req/s with 2 runners, 688 with 3, 778 with 4 (1.27, 1.26, 1.16 ms of CPU a request;
+# 9 rounds); 573 with 2 against 666 with 4 (11 rounds, 1.48 and 1.34 ms); 521 / 705 with 2 /
+# 4, 569 with 6, 756 with 16 but a p99 of 158 ms against 111 with 4 (7 rounds). At 10
+# clients the p99 was 35 against 40 ms (7 rounds) and 39 / 32 against 39 / 25 ms (two
+# `python -m bench ack` runs each). When the write was one statement through a SQLAlchemy
+# connection, 2 was best (3,000 requests, alternated: 596 / 616, 623 / 612, 562 / 583
+# req/s with 2; 580 / 603, 584 / 574, 584 / 572 with 3), and when it was three round trips,
+# 3. SQLite keeps one: its writes take turns anyway (storage/db.py), and a second runner
+# only adds GIL hand-offs (50 clients, alternated: 752 / 773, 760 / 755, 699 / 701 req/s
+# with 1; 769 / 739, 768 / 734, 718 / 684 with 2).
+POSTGRESQL_RUNNERS = 4
 
 
 def runners_for(engine: Engine) -> int:

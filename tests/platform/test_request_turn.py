@@ -1,4 +1,4 @@
-"""One request handled at a time per process (two on PostgreSQL; bot.slack.turns), a
+"""One request handled at a time per process (four on PostgreSQL; bot.slack.turns), a
 request waiting on Slack stepping aside, and waitress's main loop left alone while a task
 runs (bot.slack.http)."""
 
@@ -230,7 +230,7 @@ def test_the_turn_admits_as_many_requests_as_its_runners_and_no_more() -> None:
         thread.join(WAIT_S)
 
 
-def test_postgresql_lets_two_requests_run_and_sqlite_one(deps: Deps, db_url: str) -> None:
+def test_postgresql_lets_several_requests_run_and_sqlite_one(deps: Deps, db_url: str) -> None:
     expected = POSTGRESQL_RUNNERS if db_url.startswith("postgresql") else 1
     assert runners_for(deps.engine) == expected
     turn = SlackWsgiApp(build_app(deps), deps).turn
