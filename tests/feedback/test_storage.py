@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, bindparam, insert, inspect
 from sqlalchemy.exc import DBAPIError
 
 from bot.clock import FixedClock
 from bot.feedback import service
 from bot.feedback.parse import ParsedFeedback
 from storage import feedback as store
-from storage.db import SessionFactory, transaction
+from storage.db import SessionFactory, driver_write, make_engine, make_session_factory, transaction
+from storage.errors import DatabaseUnavailableError
+from storage.models.feedback import Feedback
 
 
 def log(
@@ -190,8 +193,15 @@ def test_a_write_that_fails_half_way_keeps_nothing_and_the_next_one_is_stored(
     with pytest.raises(DBAPIError, match="tag refused"):
         write("cmd:half", ("billing", "refused"))
     assert service.list_feedback_records(sessions, team_id="T1", since=None) == []
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
-    stored = write("cmd:half", ("billing",))  # the same key: nothing of the first was kept
+    # From another thread: on SQLite a write turn the failed write kept would hold it up.
+    written: list[int | None] = []
+    other = threading.Thread(target=lambda: written.append(write("cmd:half", ("billing",))))
+    other.start()
+    other.join(timeout=10)
+    assert not other.is_alive(), "the next write waited on the failed one's connection"
+    [stored] = written  # the same key: nothing of the first was kept
 
     assert stored is not None
     [record] = service.list_feedback_records(sessions, team_id="T1", since=None)
@@ -208,3 +218,50 @@ def test_a_write_that_fails_half_way_keeps_nothing_and_the_next_one_is_stored(
         )
         raise RuntimeError("the command failed after its write")
     assert len(service.list_feedback_records(sessions, team_id="T1", since=None)) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///{tmp}/no/such/directory/opsloop.db", "postgresql+psycopg://postgres@127.0.0.1:1/x"],
+    ids=["sqlite", "postgres"],
+)
+def test_a_database_that_cannot_be_reached_is_unavailable_not_a_driver_error(
+    url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The ack write opens its connection from the pool itself (storage.db.driver_write): a
+    database it cannot connect to is `DatabaseUnavailableError` — "nothing was saved" to
+    the user — as for every other write, not the driver's own error and a traceback."""
+    engine = make_engine(url.format(tmp=tmp_path))
+    try:
+        with pytest.raises(DatabaseUnavailableError):
+            store.store_feedback(
+                make_session_factory(engine),
+                team_id="T1",
+                submission_key="cmd:unreachable",
+                tags=(),
+                text="export times out",
+                reporter_id="U1",
+                created_at=clock(),
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_statement_that_needs_sqlalchemys_execution_is_refused_on_the_driver(
+    sessions: SessionFactory,
+) -> None:
+    """The driver write passes only the values it is given: a statement SQLAlchemy would
+    have completed (here the status column's Python-side default) is refused before
+    anything is written, and so is a value left out."""
+    table = Feedback.__table__
+    without_status = insert(table).values(
+        team_id=bindparam("team_id"), submission_key=bindparam("submission_key")
+    )
+    refused = pytest.raises(ValueError, match="takes its values by name only")
+    with refused, driver_write(sessions) as write:
+        write.first_row(without_status, {"team_id": "T1", "submission_key": "k"})
+    names = ("team_id", "submission_key", "status", "text", "reporter_id", "created_at")
+    complete = insert(table).values({name: bindparam(name) for name in names})
+    with pytest.raises(KeyError, match="created_at"), driver_write(sessions) as write:
+        write.first_row(complete, {name: "x" for name in names[:-1]})
+    assert service.list_feedback_records(sessions, team_id="T1", since=None) == []

@@ -207,13 +207,17 @@ def test_a_connection_lost_during_the_feedback_write_says_not_saved_and_the_next
             armed.clear()
             assert killable.kill_all() >= 1
 
+    invalidated: list[BaseException | None] = []
     killable.slack.command("/feedback", "Warm-up: first request of the app")
     event.listen(killable.engine, "checkout", end_it_after_checkout)
+    event.listen(killable.engine, "invalidate", lambda _c, _r, exc: invalidated.append(exc))
     armed.set()
 
     lost = killable.slack.command("/feedback", "Acme: export times out #billing")
 
     assert lost.status == 200 and not armed.is_set()
+    # the write's own connection, found lost by the write (not by a later checkout)
+    assert len(invalidated) == 1 and "terminat" in str(invalidated[0])
     assert lost.answer.params.get("text") == FAILED_TEXT
     with killable.engine.connect() as connection:
         assert connection.exec_driver_sql(feedback_rows).scalar() == 0
