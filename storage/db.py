@@ -184,7 +184,7 @@ def open_pool(engine: Engine, connections: int) -> None:
     opened: list[Any] = []
     try:
         for _ in range(connections):
-            opened.append(engine.raw_connection())
+            opened.append(_checkout(engine, engine.dialect.loaded_dbapi.Error))
     except (DBAPIError, DatabaseUnavailableError) as exc:
         log.warning(
             "opened %d of %d database connections at start; the rest open when needed (%s)",

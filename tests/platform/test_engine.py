@@ -159,6 +159,26 @@ def test_a_start_goes_on_when_the_server_refuses_some_of_its_connections(
         served.dispose()
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///{tmp}/no/such/directory/opsloop.db", "postgresql+psycopg://postgres@127.0.0.1:1/x"],
+    ids=["sqlite", "postgres"],
+)
+def test_a_start_goes_on_when_no_connection_can_be_opened_yet(
+    url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The driver's own error (a refused port, a path that cannot be opened), not only
+    SQLAlchemy's: the pool's raw connections are not translated by SQLAlchemy, so before
+    this a server that refused connections at start stopped `opsloop serve` with a
+    traceback."""
+    served = make_engine(url.format(tmp=tmp_path))
+    try:
+        open_pool(served, 3)  # no exception
+        assert "opened 0 of 3 database connections" in caplog.text
+    finally:
+        served.dispose()
+
+
 def test_the_connection_given_back_last_is_handed_out_next(db_url: str, engine: object) -> None:
     """The few requests running at once reuse the same warm connections (on PostgreSQL a
     backend process each) instead of cycling through the whole pool."""
