@@ -34,7 +34,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Dialect, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -184,7 +184,7 @@ def open_pool(engine: Engine, connections: int) -> None:
     opened: list[Any] = []
     try:
         for _ in range(connections):
-            opened.append(_checkout(engine, engine.dialect.loaded_dbapi.Error))
+            opened.append(_checkout(engine))
     except (DBAPIError, DatabaseUnavailableError) as exc:
         log.warning(
             "opened %d of %d database connections at start; the rest open when needed (%s)",
@@ -241,7 +241,7 @@ def driver_write(sessions: SessionFactory) -> Iterator[DriverWrite]:
     autocommit = dialect.name == "postgresql"
     dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
     with _unavailable_as_error():
-        pooled: Any = _checkout(engine, dbapi_error)  # the pool's proxy of the connection
+        pooled: Any = _checkout(engine)  # the pool's proxy of the driver connection
         writer: DriverWrite | None = None
         try:
             if autocommit:
@@ -253,7 +253,6 @@ def driver_write(sessions: SessionFactory) -> Iterator[DriverWrite]:
             if not autocommit:
                 pooled.commit()
         except dbapi_error as exc:
-            _close(writer, dbapi_error)
             lost = dialect.is_disconnect(exc, pooled.dbapi_connection, None)  # type: ignore[arg-type]
             if lost and pooled.is_valid:
                 # This connection only: SQLAlchemy would recycle the whole pool, but the
@@ -261,61 +260,52 @@ def driver_write(sessions: SessionFactory) -> Iterator[DriverWrite]:
                 pooled.invalidate(exc)
             else:
                 _abandon(pooled, autocommit, dbapi_error)
-            # No parameters in the error: they are what people typed, and errors are logged.
-            raise DBAPIError.instance(
-                writer.last_sql if writer else None,
-                None,
-                exc,
-                dbapi_error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from exc
+            raise _translated(exc, dialect, writer.last_sql if writer else None, lost) from exc
         except BaseException:
-            _close(writer, dbapi_error)
             _abandon(pooled, autocommit, dbapi_error)
             raise
         finally:
-            _close(writer, dbapi_error)
+            # (a cursor of a connection already invalidated has nothing to close)
+            if writer is not None:
+                with suppress(dbapi_error):
+                    writer.close()
             if autocommit:
                 _leave_autocommit(pooled, dbapi_error)
             pooled.close()  # back to the pool (or discarded, when invalidated)
 
 
-def _checkout(engine: Engine, dbapi_error: type[Exception]) -> Any:
+def _checkout(engine: Engine) -> Any:
     """A connection from the pool, a driver error while connecting translated as
     `Engine.connect` would (the pool's own `raw_connection` leaves it raw): a database that
     cannot be reached is `DatabaseUnavailableError`, not a traceback."""
     try:
         return engine.raw_connection()
-    except dbapi_error as exc:
-        raise DBAPIError.instance(
-            None,
-            None,
-            exc,
-            dbapi_error,
-            connection_invalidated=engine.dialect.is_disconnect(exc, None, None),  # type: ignore[arg-type]
-            dialect=engine.dialect,
-        ) from exc
+    except engine.dialect.loaded_dbapi.Error as exc:
+        lost = engine.dialect.is_disconnect(exc, None, None)
+        raise _translated(exc, engine.dialect, None, lost) from exc
 
 
-def _close(writer: DriverWrite | None, dbapi_error: type[Exception]) -> None:
-    """The write's cursor closed, once; a cursor of a connection already gone (invalidated,
-    closed by the driver) has nothing to close."""
-    if writer is not None:
-        with suppress(dbapi_error):
-            writer.close()
+def _translated(exc: Exception, dialect: Dialect, sql: str | None, lost: bool) -> StatementError:
+    """A driver error as SQLAlchemy's own exception for it (OperationalError, …). No
+    parameters in it: they are what people typed, and errors are logged."""
+    return DBAPIError.instance(
+        sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
 
 
 class DriverWrite:
     """The statements of one `driver_write`, run on its driver cursor."""
 
     def __init__(self, dialect: Dialect, cursor: Any, *, one_statement: bool) -> None:
-        self.dialect_name = dialect.name
         self._dialect = dialect
         self._cursor = cursor
         self._one_statement = one_statement
         self._statements = 0
         self.last_sql: str | None = None
+
+    @property
+    def dialect_name(self) -> str:
+        return self._dialect.name
 
     def first_row(
         self, statement: ClauseElement, values: Mapping[str, Any]
@@ -332,9 +322,7 @@ class DriverWrite:
         self._cursor.executemany(compiled.sql, [compiled.bind(row) for row in rows])
 
     def close(self) -> None:
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None:
-            cursor.close()
+        self._cursor.close()
 
     def _next(self, statement: ClauseElement) -> _DriverStatement:
         self._statements += 1

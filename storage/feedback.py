@@ -14,11 +14,11 @@ from sqlalchemy.sql import Insert, Select
 
 from storage.db import SessionFactory, driver_write
 from storage.models.feedback import Feedback, FeedbackStatusChange, FeedbackTag
-from storage.upsert import insert_unless_present
 
-_INSERT_TAGS = insert(FeedbackTag.__table__)  # type: ignore[arg-type]
-# The same with its parameters named, for the driver (`store_feedback`).
-_INSERT_TAG_ROWS = _INSERT_TAGS.values(
+# Core, not the ORM's bulk insert: one statement for all of a record's tags for a fraction
+# of the Python (nothing is tracked in a session for these rows). Parameters named, so the
+# driver can run it too (`store_feedback`).
+_INSERT_TAGS = insert(FeedbackTag.__table__).values(  # type: ignore[arg-type]
     team_id=bindparam("team_id"), feedback_id=bindparam("feedback_id"), tag=bindparam("tag")
 )
 
@@ -35,9 +35,7 @@ def store_feedback(
     (`storage.db.driver_write`): on PostgreSQL its one statement in autocommit, on SQLite
     its two in one transaction. The new record's id, or None when its submission key is
     stored already."""
-    columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
-    names = _column_names(tuple(sorted(columns)))
-    wanted = list(dict.fromkeys(tags))
+    columns, names, wanted = _new_record(team_id, submission_key, tags, values)
     with driver_write(sessions) as write:
         if write.dialect_name == "postgresql":
             row = write.first_row(_insert_with_tags(names), {**columns, "tags": wanted})
@@ -46,8 +44,7 @@ def store_feedback(
         if row is None:
             return None
         if wanted:
-            tag_rows = [{"team_id": team_id, "feedback_id": row[0], "tag": tag} for tag in wanted]
-            write.run_many(_INSERT_TAG_ROWS, tag_rows)
+            write.run_many(_INSERT_TAGS, _tag_rows(team_id, int(row[0]), wanted))
         return int(row[0])
 
 
@@ -71,23 +68,29 @@ def insert_feedback(
     caller has every other column already, and returning all 22 cost psycopg and
     SQLAlchemy a description and a row to build for each.
     """
-    columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
-    wanted = list(dict.fromkeys(tags))
-    names = _column_names(tuple(sorted(columns)))
+    columns, names, wanted = _new_record(team_id, submission_key, tags, values)
     if connection.dialect.name == "postgresql":
         row = connection.execute(_insert_with_tags(names), {**columns, "tags": wanted}).first()
         return None if row is None else int(row.id)
-    row = insert_unless_present(connection, Feedback.__table__, columns)  # type: ignore[arg-type]
+    row = connection.execute(_insert_record(names), columns).first()
     if row is None:
         return None
     if wanted:
-        # Core, not the ORM's bulk insert: the same one statement for a fraction of the
-        # Python (nothing is tracked in a session for these rows).
-        connection.execute(
-            _INSERT_TAGS,
-            [{"team_id": team_id, "feedback_id": row.id, "tag": tag} for tag in wanted],
-        )
+        connection.execute(_INSERT_TAGS, _tag_rows(team_id, int(row.id), wanted))
     return int(row.id)
+
+
+def _new_record(
+    team_id: str, submission_key: str, tags: Sequence[str], values: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...], list[str]]:
+    """A new record's columns (its status new), their names checked and sorted (the key of
+    its insert statement), and its tags once each in the order given."""
+    columns = {"team_id": team_id, "submission_key": submission_key, "status": "new", **values}
+    return columns, _column_names(tuple(sorted(columns))), list(dict.fromkeys(tags))
+
+
+def _tag_rows(team_id: str, feedback_id: int, tags: list[str]) -> list[dict[str, Any]]:
+    return [{"team_id": team_id, "feedback_id": feedback_id, "tag": tag} for tag in tags]
 
 
 def add_feedback(
@@ -119,7 +122,8 @@ def _column_names(names: tuple[str, ...]) -> tuple[str, ...]:
 @cache
 def _insert_record(names: tuple[str, ...]) -> Insert:
     """SQLite: a record of the columns `names` unless its submission key is stored; the
-    new record's id, or no row. One statement per set of column names."""
+    new record's id, or no row. One statement per set of column names (the ON CONFLICT
+    DO NOTHING of `storage.upsert`, with only these columns as parameters)."""
     table: Table = Feedback.__table__  # type: ignore[assignment]
     return (
         sqlite.insert(table)

@@ -44,6 +44,13 @@ PG_URL = os.environ.get(
 )
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
+# Databases nothing can connect to, by kind (`{tmp}`: a test's tmp_path): a SQLite file in
+# a directory that does not exist, a PostgreSQL port nothing listens on.
+UNREACHABLE_DATABASES = pytest.mark.parametrize(
+    "url",
+    ["sqlite:///{tmp}/no/such/directory/opsloop.db", "postgresql+psycopg://postgres@127.0.0.1:1/x"],
+    ids=["sqlite", "postgres"],
+)
 # A Wednesday, mid-morning UTC.
 START = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 

@@ -17,6 +17,7 @@ from storage import feedback as store
 from storage.db import SessionFactory, driver_write, make_engine, make_session_factory, transaction
 from storage.errors import DatabaseUnavailableError
 from storage.models.feedback import Feedback
+from tests.conftest import UNREACHABLE_DATABASES
 
 
 def log(
@@ -149,6 +150,21 @@ def test_a_column_name_that_is_no_column_is_refused_not_dropped(
     assert service.list_feedback_records(sessions, team_id="T1", since=None) == []
 
 
+def store_one(
+    sessions: SessionFactory, clock: FixedClock, key: str, tags: tuple[str, ...] = ()
+) -> int | None:
+    """`/feedback`'s ack write of one record (storage.feedback.store_feedback)."""
+    return store.store_feedback(
+        sessions,
+        team_id="T1",
+        submission_key=key,
+        tags=tags,
+        text="export times out",
+        reporter_id="U1",
+        created_at=clock(),
+    )
+
+
 def _tags_refuse(engine: Engine, tag: str) -> None:
     """Make the database refuse a tag row `tag` (a trigger): the record's second part fails
     after its first was written."""
@@ -180,15 +196,7 @@ def test_a_write_that_fails_half_way_keeps_nothing_and_the_next_one_is_stored(
     _tags_refuse(engine, "refused")
 
     def write(key: str, tags: tuple[str, ...]) -> int | None:
-        return store.store_feedback(
-            sessions,
-            team_id="T1",
-            submission_key=key,
-            tags=tags,
-            text="export times out",
-            reporter_id="U1",
-            created_at=clock(),
-        )
+        return store_one(sessions, clock, key, tags)
 
     with pytest.raises(DBAPIError, match="tag refused"):
         write("cmd:half", ("billing", "refused"))
@@ -220,11 +228,7 @@ def test_a_write_that_fails_half_way_keeps_nothing_and_the_next_one_is_stored(
     assert len(service.list_feedback_records(sessions, team_id="T1", since=None)) == 1
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["sqlite:///{tmp}/no/such/directory/opsloop.db", "postgresql+psycopg://postgres@127.0.0.1:1/x"],
-    ids=["sqlite", "postgres"],
-)
+@UNREACHABLE_DATABASES
 def test_a_database_that_cannot_be_reached_is_unavailable_not_a_driver_error(
     url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
@@ -234,15 +238,7 @@ def test_a_database_that_cannot_be_reached_is_unavailable_not_a_driver_error(
     engine = make_engine(url.format(tmp=tmp_path))
     try:
         with pytest.raises(DatabaseUnavailableError):
-            store.store_feedback(
-                make_session_factory(engine),
-                team_id="T1",
-                submission_key="cmd:unreachable",
-                tags=(),
-                text="export times out",
-                reporter_id="U1",
-                created_at=clock(),
-            )
+            store_one(make_session_factory(engine), clock, "cmd:unreachable")
     finally:
         engine.dispose()
 

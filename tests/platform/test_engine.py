@@ -22,6 +22,7 @@ from storage.db import (
     transaction,
 )
 from storage.errors import DatabaseUnavailableError
+from tests.conftest import UNREACHABLE_DATABASES
 
 
 def test_an_idle_socket_has_nothing_to_read_and_an_ended_one_has() -> None:
@@ -159,11 +160,7 @@ def test_a_start_goes_on_when_the_server_refuses_some_of_its_connections(
         served.dispose()
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["sqlite:///{tmp}/no/such/directory/opsloop.db", "postgresql+psycopg://postgres@127.0.0.1:1/x"],
-    ids=["sqlite", "postgres"],
-)
+@UNREACHABLE_DATABASES
 def test_a_start_goes_on_when_no_connection_can_be_opened_yet(
     url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
