@@ -276,7 +276,14 @@ def explain(engine: Engine, week: str) -> list[dict[str, Any]]:
         event.remove(engine, "before_cursor_execute", listener)
     plans = []
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN ANALYZE "
-    wanted = ("feedback", "checklist_items", "kpi_measurements", "escalations", "sends")
+    wanted = (
+        "feedback",
+        "checklist_items",
+        "checklist_runs",
+        "kpi_measurements",
+        "escalations",
+        "sends",
+    )
     done: set[str] = set()
     for statement, parameters in seen:
         lowered = statement.lower()

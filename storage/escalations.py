@@ -266,18 +266,17 @@ def list_open_at(session: Session, *, team_id: str, at: datetime) -> list[Escala
     """Escalations opened before `at` and not resolved by then."""
     # Two index range reads on (team_id, resolved_at) instead of one OR that both SQLite and
     # PostgreSQL answer with a full scan: the cost follows the open escalations, not history.
+    # "Opened before `at`" is checked here, not in SQL: given it as a second range, SQLite's
+    # planner (with statistics, at 50,000 escalations) read the created_at index instead,
+    # which walks every escalation ever opened (12 ms of a 70 ms digest).
     still_open = select(Escalation).where(
-        Escalation.team_id == team_id,
-        Escalation.resolved_at.is_(None),
-        Escalation.created_at < at,
+        Escalation.team_id == team_id, Escalation.resolved_at.is_(None)
     )
     resolved_later = select(Escalation).where(
-        Escalation.team_id == team_id,
-        Escalation.resolved_at >= at,
-        Escalation.created_at < at,
+        Escalation.team_id == team_id, Escalation.resolved_at >= at
     )
     rows = [*session.scalars(still_open), *session.scalars(resolved_later)]
-    return sorted(rows, key=lambda row: row.id)
+    return sorted((row for row in rows if row.created_at < at), key=lambda row: row.id)
 
 
 def list_unresolved_past_due(session: Session, *, team_id: str, now: datetime) -> list[Escalation]:
