@@ -42,23 +42,53 @@ def week_of(moment: datetime, tz: str | ZoneInfo) -> str:
     if moment.tzinfo is None:
         raise ValueError("week_of needs an aware datetime")
     year, week, _ = moment.astimezone(_as_zone(tz)).isocalendar()
-    return f"{year}-W{week:02d}"
+    return _format_week(year, week)
 
 
-def parse_week(iso_week: str) -> str:
-    """`2026-W47` normalised; ValueError for anything that is not an existing ISO week."""
+# The weeks a person may ask for. A digest also reads the weeks around the one asked for
+# (the week before, 8 weeks of KPI trend), which must stay inside the calendar Python counts
+# (years 1 to 9999): `0001-W01`'s week before is in year 0, `9999-W52` ends in year 10000.
+FIRST_YEAR = 1970
+LAST_YEAR = 9998
+
+
+class WeekOutOfRangeError(ValueError):
+    """An ISO week outside FIRST_YEAR..LAST_YEAR."""
+
+
+def _week_parts(iso_week: str) -> tuple[int, int]:
+    """(year, week) of `2026-W47`; ValueError for anything that is not an existing ISO week."""
     match = _ISO_WEEK.match(iso_week.strip())
     if not match:
         raise ValueError(f"{iso_week!r} is not an ISO week like 2026-W47")
     year, week = int(match.group(1)), int(match.group(2))
-    date.fromisocalendar(year, week, 1)  # ValueError for week 53 of a 52-week year
-    return f"{year}-W{week:02d}"
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:  # week 53 of a 52-week year, week 0, year 0
+        raise ValueError(f"{iso_week!r} is not an ISO week like 2026-W47") from None
+    return year, week
+
+
+def _format_week(year: int, week: int) -> str:
+    return f"{year:04d}-W{week:02d}"
+
+
+def parse_week(iso_week: str) -> str:
+    """A week someone asked for, `2026-W47`, normalised; ValueError (saying why) for anything
+    that is not an existing ISO week between FIRST_YEAR and LAST_YEAR."""
+    year, week = _week_parts(iso_week)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise WeekOutOfRangeError(
+            f"{iso_week.strip()!r} is not a week Opsloop can show: "
+            f"use a year from {FIRST_YEAR} to {LAST_YEAR}"
+        )
+    return _format_week(year, week)
 
 
 def week_monday(iso_week: str) -> date:
     """The Monday of an ISO week."""
-    normal = parse_week(iso_week)
-    return date.fromisocalendar(int(normal[:4]), int(normal[6:]), 1)
+    year, week = _week_parts(iso_week)
+    return date.fromisocalendar(year, week, 1)
 
 
 def week_bounds(iso_week: str, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
@@ -73,7 +103,7 @@ def week_bounds(iso_week: str, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
 def shift_week(iso_week: str, weeks: int) -> str:
     """The ISO week `weeks` after (negative: before) `iso_week`."""
     year, week, _ = (week_monday(iso_week) + timedelta(weeks=weeks)).isocalendar()
-    return f"{year}-W{week:02d}"
+    return _format_week(year, week)
 
 
 def last_weeks(iso_week: str, count: int) -> list[str]:

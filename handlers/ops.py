@@ -148,6 +148,12 @@ def ops_digest(deps: Deps, rest: str, body: dict[str, Any]) -> tuple[str, list[B
     if len(words) == 2:
         try:
             week = periods.parse_week(words[1])
+        except periods.WeekOutOfRangeError:
+            raise UserError(
+                f"`{escape(words[1][:20])}` is not a week Opsloop can show: use a year from"
+                f" {periods.FIRST_YEAR} to {periods.LAST_YEAR}.",
+                example="/ops digest preview 2026-W47",
+            ) from None
         except ValueError:
             raise UserError(
                 f"`{escape(words[1][:20])}` is not an ISO week.",

@@ -439,6 +439,11 @@ def test_ops_digest_preview_is_ephemeral(
         ("digest post", "/ops digest preview"),
         ("digest preview 2026-W99", "is not an ISO week"),
         ("digest preview <!here>", "is not an ISO week"),
+        # weeks whose neighbours (the week before, the KPI trend's 8 weeks) leave the
+        # calendar Python can count: they crashed with "something went wrong, try again"
+        ("digest preview 0001-W01", "is not a week Opsloop can show"),
+        ("digest preview 1000-W01", "is not a week Opsloop can show"),
+        ("digest preview 9999-W52", "is not a week Opsloop can show"),
     ],
 )
 def test_ops_digest_bad_input_explains(

@@ -31,6 +31,24 @@ def test_parse_week_refuses_what_is_not_an_iso_week(bad: str) -> None:
         periods.parse_week(bad)
 
 
+@pytest.mark.parametrize("far", ["0001-W01", "0999-W10", "1000-W01", "1969-W52", "9999-W52"])
+def test_parse_week_refuses_weeks_whose_neighbours_leave_the_calendar(far: str) -> None:
+    """A digest reads the week before and 8 weeks of KPI trend: every week parse_week
+    accepts must leave those countable (year 1 shifted back is year 0; 9999's last week
+    ends in year 10000)."""
+    with pytest.raises(ValueError, match=r"is not a week Opsloop can show"):
+        periods.parse_week(far)
+
+
+def test_the_weeks_around_the_first_and_last_allowed_can_be_counted() -> None:
+    first = periods.parse_week(f"{periods.FIRST_YEAR}-W01")
+    last = periods.parse_week(f"{periods.LAST_YEAR}-W52")
+    # what a digest reads around a week: the quarter before, the week after
+    assert len(periods.last_weeks(first, 13)) == 13
+    periods.week_bounds(periods.shift_week(first, -13), "UTC")
+    periods.week_bounds(periods.shift_week(last, 1), "Pacific/Kiritimati")
+
+
 def test_parse_week_normalises() -> None:
     assert periods.parse_week(" 2026-W7 ") == "2026-W07"
 
