@@ -34,7 +34,7 @@ from bot.feedback.modal import (
     build_feedback_modal,
 )
 from bot.feedback.models import MessageOrigin
-from bot.feedback.nps import parse_period
+from bot.feedback.nps import PERIODS, parse_period
 from bot.feedback.parse import (
     EmptyFeedbackError,
     FeedbackFormError,
@@ -122,10 +122,13 @@ def mistyped_subcommand(word: str, rest: str) -> str | None:
         if period:
             n, unit = int(period.group("n")), (period.group("unit") or "d").lower()
             days = n * (7 if unit.startswith("w") else 30 if unit.startswith("m") else 1)
-            guess = did_you_mean([f"/feedback nps {days}d"])
+            # only a period `nps` accepts: `2w` is 14 days, which it would refuse in turn
+            guess = did_you_mean(
+                [f"/feedback nps {key}" for key, d in PERIODS.items() if d == days]
+            )
         return (
-            f"Nothing was logged: `nps {echo(rest, 30)}` is not a period; periods are in "
-            f"days, like `nps 30d`.{guess} {how_to_log}"
+            f"Nothing was logged: `nps {echo(rest, 30)}` is not a period; I can show NPS for "
+            f"{', '.join(PERIODS)}.{guess} {how_to_log}"
         )
     if not rest and word not in SUBCOMMANDS:
         guesses = closest_keys(word, {name: name for name in SUBCOMMANDS})

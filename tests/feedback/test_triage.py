@@ -406,11 +406,21 @@ def test_recent_filters_by_status_and_tag_and_pages_past_ten(
     assert len(stored(sessions)) == 13  # none of these logged anything
 
 
+@pytest.mark.parametrize("typed", ["1w", "2w", "4 weeks", "1m", "1 month", "3mo", "12w", "2d"])
+def test_a_suggested_nps_period_is_one_nps_accepts(slack: SlackDriver, typed: str) -> None:
+    """Before, `nps 2w` suggested `nps 14d`, which then answered with the periods it knows."""
+    reply = slack.command("/feedback", f"nps {typed}").reply_text
+    for suggested in re.findall(r"`/feedback (nps \w+)`", reply):
+        assert "No NPS responses in the last" in slack.command("/feedback", suggested).reply_text
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
         ("nps abc", "`nps abc` is not a period"),
-        ("nps 2w", "Did you mean `/feedback nps 14d`?"),
+        ("nps 2w", "I can show NPS for 7d, 30d, 90d. To log"),  # no guess: 14d is refused
+        ("nps 1w", "Did you mean `/feedback nps 7d`?"),
+        ("nps 3 months", "Did you mean `/feedback nps 90d`?"),
         ("nps 3 months", "is not a period"),
         ("help me", "reads as a request for help"),
         ("recnet", "Did you mean `/feedback recent`?"),
