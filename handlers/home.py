@@ -15,7 +15,7 @@ from bot.org.people import queue_stale_people
 from bot.outbox import models as outbox
 from bot.outbox.models import Outgoing
 from bot.outbox.service import enqueue_messages
-from bot.slack.context import deps_of, team_of
+from bot.slack.context import deps_of, team_of, user_of
 from bot.slack.errors import guarded
 
 
@@ -29,7 +29,8 @@ def handle_app_home_opened(
     if event.get("tab", "home") != "home":
         return  # the Messages tab fires this event too; only the Home tab is ours to draw
     deps = deps_of(context)
-    team_id, user_id = team_of(body), str(event.get("user", ""))
+    # "" for a value not shaped like a user id (a forged event): nobody to draw a Home for
+    team_id, user_id = team_of(body), user_of(body)
     if not user_id:
         return
     # Keeps the viewer's timezone and name fresh in the cache (nudges use the timezone).

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 import handlers.home as home_handlers
 from bot.deps import Deps
@@ -113,6 +114,28 @@ def test_messages_tab_is_left_alone(slack: SlackDriver, deps: Deps) -> None:
              "event_ts": "1700000000.000100"}  # fmt: skip
     result = slack.event(event)
     assert result.status == 200 and result.of("views.publish") == []
+
+
+@pytest.mark.parametrize("forged", ["<!channel>", "U0OK|<!here>", "C0CHANNEL", ""])
+def test_a_user_that_is_not_a_user_id_gets_nothing_published_or_stored(
+    slack: SlackDriver, deps: Deps, forged: object
+) -> None:
+    """Before, `"user": "<!channel>"` was published to, looked up with users.info and
+    stored as a person."""
+    event = {"type": "app_home_opened", "user": forged, "channel": "D1", "tab": "home",
+             "event_ts": "1700000000.000100"}  # fmt: skip
+    before = _counts(deps)
+    result = slack.event(event)
+    assert result.status == 200
+    assert result.of("views.publish") == [] and result.of("users.info") == []
+    assert _counts(deps) == before  # no outbox row, no person
+
+
+def _counts(deps: Deps) -> tuple[int, int]:
+    with deps.engine.connect() as connection:
+        outbox_rows = connection.execute(text("SELECT count(*) FROM outbox")).scalar_one()
+        people = connection.execute(text("SELECT count(*) FROM people")).scalar_one()
+    return outbox_rows, people
 
 
 def test_redelivered_event_publishes_once(slack: SlackDriver, deps: Deps) -> None:
