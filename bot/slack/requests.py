@@ -56,7 +56,51 @@ def parse_signed_request(
         raise MalformedRequestError(type(exc).__name__) from None
     if not isinstance(request.body, dict) or not SLACK_SHAPES.intersection(request.body):
         raise MalformedRequestError("neither a command, an interaction nor an event")
+    problem = misshapen_part(request.body)
+    if problem:
+        raise MalformedRequestError(problem)
     return request
+
+
+# The parts of an interaction payload that Slack always sends as objects (or null), and
+# that Bolt's matchers, authorization and our handlers index into.
+INTERACTION_OBJECTS = ("team", "user", "channel", "enterprise", "container", "view", "message")
+
+
+def misshapen_part(body: Mapping[str, Any]) -> str | None:
+    """What in a Slack-shaped payload is not shaped as Slack sends it; None when nothing is.
+
+    Only the parts read before a listener can refuse them are checked, so a body Slack
+    never sends gets a 400 instead of a TypeError inside Bolt (a 500 and a traceback).
+    """
+    kind = body.get("type")
+    if "command" in body or kind in ("url_verification", "app_rate_limited") or "ssl_check" in body:
+        return None
+    if kind == "event_callback":
+        if not isinstance(body.get("event"), dict):
+            return "an event_callback whose event is not an object"
+        authorizations = body.get("authorizations", [])
+        if not isinstance(authorizations, list) or not all(
+            isinstance(a, dict) for a in authorizations
+        ):
+            return "authorizations that are not a list of objects"
+        return None
+    for part in INTERACTION_OBJECTS:
+        if body.get(part) is not None and not isinstance(body[part], dict):
+            return f"an interaction whose {part} is not an object"
+    if kind in ("block_actions", "interactive_message"):
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("action_id", ""), str) for a in actions
+        ):
+            return "actions that are not a list of objects with a text action_id"
+        if kind == "block_actions" and not all("action_id" in a for a in actions):
+            return "a block action without an action_id"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("type"), str):
+            return "a view without a type"
+    return None
 
 
 def make_bolt_request(
