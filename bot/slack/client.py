@@ -8,23 +8,78 @@ from ssl import SSLContext
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
+from bot.errors import UserError
 from bot.slack.turns import waiting_on_slack
 
 # A dropped connection (before Slack answered anything) is worth one more try.
 CONNECTION_RETRIES = 1
 
 
+log = logging.getLogger(__name__)
+
+# views.open errors that opening the form again, with a new trigger, gets past.
+TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"})
+
+
+class FormNotOpenedError(UserError):
+    """Slack did not open a form (`views.open`); nothing was saved, and what to do next."""
+
+
 class ListenerWebClient(WebClient):
     """A WebClient whose calls give up the request turn while they wait for Slack (see
-    bot.slack.turns): a slow `views.open` never holds up the requests behind it."""
+    bot.slack.turns): a slow `views.open` never holds up the requests behind it.
+
+    A `views.open` Slack refuses or does not answer is a `FormNotOpenedError` that tells the
+    user why and what to do, rather than "something went wrong on our side": an expired
+    trigger, a rate limit or a slow Slack are not Opsloop's bugs (and the form's reason for
+    being is that nothing has been typed into it yet, so "nothing was saved" is true)."""
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         with waiting_on_slack():
-            return super().api_call(api_method, **kwargs)
+            if api_method != "views.open":
+                return super().api_call(api_method, **kwargs)
+            try:
+                return super().api_call(api_method, **kwargs)
+            except SlackApiError as exc:
+                raise form_not_opened(exc) from exc
+            except OSError as exc:  # a timeout or a dropped connection, after the retry
+                log.warning("views.open failed: %r", exc)
+                raise FormNotOpenedError(
+                    "Slack did not answer in time, so the form could not be opened and nothing"
+                    " was saved. Please run the command again."
+                ) from exc
+
+
+def form_not_opened(exc: SlackApiError) -> UserError | SlackApiError:
+    """What the user is told when Slack refused to open a form; the SlackApiError itself
+    (a bug, logged with an id) when the refusal is about the form Opsloop built."""
+    response = exc.response
+    error = str(response.get("error", "")) if response is not None else ""
+    status = getattr(response, "status_code", 200)
+    if error in TRIGGER_ERRORS:
+        log.warning("views.open refused: %s", error)
+        return FormNotOpenedError(
+            "The form could not be opened in time (Slack allows 3 seconds after the command"
+            " or click), so nothing was saved. Please run the command or click again."
+        )
+    if status == 429 or error == "ratelimited":
+        log.warning("views.open rate-limited")
+        return FormNotOpenedError(
+            "Slack is limiting how many forms this workspace can open right now, so nothing"
+            " was saved. Please try again in a minute."
+        )
+    if status >= 500 or error in ("fatal_error", "internal_error", "service_unavailable"):
+        log.warning("views.open failed on Slack's side: %s %s", status, error)
+        return FormNotOpenedError(
+            "Slack could not open the form just now, so nothing was saved. Please try again"
+            " in a minute."
+        )
+    return exc
 
 
 def stepping_aside(client: WebClient) -> ListenerWebClient:
