@@ -20,7 +20,7 @@ def slack_person_fetcher(client: WebClient) -> FetchPerson:
         user = lookup_user(client, user_id)
         if user is None:
             return None
-        return PersonInfo(user.user_id, user.display_name, user.timezone, user.deleted)
+        return person_info(user)
 
     return fetch
 
@@ -29,7 +29,17 @@ def person_recorder(deps: Deps) -> Callable[[str, SlackUser], None]:
     """What the outbox sender does with a profile it looked up: keep it in the cache."""
 
     def record(team_id: str, user: SlackUser) -> None:
-        info = PersonInfo(user.user_id, user.display_name, user.timezone, user.deleted)
+        info = person_info(user)
         record_person(deps.sessions, team_id=team_id, info=info, now=deps.clock())
 
     return record
+
+
+def person_info(user: SlackUser) -> PersonInfo:
+    """A Slack profile as the people cache keeps it. An id Slack does not know
+    (`user_not_found`: mistyped, or from another workspace) is kept as not active, like a
+    deactivated account: nobody can be nudged or DMed there, and `/ops status` flags the
+    processes and KPIs such an id owns."""
+    return PersonInfo(
+        user.user_id, user.display_name, user.timezone, user.deleted or not user.known
+    )

@@ -35,7 +35,7 @@ def owner_row_line(row: OwnerRow) -> str:
     name = f"*{escape(row.name)}* (`{escape(row.key)}`)"
     if not row.owner_id:
         return f":warning: {name} — *no owner*"
-    flag = " — :warning: deactivated in Slack" if row.owner_deleted else ""
+    flag = " — :warning: deactivated or not in this Slack" if row.owner_deleted else ""
     return f"• {name} — {user_ref(row.owner_id)}{flag}"
 
 

@@ -46,14 +46,14 @@ def render_status(report: StatusReport) -> tuple[str, list[Block]]:
         lines.append(f":warning: *Processes without an owner:* {_names(names)}")
     for owner in report.deactivated_owners[:MAX_OWNER_LINES]:
         owns = _names([escape(o) for o in owner.owns])
-        lines.append(
-            f":warning: *Owner deactivated in Slack:* {escape(owner.display_name)} "
-            f"(`{escape(owner.user_id)}`) still owns {owns}"
-        )
+        who = f"`{escape(owner.user_id)}`"
+        if owner.display_name:  # an id Slack does not know has no name
+            who = f"{escape(owner.display_name)} ({who})"
+        lines.append(f":warning: *Owner deactivated or not in this Slack:* {who} still owns {owns}")
     hidden = report.deactivated_owners[MAX_OWNER_LINES:]
     if hidden:
         others = _names([escape(o.display_name or o.user_id) for o in hidden])
-        lines.append(f":warning: *{len(hidden)} more deactivated owners:* {others}")
+        lines.append(f":warning: *{len(hidden)} more owners deactivated or not in Slack:* {others}")
     if report.kpis_without_data:
         names = [escape(n) for n in report.kpis_without_data]
         lines.append(f":warning: *KPIs with no value for two weeks:* {_names(names)}")
