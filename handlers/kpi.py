@@ -15,6 +15,7 @@ from bot.kpis import chart_files
 from bot.kpis import service as kpis
 from bot.kpis.charts import ChartRef, trend_chart
 from bot.kpis.models import KpiReport
+from bot.kpis.parse import split_value_and_note
 from bot.kpis.render import (
     KPI_HELP,
     render_chart_follow_up,
@@ -55,16 +56,17 @@ def handle_kpi_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
     if word in ("", "help"):
         text, blocks = render_command_help(KPI_HELP)
     elif word == "log":
-        parts = rest.split(maxsplit=2)
-        if len(parts) < 2:
+        kpi_ref, *after = rest.split(maxsplit=1) or [""]
+        raw_value, note = split_value_and_note(after[0] if after else "")
+        if not raw_value:
             raise UserError("Tell me which KPI and the value.", example=LOG_EXAMPLE)
         logged = kpis.log_kpi_value(
             deps.sessions,
             team_id=team_id,
             user_id=user_id,
-            kpi_ref=parts[0],
-            raw_value=parts[1],
-            note=parts[2] if len(parts) > 2 else "",
+            kpi_ref=kpi_ref,
+            raw_value=raw_value,
+            note=note,
             now=now,
             tz=tz,
         )

@@ -95,6 +95,16 @@ def _family(unit: str) -> tuple[str, int]:
     return unit, 1
 
 
+def split_value_and_note(words: str) -> tuple[str, str]:
+    """(value, note) of what follows `/kpi log <kpi>`: the first word, with the unit when it
+    was typed apart from the number (`27 %`, `3.5 days`), and the rest as the note."""
+    value, *rest = words.split(maxsplit=1) or [""]
+    unit, *note = rest[0].split(maxsplit=1) if rest else [""]
+    if unit.lower() in PERCENT or unit.lower() in _DURATIONS:
+        return value + unit, note[0] if note else ""
+    return value, rest[0] if rest else ""
+
+
 def parse_kpi_value(
     raw: str, *, unit: str, kpi_key: str, bounds: Bounds | None = None, example: str = ""
 ) -> float:
@@ -134,7 +144,7 @@ def _parse_number(raw: str, *, unit: str, kpi_key: str, example: str) -> float:
                 example=example,
             )
         number = number.replace(",", "")
-    value = float(number)
+    value = float(number) + 0.0  # -0 is 0 (it was logged and shown as "-0%")
     if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
         # `9` typed 400 times parses as inf: stored, it broke every chart and the JSON export.
         raise UserError(

@@ -9,9 +9,10 @@ import pytest
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.kpis import compute as kpi_compute
+from storage import kpis as kpi_store
 from storage.core import list_audit_entries
 from storage.db import transaction
-from tests.support.playbook import ADMIN, OTHER, OWNER, load_small_playbook
+from tests.support.playbook import ADMIN, OTHER, OWNER, TEAM, load_small_playbook
 from tests.support.slack import SlackDriver
 
 
@@ -34,6 +35,28 @@ def test_owner_logs_a_value_with_a_unit(slack: SlackDriver, team: Deps) -> None:
     assert "on track" in reply.params["text"]
     shown = _reply(slack.command("/kpi", "show activation", user=OTHER))
     assert "2026-W47  27%" in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "logged", "note"),
+    [
+        ("27 % after the pricing change", "Logged 27% for", "after the pricing change"),
+        ("27 percent", "Logged 27% for", ""),
+        ("-0", "Logged 0% for", ""),
+    ],
+)
+def test_a_unit_typed_apart_from_the_value_is_read_as_its_unit(
+    slack: SlackDriver, team: Deps, typed: str, logged: str, note: str
+) -> None:
+    """Before, `27 %` stored 27 with the note "%", and `-0` answered "Logged -0%"."""
+    reply = _reply(slack.command("/kpi", f"log activation {typed}", user=OWNER))
+    assert logged in reply
+    with transaction(team.sessions) as session:
+        [kpi] = [k for k in kpi_store.list_kpis(session, team_id=TEAM) if k.key == "activation"]
+        latest = kpi_store.get_latest_measurement(session, kpi_id=kpi.id)
+        assert latest is not None
+        assert (latest.note or "") == note
+        assert str(latest.value) != "-0.0"
 
 
 def test_admin_may_log_others_may_not(slack: SlackDriver, team: Deps) -> None:
