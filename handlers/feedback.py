@@ -49,7 +49,7 @@ from bot.slack.context import clicked_message, deps_of, team_of, user_of
 from bot.slack.errors import guarded
 from bot.slack.mrkdwn import plain_text, user_ref
 from bot.slack.replies import answer, command_args
-from bot.text import closest_keys, did_you_mean
+from bot.text import closest_keys, did_you_mean, has_visible_text
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def handle_feedback_command(
     """Everything is answered in the ack itself, after what it logs is stored."""
     text = str(body.get("text") or "")
     deps = deps_of(context)
-    if not text.strip():
+    if not has_visible_text(text):  # nothing typed, or only spaces and invisible marks
         ack()
         open_new_modal(
             client,

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from bot.errors import UserError
 from bot.feedback.models import STATUSES
-from bot.text import closest_keys, did_you_mean, storable, storable_or_none
+from bot.text import (
+    closest_keys,
+    did_you_mean,
+    has_visible_text,
+    storable,
+    storable_or_none,
+)
 
 INLINE_EXAMPLE = "/feedback Acme: CSV export times out #reporting nps:6"
 NPS_MIN = 0
@@ -128,7 +134,7 @@ def parse_inline(raw: str) -> ParsedFeedback:
                 _remove(body, removed, token.start(), token.end())
 
     text = "".join(ch for ch, gone in zip(body, removed, strict=True) if not gone).strip()
-    if not text:
+    if not has_visible_text(text):
         raise EmptyFeedbackError()
     return ParsedFeedback(text=text, customer=customer, tags=_unique(tags), nps=nps)
 
@@ -184,7 +190,7 @@ def parse_form(
     errors: dict[str, str] = {}
     text, customer, new_tags = (storable_or_none(v) for v in (text, customer, new_tags))
     clean_text = keep_text if keep_text is not None else (text or "").strip()
-    if not clean_text:
+    if not has_visible_text(clean_text):
         errors["text"] = "Please write the feedback."
     clean_customer = (customer or "").strip() or None
     if clean_customer and len(clean_customer) > MAX_CUSTOMER_LENGTH:

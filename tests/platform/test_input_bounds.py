@@ -11,6 +11,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.escalations.render import ACKNOWLEDGE
 from bot.feedback.render import EDIT_ACTION
+from bot.feedback.service import list_feedback_records
 from bot.nudges.render import DONE_ACTION, ItemRef
 from storage.db import SessionFactory
 from tests.support.escalations import (
@@ -20,6 +21,7 @@ from tests.support.escalations import (
     setup_roles,
     submit_new,
 )
+from tests.support.playbook import TEAM
 from tests.support.slack import SlackDriver, SlackStandin
 
 HOSTILE = "Checkout\x00 fails \ud800for EU cards"
@@ -42,6 +44,32 @@ def test_nul_in_a_command_is_dropped(slack: SlackDriver) -> None:
     result = slack.command("/feedback", "Acme:\x00 export broken")
     assert "Logged feedback" in result.answer.params["text"]
     assert "\x00" not in result.reply_text and "Acme" in result.reply_text
+
+
+def test_bidi_overrides_are_dropped_from_what_is_stored_and_written_back(
+    slack: SlackDriver, sessions: SessionFactory
+) -> None:
+    """Before, a customer typed as "\u202eAcme" was stored and shown with the override
+    open, reversing the rest of the receipt's line, the App Home's and `/feedback recent`."""
+    result = slack.command("/feedback", "\u202eAcme\u202c: export \u2066broken\u2069 #sso")
+    assert "Logged feedback" in result.reply_text
+    [record] = list_feedback_records(sessions, team_id=TEAM, since=None)
+    assert (record.customer, record.text) == ("Acme", "export broken")
+    assert not set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") & set(
+        result.reply_text
+    )
+
+
+@pytest.mark.parametrize("invisible", ["\u200f\u202e", "\u200b", "\u200e \u2060"])
+def test_feedback_of_only_invisible_characters_opens_the_form_and_stores_nothing(
+    slack: SlackDriver, sessions: SessionFactory, invisible: str
+) -> None:
+    """Before, `/feedback` with only a right-to-left mark and an override stored a record
+    whose text showed as nothing."""
+    result = slack.command("/feedback", invisible)
+    assert result.status == 200
+    assert result.of("views.open")
+    assert list_feedback_records(sessions, team_id=TEAM, since=None) == []
 
 
 @pytest.mark.parametrize("value", ["99999999999999999999", "2147483648", "0", "-1", "1e3"])
