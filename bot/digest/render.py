@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 
 from bot.digest.models import Digest, DigestSection
 from bot.kpis.charts import ChartRef
-from bot.kpis.models import trend_of
+from bot.kpis.models import plain_value, trend_of
 from bot.kpis.render import chart_block
 from bot.slack.help import CommandHelp
 from bot.slack.limits import HEADER_TEXT_LIMIT, MESSAGE_MAX_BLOCKS
@@ -101,10 +101,11 @@ def _trend(current: Any, previous: Any, direction: Any = "higher") -> str:
 
 
 def _minutes(value: Any) -> str:
+    """A duration in minutes written as the KPI section writes a KPI in minutes (`3.46 min`,
+    not `3 min` beside a KPI line saying 3.46 minutes for the same median); hours from 2 h."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return _num(value)
-    minutes = round(value)
-    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+    return plain_value(value, "min") if value < 120 else f"{value / 60:.1f} h"
 
 
 def _oneline(value: str, limit: int = 280) -> str:

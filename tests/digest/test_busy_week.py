@@ -18,6 +18,7 @@ from bot.escalations.models import EscalationDraft
 from bot.feedback import service as feedback
 from bot.feedback.parse import ParsedFeedback
 from bot.kpis import service as kpis
+from bot.kpis.models import plain_value
 from bot.playbook.schema import parse_playbook
 from bot.playbook.service import import_playbook
 from schedules.runner import run_once
@@ -146,7 +147,7 @@ def test_busy_week_with_every_real_section_fits_in_fifty_blocks(
     median = statistics.median(ACK_MINUTES[e.severity] for e in opened)
     assert (
         f"Opened *30* · resolved *{resolved}* · SLA breaches *{late_acks + late_resolves}* · "
-        f"median time to acknowledge *{round(median)} min*"
+        f"median time to acknowledge *{plain_value(median, 'min')}*"
     ) in body
     still_open = Counter(e.severity for i, e in enumerate(opened) if i % 2)
     expected = " · ".join(f"{s} {still_open[s]}" for s in SEVERITIES if still_open[s])
