@@ -144,7 +144,8 @@ def test_markup_in_customer_is_stored_verbatim_and_shown_escaped(
         "Love the new dashboard 🚀🔥 ❤️ 👍🏽",
         "العميل يقول إن التصدير بطيء جدا",
         "הלקוח אומר שהייצוא איטי מאוד",
-        "mixed RTL \u202eevil.exe\u202c and English",
+        # right-to-left marks are kept exactly (overrides are dropped: test_input_bounds)
+        "mixed RTL \u200fמילה\u200f and English",
         "customer said the webhook payload is missing fields",
         "payload",
     ],
