@@ -145,7 +145,7 @@ def test_markup_in_customer_is_stored_verbatim_and_shown_escaped(
         "العميل يقول إن التصدير بطيء جدا",
         "הלקוח אומר שהייצוא איטי מאוד",
         # right-to-left marks are kept exactly (overrides are dropped: test_input_bounds)
-        "mixed RTL \u200fמילה\u200f and English",
+        "mixed RTL \u200f\u05e9\u05dc\u05d5\u05dd\u200f and English",
         "customer said the webhook payload is missing fields",
         "payload",
     ],
