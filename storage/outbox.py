@@ -314,6 +314,13 @@ def mark_sent(
             set_file_id(session, team_id=row.team_id, chart_hash=ident, file_id=file_id, now=now)
     elif row.subject:
         _record_on_subject(session, row.team_id, row.subject, channel, ts, permalink)
+    # Read again, locked, now that the record is ours: a change that replaced this row's
+    # payload while we waited for the record's lock (or before) committed a newer revision
+    # the first read did not see; deciding on that read marked the newer version sent.
+    # Locked, a change still to come waits for this commit and then sets the row pending.
+    session.refresh(row, with_for_update=True)
+    if row.claim_token != token or row.state != OUTBOX_SENDING:
+        return False
     newer = row.claimed_revision is not None and row.revision != row.claimed_revision
     row.state = OUTBOX_PENDING if newer else OUTBOX_SENT
     row.claim_token = None
@@ -400,7 +407,8 @@ def mark_failed(session: Session, *, message_id: int, token: str, error: str) ->
     """The sender gave up: the row stays, `failed`, for a person to resend or skip. A row
     whose payload was replaced while it was being sent gets its newer version tried
     instead (False: nobody is told)."""
-    row = session.get(OutboxMessage, message_id, populate_existing=True)
+    # Locked: a replacement committing between this read and the write must not be lost.
+    row = session.get(OutboxMessage, message_id, populate_existing=True, with_for_update=True)
     if row is None or row.claim_token != token or row.state != OUTBOX_SENDING:
         return False
     row.claim_token = None
