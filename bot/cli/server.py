@@ -94,7 +94,7 @@ def run(no_scheduler: bool) -> None:
         stopping.set()
         listeners.wait_idle(SHUTDOWN_SECONDS)
         handler.wait_idle(SHUTDOWN_SECONDS)
-        handler.close()  # type: ignore[no-untyped-call]
+        handler.close()
         _stop_background(sender, scheduler)
         deps.engine.dispose()
 

@@ -19,6 +19,10 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.slack.turns import RequestTurn
 
+# How often close() re-marks the session terminated while the runner thread is still alive
+# (it sleeps 0.2 s between looks at a closed socket).
+_RUNNER_RECHECK_SECONDS = 0.1
+
 
 class SocketModeConnection(SocketModeHandler):
     """A SocketModeHandler that knows when no envelope is between receipt and ack."""
@@ -46,6 +50,28 @@ class SocketModeConnection(SocketModeHandler):
                 self._in_flight -= 1
                 if self._in_flight == 0:
                     self._idle.notify_all()
+
+    def close(self) -> None:
+        """Hang up and stop the client's threads, even when the close lands just as the
+        client starts reading a new connection.
+
+        slack-sdk's session runner checks that the socket is open, then marks the session
+        not terminated and reads until it is. A close between those two steps (a SIGTERM
+        right after a connect or a reconnect) is undone: the runner loops forever on the
+        closed socket, and the client's close() joins it with no timeout. So the flag is
+        set again until the runner has gone, before the client's own close runs.
+        """
+        client = self.client
+        client.closed = True
+        client.auto_reconnect_enabled = False
+        client.current_session_state.terminated = True
+        client.disconnect()
+        runner = client.current_session_runner
+        runner.event.set()  # its loop ends once the session it is reading ends
+        while runner.is_alive():
+            client.current_session_state.terminated = True
+            runner.thread.join(_RUNNER_RECHECK_SECONDS)
+        super().close()  # type: ignore[no-untyped-call]
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until every envelope received so far is answered (or refused); False if

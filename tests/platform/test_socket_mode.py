@@ -13,6 +13,7 @@ itself and stops it with SIGTERM while connected.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -291,6 +292,62 @@ def test_a_dropped_connection_is_replaced_and_the_bot_keeps_working(
     ack = bot.command("/feedback", "Acme: after the drop")
     assert ack.connection == fresh
     assert _feedback_texts(sessions) == ["before the drop", "after the drop"]
+
+
+class _PauseOnceReceivingStarts(logging.Filter):
+    """Holds slack-sdk's session runner thread at its "Starting to receive messages" log
+    line, which it writes after checking the connection is open and before resetting the
+    session's `terminated` flag, until `release` is set: the window a close can land in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_window = threading.Event()
+        self.release = threading.Event()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Starting to receive") and not self.in_window.is_set():
+            self.in_window.set()
+            self.release.wait(60)
+        return True
+
+
+def test_close_landing_as_the_client_starts_reading_a_connection_returns(
+    deps: Deps,
+    socket_standin: SocketModeStandin,
+    executor: TrackingExecutor,
+) -> None:
+    """A SIGTERM just after a (re)connect: slack-sdk's close() marks the session terminated
+    and hangs up; its runner thread, already past its check that the socket is open, then
+    marks it not terminated again and loops forever on the closed socket, and close() joins
+    that thread with no timeout, so `opsloop run` never exits (seen once in CI as a test
+    teardown stuck for 10 minutes). Here the runner is held in that window while close()
+    runs, and close() must still return."""
+    app = build_app(deps, executor=executor, stopping=threading.Event())
+    handler = SocketModeConnection(app, APP_TOKEN)
+    pause = _PauseOnceReceivingStarts()
+    logger = handler.client.logger
+    level = logger.level
+    logger.setLevel(logging.INFO)  # a logger's filters see only the records it lets through
+    logger.addFilter(pause)
+    hang_up = handler.client.disconnect
+
+    def hang_up_then_let_the_runner_go_on() -> None:
+        hang_up()
+        pause.release.set()
+
+    handler.client.disconnect = hang_up_then_let_the_runner_go_on  # type: ignore[method-assign]
+    try:
+        handler.connect()
+        assert pause.in_window.wait(30)
+        closing = threading.Thread(target=handler.close, daemon=True)
+        closing.start()
+        closing.join(60)  # a hang, not a speed limit: close() takes well under a second
+        assert not closing.is_alive(), "close() is stuck joining the session runner"
+        assert not handler.client.current_session_runner.is_alive()
+    finally:
+        pause.release.set()
+        logger.removeFilter(pause)
+        logger.setLevel(level)
 
 
 # -- `opsloop run` itself --------------------------------------------------------------------
